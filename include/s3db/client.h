@@ -1,0 +1,64 @@
+// s3db/client.h — a StorageClient plus its one OperationPool: what applications and Databases use.
+//
+// Contract
+// - One pool per Client; every call below is one pool operation (retries, timeouts, priorities,
+//   metrics all apply). Databases and Resources opened on the same Client share its pool.
+// - Synchronous calls return the final Status after retries; *_async forms return a Future.
+// - With ClientOptions::pool_enabled = false every op runs on the caller's thread (bypass):
+//   no queue, no limit, no retries — the "no pool" baseline.
+// - Thread-safe. Clients are shared (std::shared_ptr); the pool stops when the last owner goes.
+// - Errors are those of StorageClient plus the pool's (Cancelled, Timeout, Throttled when full).
+#pragma once
+
+#include <s3db/connection.h>
+#include <s3db/operation_pool.h>
+#include <s3db/storage_client.h>
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace s3db {
+
+struct ClientOptions {
+  bool pool_enabled = true;
+  PoolOptions pool;  // concurrency/max_retries from the URI override these when present
+};
+
+class Client {
+ public:
+  // Parses `uri` (s3db/connection.h), builds the StorageClient and its pool.
+  static Result<std::shared_ptr<Client>> open(std::string_view uri, ClientOptions options = {});
+  static std::shared_ptr<Client> wrap(std::shared_ptr<StorageClient> storage, ClientOptions options = {});
+
+  StorageClient& storage() noexcept { return *storage_; }
+  std::shared_ptr<StorageClient> storage_ptr() const noexcept { return storage_; }
+  OperationPool& pool() noexcept { return *pool_; }
+  bool pool_enabled() const noexcept { return options_.pool_enabled; }
+  // Applies pool_enabled to `options` (sets bypass when the pool is disabled).
+  OpOptions effective(OpOptions options) const;
+
+  Result<PutResult> put(PutRequest request, OpOptions options = {});
+  Result<Object> get(std::string key, OpOptions options = {});
+  Result<ObjectMeta> head(std::string key, OpOptions options = {});
+  Status remove(std::string key, OpOptions options = {});
+  Result<DeleteManyResult> remove_many(std::vector<std::string> keys, OpOptions options = {});
+  Result<PutResult> copy(CopyRequest request, OpOptions options = {});
+  Result<ListPage> list(ListRequest request, OpOptions options = {});
+  // Every key under `prefix` (all pages; each page one pool operation).
+  Result<std::vector<ObjectMeta>> list_all(std::string prefix, OpOptions options = {});
+
+  Future<PutResult> put_async(PutRequest request, OpOptions options = {});
+  Future<Object> get_async(std::string key, OpOptions options = {});
+  Future<void> remove_async(std::string key, OpOptions options = {});
+
+  Client(std::shared_ptr<StorageClient> storage, ClientOptions options);
+  ~Client();
+
+ private:
+  std::shared_ptr<StorageClient> storage_;
+  ClientOptions options_;
+  std::unique_ptr<OperationPool> pool_;
+};
+
+}  // namespace s3db

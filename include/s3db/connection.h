@@ -1,0 +1,63 @@
+// s3db/connection.h — connection strings, parsed without I/O.
+//
+// Grammar
+//   memory://[bucket][/prefix]
+//   file:///absolute/path[/prefix]         file://./relative/path
+//   s3://[KEY:SECRET@]bucket[/prefix][?params]                        (AWS, virtual-hosted)
+//   http(s)://[KEY:SECRET@]host[:port]/bucket[/prefix][?params]       (custom endpoint, path-style)
+// Params: region, session_token, path_style (true|false), verify_tls (true|false),
+//   timeout_ms, connect_timeout_ms, concurrency, max_retries. Unknown params → InvalidArgument
+//   naming the parameter and listing the allowed ones. Percent-encoding is decoded in
+//   credentials and path segments.
+// Fallbacks (awscli-like) when the URI lacks them: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+//   AWS_SESSION_TOKEN, AWS_REGION / AWS_DEFAULT_REGION (default us-east-1), and for s3:// only
+//   AWS_ENDPOINT_URL (turns it into a custom endpoint).
+// Contract: FromUri is pure apart from reading those environment variables (FromUriWithEnv takes
+//   them explicitly); failures are InvalidArgument with a message that never contains the secret.
+//   to_string() masks secrets. Thread-safe (plain values).
+#pragma once
+
+#include <s3db/status.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace s3db {
+
+enum class StorageKind { kMemory, kFile, kS3 };
+
+struct ConnectionOptions {
+  StorageKind kind = StorageKind::kMemory;
+  std::string bucket;        // memory: namespace name; s3: bucket
+  std::string prefix;        // key prefix inside the bucket, no leading/trailing '/'
+  std::string path;          // file: root directory (absolute after parsing ./relative)
+
+  // S3 only.
+  std::string endpoint;      // "http://127.0.0.1:7480"; empty = AWS (https://BUCKET.s3.REGION.amazonaws.com)
+  std::string region = "us-east-1";
+  std::string access_key;
+  std::string secret_key;
+  std::string session_token;
+  bool path_style = false;   // true for custom endpoints unless path_style=false
+  bool verify_tls = true;
+  std::chrono::milliseconds timeout{0};           // per request, 0 = none (the pool's timeout rules)
+  std::chrono::milliseconds connect_timeout{10000};
+
+  // Pool hints carried by the URI (optional).
+  std::optional<int> concurrency;
+  std::optional<int> max_retries;
+
+  // Parses `uri`, reading AWS_* fallbacks from the process environment.
+  static Result<ConnectionOptions> FromUri(std::string_view uri);
+  // Same, with an explicit environment lookup (tests).
+  static Result<ConnectionOptions> FromUriWithEnv(
+      std::string_view uri, const std::function<std::optional<std::string>(std::string_view)>& env);
+
+  // The URI with the secret (and session token) replaced by "***".
+  std::string to_string() const;
+};
+
+}  // namespace s3db

@@ -1,0 +1,276 @@
+// s3db/operation_pool.h — the one queue every storage operation of a client goes through.
+//
+// Contract (see docs/operation-pool.md for the full text)
+// - submit(op, options) queues `op`, a callable `Result<T>(OpContext&)` or `Status(OpContext&)`,
+//   and returns a Future at once. The op runs on a pool thread when a concurrency slot is free;
+//   higher `priority` first, FIFO among equal priorities.
+// - run(op, options) is the synchronous form: when a slot is free and nothing is queued it runs
+//   inline on the caller's thread (the fast path), otherwise it queues and waits.
+// - Completion fires exactly once per op, never inside submit(). The concurrency slot is released
+//   before the completion (Future::then callbacks, waiters) runs, so a completion may submit work.
+// - Retries: only when the attempt's Status is retryable (or the OpOptions::retryable override says
+//   so), up to `retries` times, with exponential backoff and full jitter; a Status carrying
+//   retry_after() waits at least that long. The slot is released while waiting.
+// - Timeouts are cancellations: when an attempt's `timeout` or the op's `deadline` passes, its
+//   OpContext is cancelled (the op's registered on_cancel callback runs, e.g. aborting a transfer)
+//   and the attempt is reported as Timeout. A timed-out attempt has returned before its retry
+//   starts. A deadline covers queue wait, every attempt and every backoff.
+// - pause() stops starting new ops; resume() restarts; drain() waits until queue and in-flight are
+//   empty (returns at once when paused with an empty queue; waits for resume() otherwise);
+//   stop() rejects queued ops with Cancelled and cancels running ones through their OpContext;
+//   submit() after stop() completes at once (on another thread) with Cancelled.
+// - A bounded queue (max_queue) applies backpressure: submit() blocks until there is room, or fails
+//   fast with Throttled, as `when_full` says.
+// - Errors: Cancelled (stop), Timeout (timeout/deadline), Throttled (queue full with kReject), or
+//   the op's own Status. An op that throws completes with Internal naming the exception.
+// - Thread safety: every member function may be called from any thread, including from inside an
+//   op or a completion. Event listeners run on pool threads; a throwing listener is ignored.
+// - Ownership: the pool owns its threads; the destructor calls stop() and joins them. Futures may
+//   outlive the pool.
+#pragma once
+
+#include <s3db/clock.h>
+#include <s3db/status.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace s3db {
+
+// ---------------------------------------------------------------------------------------------
+// Per-operation options.
+struct OpOptions {
+  int priority = 0;                        // higher runs first
+  std::chrono::milliseconds timeout{0};    // per attempt; 0 = PoolOptions::default_timeout (0 = none)
+  TimePoint deadline = TimePoint::max();   // end-to-end: queue wait + all attempts + backoffs
+  int retries = -1;                        // -1 = the pool's retry policy decides
+  std::function<bool(const Status&)> retryable;  // overrides Status::retryable() when set
+  bool bypass = false;  // run on the caller's thread now: no queue, no limit, no retries
+};
+
+// ---------------------------------------------------------------------------------------------
+// What a running op sees of its attempt. Passed by reference; valid only during the call.
+class OpContext {
+ public:
+  OpContext() noexcept;  // standalone: no deadline, cancelled only by cancel()
+  OpContext(const OpContext&) = delete;
+  OpContext& operator=(const OpContext&) = delete;
+  ~OpContext();
+
+  int attempt() const noexcept { return attempt_; }           // 1 for the first attempt
+  TimePoint deadline() const noexcept { return deadline_; }   // attempt timeout ∧ op deadline
+  bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
+  // Why it was cancelled (Timeout or Cancelled); OK while not cancelled.
+  Status cancel_status() const;
+
+  // Registers `fn` to run once when this attempt is cancelled (on the cancelling thread); runs it
+  // at once if already cancelled. Replaces an earlier registration. After clear_on_cancel()
+  // returns, the callback is neither running nor will it run.
+  void on_cancel(std::function<void()> fn);
+  void clear_on_cancel() noexcept;
+
+  // Cancels the attempt (idempotent; the first reason wins). Used by the pool; public for
+  // standalone contexts and tests.
+  void cancel(Status reason);
+
+  // Pool-internal: prepares the context for a new attempt.
+  void reset_for_attempt(int attempt, TimePoint deadline) noexcept;
+
+ private:
+  int attempt_ = 1;
+  TimePoint deadline_ = TimePoint::max();
+  std::atomic<bool> cancelled_{false};
+  struct CancelState;
+  std::unique_ptr<CancelState> cancel_;  // allocated on first on_cancel()/cancel()
+};
+
+// ---------------------------------------------------------------------------------------------
+// Retry policy: which failures retry and how long to wait before the next attempt.
+class RetryPolicy {
+ public:
+  virtual ~RetryPolicy() = default;
+  // Default number of retries for ops that do not set OpOptions::retries.
+  virtual int max_retries() const noexcept = 0;
+  // `attempt` is the 1-based attempt that just failed with `status` (already known retryable).
+  virtual std::chrono::milliseconds delay(const Status& status, int attempt,
+                                          std::uint64_t random) const noexcept = 0;
+};
+
+struct BackoffOptions {
+  int max_retries = 3;
+  std::chrono::milliseconds base{100};            // first delay ceiling for Unavailable/Timeout
+  std::chrono::milliseconds throttled_base{1000};  // first delay ceiling for Throttled
+  std::chrono::milliseconds cap{20000};            // no delay ceiling exceeds this
+};
+
+// Exponential backoff with full jitter: delay = random in [0, min(cap, base * 2^(attempt-1))],
+// and at least status.retry_after() when the server gave one.
+std::shared_ptr<const RetryPolicy> exponential_backoff(BackoffOptions options = {});
+
+// ---------------------------------------------------------------------------------------------
+// Adaptive concurrency (AIMD) for remote stores.
+struct AdaptiveOptions {
+  bool enabled = false;
+  int min_concurrency = 2;
+  int max_concurrency = 256;
+  std::chrono::milliseconds window{1000};      // at most one decrease per window
+  double decrease_factor = 0.7;                // multiplicative decrease on Throttled/Unavailable/Timeout
+  int increase_step = 1;                       // additive increase per window while saturated
+  std::chrono::milliseconds target_latency{0};  // latency guard (successful attempts only); 0 = off
+};
+
+enum class QueueFullPolicy { kBlock, kReject };
+
+struct PoolOptions {
+  int concurrency = 50;                          // fixed limit, or the start value when adaptive
+  AdaptiveOptions adaptive;
+  BackoffOptions backoff;                        // used when retry_policy is null
+  std::shared_ptr<const RetryPolicy> retry_policy;
+  std::chrono::milliseconds default_timeout{0};  // per attempt; 0 = none
+  std::size_t max_queue = 0;                     // 0 = unbounded
+  QueueFullPolicy when_full = QueueFullPolicy::kBlock;
+  std::shared_ptr<Clock> clock;                  // null = steady_clock()
+  std::string name = "s3db";                     // Prometheus label pool="name"
+};
+
+// ---------------------------------------------------------------------------------------------
+// Observability.
+struct PoolStats {
+  std::size_t queue_size = 0;
+  std::size_t active = 0;
+  std::uint64_t processed = 0;  // ops completed (any outcome)
+  std::uint64_t errors = 0;     // ops completed with a non-OK Status
+  std::uint64_t retries = 0;    // retry attempts started
+  int concurrency = 0;
+  bool paused = false;
+  bool stopped = false;
+};
+
+struct LatencySummary {
+  std::uint64_t count = 0;
+  double avg_ms = 0, p50_ms = 0, p95_ms = 0, p99_ms = 0, max_ms = 0;
+};
+
+struct PoolMetrics {
+  LatencySummary queue_wait;  // submit → first start
+  LatencySummary execution;   // per attempt
+  double throughput_current = 0;  // completions/s over the last second
+  double throughput_peak = 0;     // best one-second window so far
+  double throughput_avg = 0;      // completions / seconds since the pool started
+  std::array<std::uint64_t, kCodeCount> errors_by_code{};  // indexed by static_cast<int>(Code)
+  double utilisation = 0;  // average active / concurrency since start, in [0, 1]
+  int concurrency = 0;
+  std::uint64_t processed = 0;
+  double uptime_s = 0;
+};
+
+enum class PoolEvent : std::uint8_t {
+  kTaskStarted, kTaskCompleted, kTaskError, kTaskRetry,
+  kDrained, kPaused, kResumed, kStopped, kConcurrencyChanged,
+};
+inline constexpr int kPoolEventCount = 9;
+std::string_view event_name(PoolEvent e) noexcept;  // "task_started", ...
+
+struct EventInfo {
+  PoolEvent event;
+  std::uint64_t task_id = 0;   // task events
+  int priority = 0;
+  int attempt = 0;
+  Duration queue_wait{};       // task_started
+  Duration duration{};         // task_completed / task_error: the last attempt
+  const Status* status = nullptr;  // task_error / task_retry
+  Duration retry_delay{};      // task_retry
+  int old_concurrency = 0, new_concurrency = 0;  // concurrency_changed
+  std::string_view reason;     // concurrency_changed: "set_concurrency", "throttled", ...
+};
+
+using EventListener = std::function<void(const EventInfo&)>;
+
+// Unsubscribes on destruction (or reset()). Must not outlive the pool unless reset() first.
+class Subscription {
+ public:
+  Subscription() = default;
+  Subscription(Subscription&& o) noexcept : unsub_(std::move(o.unsub_)) { o.unsub_ = nullptr; }
+  Subscription& operator=(Subscription&& o) noexcept {
+    if (this != &o) { reset(); unsub_ = std::move(o.unsub_); o.unsub_ = nullptr; }
+    return *this;
+  }
+  ~Subscription() { reset(); }
+  void reset() { if (unsub_) { auto f = std::move(unsub_); unsub_ = nullptr; f(); } }
+  explicit Subscription(std::function<void()> unsub) : unsub_(std::move(unsub)) {}
+
+ private:
+  std::function<void()> unsub_;
+};
+
+// ---------------------------------------------------------------------------------------------
+template <class T>
+using OpResult = std::conditional_t<std::is_void_v<T>, Status, Result<T>>;
+
+namespace detail {
+template <class R> struct OpValue;
+template <> struct OpValue<Status> { using type = void; };
+template <class T> struct OpValue<Result<T>> { using type = T; };
+template <class F>
+using OpValueT = typename OpValue<std::decay_t<std::invoke_result_t<F&, OpContext&>>>::type;
+}  // namespace detail
+}  // namespace s3db
+
+#include <s3db/detail/future.h>  // Future<T> and the type-erased task (implementation detail)
+
+namespace s3db {
+
+class OperationPool {
+ public:
+  explicit OperationPool(PoolOptions options = {});
+  ~OperationPool();
+  OperationPool(const OperationPool&) = delete;
+  OperationPool& operator=(const OperationPool&) = delete;
+
+  template <class F>
+  Future<detail::OpValueT<F>> submit(F&& op, OpOptions options = {}) {
+    using T = detail::OpValueT<F>;
+    auto* task = detail::make_task<T>(std::forward<F>(op));
+    Future<T> future(task);
+    submit_erased(task, std::move(options));
+    return future;
+  }
+
+  template <class F>
+  OpResult<detail::OpValueT<F>> run(F&& op, OpOptions options = {}) {
+    using T = detail::OpValueT<F>;
+    detail::InlineTask<T, std::remove_reference_t<F>> task(op);
+    run_erased(task, std::move(options));
+    return task.take_result();
+  }
+
+  void pause();
+  void resume();
+  void drain();
+  bool drain_for(Duration timeout);
+  void stop();
+  void set_concurrency(int n);
+
+  PoolStats stats() const;
+  PoolMetrics metrics() const;
+  std::string prometheus() const;  // Prometheus text exposition format 0.0.4
+  Subscription on(PoolEvent event, EventListener listener);
+  const PoolOptions& options() const noexcept;
+
+ private:
+  void submit_erased(detail::TaskBase* task, OpOptions options);
+  void run_erased(detail::TaskBase& task, OpOptions options);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace s3db

@@ -1,0 +1,145 @@
+// s3db/storage_client.h — the raw object-store interface (shaped like leveldb's Env).
+//
+// Contract
+// - Implementations: MemoryClient, FileSystemClient, S3Client (make_storage_client() picks one
+//   from ConnectionOptions). All are thread-safe: any method may be called from many threads.
+// - Every method runs inside one OperationPool attempt and receives its OpContext: it must stop
+//   promptly when ctx.cancelled() (a network client aborts its transfer from ctx.on_cancel) and
+//   report ctx.cancel_status(). Clients NEVER retry on their own: the pool owns retries.
+// - Missing key: get/head/copy(source) → NotFound. remove() of a missing key → OK (S3 semantics).
+//   Failed condition: put with if_none_match on an existing key → AlreadyExists; if_match with a
+//   different ETag (or missing key) → PreconditionFailed. Identical across every client.
+// - ETags are returned without quotes. Metadata keys are lower-case without "x-amz-meta-".
+// - Keys are UTF-8, 1..1024 bytes; anything else → InvalidArgument, nothing written.
+// - list(): keys in UTF-8 byte order; max_keys clamped to 1..1000; a truncated page carries
+//   next_continuation_token. remove_many() accepts any number of keys (batched by 1,000).
+#pragma once
+
+#include <s3db/operation_pool.h>
+#include <s3db/status.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace s3db {
+
+using Metadata = std::map<std::string, std::string>;  // user metadata, lower-case keys
+
+// Size S3 counts against its 2 KB user-metadata limit: sum of UTF-8 bytes of keys and values.
+std::size_t metadata_size(const Metadata& metadata) noexcept;
+inline constexpr std::size_t kMaxMetadataBytes = 2048;
+
+struct ObjectMeta {
+  std::string key;
+  std::uint64_t size = 0;
+  std::string etag;
+  std::string content_type;
+  std::int64_t last_modified_ms = 0;  // Unix epoch milliseconds
+  Metadata metadata;                  // filled by head/get, not by list
+};
+
+struct Object {
+  ObjectMeta meta;
+  std::string body;
+};
+
+struct PutRequest {
+  std::string key;
+  std::string body;
+  std::string content_type = "application/octet-stream";
+  Metadata metadata;
+  bool if_none_match = false;  // create only: existing key → AlreadyExists
+  std::string if_match;        // overwrite only this ETag: else → PreconditionFailed
+};
+
+struct PutResult {
+  std::string etag;
+};
+
+enum class MetadataDirective { kCopy, kReplace };
+
+struct CopyRequest {
+  std::string source_key;
+  std::string dest_key;
+  MetadataDirective directive = MetadataDirective::kCopy;
+  Metadata metadata;          // used with kReplace
+  std::string content_type;   // used with kReplace (empty = keep)
+};
+
+struct ListRequest {
+  std::string prefix;
+  std::string delimiter;
+  int max_keys = 1000;
+  std::string continuation_token;
+  std::string start_after;
+};
+
+struct ListPage {
+  std::vector<ObjectMeta> objects;
+  std::vector<std::string> common_prefixes;
+  std::string next_continuation_token;  // empty when not truncated
+  bool truncated = false;
+};
+
+struct DeleteManyResult {
+  std::size_t deleted = 0;
+  std::vector<std::pair<std::string, Status>> failed;  // key → why
+};
+
+class StorageClient {
+ public:
+  virtual ~StorageClient() = default;
+
+  virtual std::string_view kind() const noexcept = 0;  // "memory" | "file" | "s3"
+  virtual std::string describe() const = 0;            // location, never secrets
+
+  virtual Result<PutResult> put(const PutRequest& request, OpContext& ctx) = 0;
+  virtual Result<Object> get(std::string_view key, OpContext& ctx) = 0;
+  virtual Result<ObjectMeta> head(std::string_view key, OpContext& ctx) = 0;
+  virtual Status remove(std::string_view key, OpContext& ctx) = 0;
+  virtual Result<DeleteManyResult> remove_many(const std::vector<std::string>& keys,
+                                               OpContext& ctx) = 0;
+  virtual Result<PutResult> copy(const CopyRequest& request, OpContext& ctx) = 0;
+  virtual Result<ListPage> list(const ListRequest& request, OpContext& ctx) = 0;
+};
+
+// Forwards every call to a target; override some methods to inject faults or latency in tests.
+class ForwardingClient : public StorageClient {
+ public:
+  explicit ForwardingClient(std::shared_ptr<StorageClient> target) : target_(std::move(target)) {}
+  std::string_view kind() const noexcept override { return target_->kind(); }
+  std::string describe() const override { return target_->describe(); }
+  Result<PutResult> put(const PutRequest& r, OpContext& c) override { return target_->put(r, c); }
+  Result<Object> get(std::string_view k, OpContext& c) override { return target_->get(k, c); }
+  Result<ObjectMeta> head(std::string_view k, OpContext& c) override { return target_->head(k, c); }
+  Status remove(std::string_view k, OpContext& c) override { return target_->remove(k, c); }
+  Result<DeleteManyResult> remove_many(const std::vector<std::string>& k, OpContext& c) override {
+    return target_->remove_many(k, c);
+  }
+  Result<PutResult> copy(const CopyRequest& r, OpContext& c) override { return target_->copy(r, c); }
+  Result<ListPage> list(const ListRequest& r, OpContext& c) override { return target_->list(r, c); }
+
+ protected:
+  StorageClient& target() { return *target_; }
+
+ private:
+  std::shared_ptr<StorageClient> target_;
+};
+
+struct MemoryClientOptions {
+  bool enforce_metadata_limit = false;  // reject > 2 KB user metadata with InvalidArgument
+};
+std::unique_ptr<StorageClient> make_memory_client(MemoryClientOptions options = {});
+
+// Persistent store under `root` (created if missing). Atomic writes (temp file + rename).
+Result<std::unique_ptr<StorageClient>> make_file_client(const std::string& root);
+
+struct ConnectionOptions;  // s3db/connection.h
+// memory:// → MemoryClient, file:// → FileSystemClient, s3:// and http(s):// → S3Client.
+Result<std::unique_ptr<StorageClient>> make_storage_client(const ConnectionOptions& options);
+
+}  // namespace s3db
