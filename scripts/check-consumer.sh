@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Release build into a scratch prefix and builds tests/consumer against it twice:
+# with CMake's find_package(s3db CONFIG) and with pkg-config. Runs both programs.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+prefix=$(mktemp -d /tmp/s3db-prefix.XXXXXX)
+work=$(mktemp -d /tmp/s3db-consumer.XXXXXX)
+trap 'rm -rf "$prefix" "$work"' EXIT
+cmake --install "$root/build/release" --prefix "$prefix" >/dev/null
+cmake -S "$root/tests/consumer" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/cmake" -j2 >/dev/null
+"$work/cmake/consumer"
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
+  g++ -std=c++20 "$root/tests/consumer/main.cc" -o "$work/consumer-pc" \
+  $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs --static s3db)
+"$work/consumer-pc"
+echo "consumer: find_package and pkg-config builds OK"
