@@ -1,0 +1,176 @@
+// s3db/resource.h — a collection of JSON documents on an object store (s3db.js's Resource).
+//
+// Contract
+// - Obtained from Database::create_resource() / Database::resource(). A Resource is a cheap handle
+//   (shared state); copies refer to the same resource. Thread-safe: any call from any thread.
+// - Every call is ONE operation of the Client's OperationPool (validation, encoding and every
+//   storage request of the call run inside it), so the pool's concurrency limit, priorities,
+//   retries, timeouts and deadlines (OpOptions) bound all work. Bulk calls submit at most
+//   BulkOptions::max_in_flight operations at a time (default 2 × pool concurrency): memory stays
+//   flat whatever the number of items.
+// - Documents are JSON objects. The id is the "id" field: generated (22 URL-safe characters, or the
+//   resource's generator) when absent; a caller-supplied id must be a non-empty string of at most
+//   255 bytes without '/' or control characters, else InvalidArgument and nothing written.
+// - insert is a conditional create: an existing id → AlreadyExists (never an overwrite).
+// - update/patch/replace read the record and write it back with If-Match on the ETag read; on
+//   PreconditionFailed (a concurrent writer won) they re-read and re-apply, at most
+//   kMaxUpdateAttempts times, then report PreconditionFailed. No update is lost.
+//     update(id, changes): shallow merge — top-level fields of `changes` replace the record's.
+//     update(id, fn):      fn(current) returns the new document (id/createdAt kept); fn may run
+//                          more than once (once per conflict), so it must be pure.
+//     patch(id, changes):  RFC 7386 JSON merge patch — nested merge, null removes a field.
+//     replace(id, doc):    the whole document (defaults re-applied); the record must exist.
+//     upsert(doc):         insert, or replace when the id exists.
+// - Errors: NotFound (missing record), AlreadyExists, PreconditionFailed, InvalidArgument
+//   (validation — naming every failing field —, bad id, oversize record under enforce-limits,
+//   secret field without a passphrase), Unauthorized (secret that does not decrypt: wrong
+//   passphrase), Internal (a stored record that cannot be decoded), plus the pool's and
+//   storage's (Timeout, Cancelled, Throttled, Unavailable).
+// - Partition reference objects are written after the record, moved on update, removed on
+//   delete. They are not transactional: a crash between the two writes leaves a stale or missing
+//   reference; partition reads skip references whose record is gone.
+#pragma once
+
+#include <s3db/operation_pool.h>
+#include <s3db/schema.h>
+#include <s3db/status.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace s3db {
+
+class Client;
+
+// What happens when a record's fields do not fit the 2 KB user-metadata budget.
+enum class Behavior : std::uint8_t {
+  kUserManaged,    // default: metadata when it fits, else the whole record in the body + a warning
+  kEnforceLimits,  // InvalidArgument naming the size; nothing written
+  kTruncateData,   // fields in schema order until the budget; the first that does not fit is
+                   // truncated (strings only, on a UTF-8 boundary) and later ones dropped
+  kBodyOverflow,   // fields in schema order into metadata while they fit, the rest in the body
+  kBodyOnly,       // always the whole record in the body (metadata holds only the version)
+};
+std::string_view behavior_name(Behavior b) noexcept;  // "user-managed", "enforce-limits", ...
+Result<Behavior> parse_behavior(std::string_view name);
+
+struct PartitionConfig {
+  std::string name;                 // [A-Za-z0-9_-]+
+  std::vector<std::string> fields;  // one or more schema attributes
+};
+
+struct ResourceConfig {
+  std::string name;  // [A-Za-z0-9_.-]+, 1..100 bytes
+  nlohmann::json attributes = nlohmann::json::object();  // s3db/schema.h rules
+  Behavior behavior = Behavior::kUserManaged;
+  std::vector<PartitionConfig> partitions;
+  std::optional<bool> timestamps;                       // createdAt/updatedAt; unset = database default
+  std::optional<UnknownAttributes> unknown_attributes;  // unset = database default
+  std::function<std::string()> id_generator;            // custom ids (validated like caller ids)
+  int id_size = 22;                                     // random id length (8..64) without a generator
+};
+
+inline constexpr int kMaxUpdateAttempts = 10;
+
+// Result of one item of a bulk call.
+struct ItemResult {
+  std::string id;
+  Status status;
+  nlohmann::json document;  // the stored / read document; null on failure and for removals
+};
+
+struct BulkOptions {
+  OpOptions op;
+  std::size_t max_in_flight = 0;  // 0 = 2 × pool concurrency
+  bool keep_documents = true;     // false: ItemResult::document stays null (saves memory)
+  // When set, each item's result is handed here (from pool threads, one at a time) and NOT kept
+  // in BulkResult::items: memory stays flat for any N.
+  std::function<void(std::size_t index, ItemResult&)> on_item;
+};
+
+struct BulkResult {
+  std::vector<ItemResult> items;  // input order (empty when on_item is set)
+  std::size_t succeeded = 0;
+  std::size_t failed = 0;
+};
+
+// Restricts list/count/page/query to one partition: {"country": "PT"} for a partition over
+// "country". Empty partition name = the whole resource.
+struct ListOptions {
+  std::string partition;
+  nlohmann::json values = nlohmann::json::object();
+  std::size_t limit = 0;  // 0 = no limit
+  OpOptions op;
+};
+
+struct PageRequest {
+  std::size_t size = 100;  // 1..1000
+  std::string cursor;      // empty = first page; else the previous Page::next_cursor
+  std::string partition;
+  nlohmann::json values = nlohmann::json::object();
+  OpOptions op;
+};
+
+struct Page {
+  std::vector<nlohmann::json> items;  // id order (UTF-8 byte order)
+  std::string next_cursor;            // empty on the last page
+};
+
+class Resource {
+ public:
+  const std::string& name() const noexcept;
+  const Schema& schema() const noexcept;
+  int schema_version() const noexcept;
+  Behavior behavior() const noexcept;
+  const std::vector<PartitionConfig>& partitions() const noexcept;
+
+  // Single-record calls (synchronous: the final result after the pool's retries).
+  Result<nlohmann::json> insert(nlohmann::json doc, OpOptions options = {});
+  Result<nlohmann::json> get(std::string_view id, OpOptions options = {});
+  Result<std::optional<nlohmann::json>> get_or_null(std::string_view id, OpOptions options = {});
+  Result<bool> exists(std::string_view id, OpOptions options = {});
+  Result<nlohmann::json> update(std::string_view id, nlohmann::json changes, OpOptions options = {});
+  Result<nlohmann::json> update(std::string_view id,
+                                std::function<nlohmann::json(nlohmann::json)> fn,
+                                OpOptions options = {});
+  Result<nlohmann::json> patch(std::string_view id, nlohmann::json merge_patch, OpOptions options = {});
+  Result<nlohmann::json> replace(std::string_view id, nlohmann::json doc, OpOptions options = {});
+  Result<nlohmann::json> upsert(nlohmann::json doc, OpOptions options = {});
+  Status remove(std::string_view id, OpOptions options = {});
+
+  // Asynchronous forms: the Future completes with what the synchronous form returns.
+  Future<nlohmann::json> insert_async(nlohmann::json doc, OpOptions options = {});
+  Future<nlohmann::json> get_async(std::string id, OpOptions options = {});
+  Future<nlohmann::json> update_async(std::string id, nlohmann::json changes, OpOptions options = {});
+  Future<void> remove_async(std::string id, OpOptions options = {});
+
+  // Bulk calls with backpressure; per-item results in input order.
+  BulkResult insert_many(std::vector<nlohmann::json> docs, BulkOptions options = {});
+  BulkResult get_many(const std::vector<std::string>& ids, BulkOptions options = {});
+  BulkResult remove_many(const std::vector<std::string>& ids, BulkOptions options = {});
+
+  // Reading many records: ids come from LIST (one pool op per page of 1,000 keys), documents
+  // from one pool op each (with backpressure).
+  Result<std::vector<std::string>> list_ids(ListOptions options = {});
+  Result<std::vector<nlohmann::json>> list(ListOptions options = {});
+  Result<Page> page(PageRequest request);
+  Result<std::size_t> count(ListOptions options = {});
+  // Equality filters on top-level fields: {"country": "PT", "active": true}. Uses a partition
+  // whose fields are all in `filter` when there is one; otherwise scans the resource.
+  Result<std::vector<nlohmann::json>> query(const nlohmann::json& filter, ListOptions options = {});
+
+  struct State;  // implementation detail
+  explicit Resource(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace s3db
