@@ -1,4 +1,10 @@
 // Internal: the S3 implementation of StorageClient (libcurl + SigV4). Built by make_storage_client().
+//
+// Contract: see s3db/storage_client.h. In short: thread-safe; every call is one HTTP exchange
+// (copy with REPLACE and no content type adds a HEAD of the source; remove_many one POST per
+// 1,000 keys); never retries; a cancelled OpContext aborts the transfer and the call returns
+// ctx.cancel_status(); all failures go through map_error() (errors.h). Keys live under the
+// connection's prefix ("prefix/key"); callers never see the prefix.
 #pragma once
 
 #include "s3db/connection.h"

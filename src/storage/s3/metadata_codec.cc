@@ -1,0 +1,96 @@
+#include "storage/s3/metadata_codec.h"
+
+#include "storage/s3/digest.h"
+
+#include <cctype>
+
+namespace s3db::s3 {
+
+namespace {
+// Values a header carries byte-for-byte: printable ASCII, no leading/trailing space, no runs of
+// spaces (SigV4 and proxies collapse them), and not looking like an encoded word itself.
+bool plain(std::string_view v) {
+  if (v.empty()) return true;
+  if (v.front() == ' ' || v.back() == ' ') return false;
+  if (v.substr(0, 2) == "=?") return false;
+  char prev = 0;
+  for (char c : v) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7E) return false;
+    if (c == ' ' && prev == ' ') return false;
+    prev = c;
+  }
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Decodes one "=?charset?B|Q?text?=" word (UTF-8 or ASCII charsets only).
+bool decode_word(std::string_view word, std::string& out) {
+  if (word.size() < 8 || word.substr(0, 2) != "=?" || word.substr(word.size() - 2) != "?=") {
+    return false;
+  }
+  std::string_view inner = word.substr(2, word.size() - 4);
+  auto q1 = inner.find('?');
+  if (q1 == std::string_view::npos || q1 + 2 >= inner.size() || inner[q1 + 2] != '?') return false;
+  std::string_view charset = inner.substr(0, q1);
+  if (!iequals(charset, "UTF-8") && !iequals(charset, "US-ASCII")) return false;
+  char enc = static_cast<char>(std::toupper(static_cast<unsigned char>(inner[q1 + 1])));
+  std::string_view text = inner.substr(q1 + 3);
+  if (enc == 'B') return base64_decode(text, out);
+  if (enc != 'Q') return false;
+  out.clear();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '_') {
+      out += ' ';
+    } else if (text[i] == '=' && i + 2 < text.size() &&
+               std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return true;
+}
+}  // namespace
+
+std::string encode_metadata_value(std::string_view value) {
+  if (plain(value)) return std::string(value);
+  return "=?UTF-8?B?" + base64_encode(value) + "?=";
+}
+
+std::string decode_metadata_value(std::string_view value) {
+  if (value.substr(0, 2) != "=?") return std::string(value);
+  // A value may hold several encoded words separated by whitespace (RFC 2047 §6.2: the
+  // whitespace between adjacent encoded words is dropped).
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < value.size()) {
+    while (pos < value.size() && (value[pos] == ' ' || value[pos] == '\t')) ++pos;
+    if (pos >= value.size()) break;
+    std::size_t end = value.find("?=", pos + 2);
+    // The word ends at the "?=" after the charset and encoding markers.
+    std::size_t q = value.find('?', pos + 2);
+    if (q != std::string_view::npos) q = value.find('?', q + 1);
+    if (q != std::string_view::npos) end = value.find("?=", q + 1);
+    if (end == std::string_view::npos) return std::string(value);
+    std::string part;
+    if (!decode_word(value.substr(pos, end + 2 - pos), part)) return std::string(value);
+    out += part;
+    pos = end + 2;
+  }
+  return out;
+}
+
+}  // namespace s3db::s3

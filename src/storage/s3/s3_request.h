@@ -1,0 +1,68 @@
+// Internal: addresses, signs and sends one S3 request (the layer between S3Client's operations
+// and the HTTP transport).
+//
+// Contract
+// - Thread-safe: send() may run on many threads at once; the only shared mutable state is the
+//   cached SigV4 signing key (per UTC day, under a mutex) and the transport's handle list.
+// - Addressing: path-style (scheme://host/bucket/key) for custom endpoints and dotted AWS
+//   buckets, virtual-hosted (scheme://bucket.s3.region.amazonaws.com/key) for AWS.
+// - Every request carries host, x-amz-date, x-amz-content-sha256 (hex SHA-256 of the body) and
+//   x-amz-security-token when a session token is set; all of them plus the caller's headers are
+//   signed (SigV4, region from the options, service "s3").
+#pragma once
+
+#include <s3db/connection.h>
+#include <s3db/status.h>
+
+#include "storage/s3/http.h"
+#include "storage/s3/sigv4.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace s3db::s3 {
+
+struct Endpoint {
+  std::string scheme;       // "http" | "https"
+  std::string host;         // Host header value, with ":port" when one was given
+  std::string bucket_path;  // "/bucket" (path-style) or "" (virtual-hosted)
+};
+
+// Resolves where requests go for `options` (bucket, endpoint, region, path_style).
+// InvalidArgument for an endpoint that is not http(s)://host[:port].
+Result<Endpoint> resolve_endpoint(const ConnectionOptions& options);
+
+struct S3Call {
+  std::string_view method;
+  std::string_view key;  // full object key (prefix included); empty = the bucket itself
+  Params query;
+  Params headers;        // extra headers, all signed (content-type, x-amz-meta-*, if-*, …)
+  std::string_view body;
+};
+
+class S3Requester {
+ public:
+  S3Requester(Endpoint endpoint, std::string region, Credentials credentials, HttpOptions http);
+
+  HttpResponse send(const S3Call& call, OpContext& ctx);
+  // The signed request line and headers send() would use at `now` (tests, debugging).
+  HttpRequest build(const S3Call& call, std::chrono::system_clock::time_point now,
+                    std::string_view payload_hash);
+
+  const Endpoint& endpoint() const noexcept { return endpoint_; }
+  const std::string& region() const noexcept { return region_; }
+
+ private:
+  std::string key_for(std::string_view date8);
+
+  Endpoint endpoint_;
+  std::string region_;
+  Credentials credentials_;
+  HttpTransport transport_;
+  std::mutex key_mu_;
+  std::string key_date_, signing_key_;
+};
+
+}  // namespace s3db::s3
