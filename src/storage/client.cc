@@ -1,0 +1,107 @@
+// Client: a StorageClient and its one OperationPool. Each method is exactly one pool operation
+// whose op calls the storage with the attempt's OpContext; the pool owns retries and timeouts.
+#include "s3db/client.h"
+
+namespace s3db {
+
+Client::Client(std::shared_ptr<StorageClient> storage, ClientOptions options)
+    : storage_(std::move(storage)), options_(std::move(options)),
+      pool_(std::make_unique<OperationPool>(options_.pool)) {}
+
+Client::~Client() {
+  // Stops the pool (and joins its threads) while storage_ is still alive: running ops use it.
+  pool_.reset();
+}
+
+Result<std::shared_ptr<Client>> Client::open(std::string_view uri, ClientOptions options) {
+  auto conn = ConnectionOptions::FromUri(uri);
+  if (!conn.ok()) return conn.status();
+  auto storage = make_storage_client(*conn);
+  if (!storage.ok()) return storage.status();
+  // Pool hints carried by the URI win over the caller's defaults.
+  if (conn->concurrency) options.pool.concurrency = *conn->concurrency;
+  if (conn->max_retries) options.pool.backoff.max_retries = *conn->max_retries;
+  if (conn->timeout.count() > 0 && options.pool.default_timeout.count() == 0) {
+    options.pool.default_timeout = conn->timeout;
+  }
+  return wrap(std::shared_ptr<StorageClient>(std::move(*storage)), std::move(options));
+}
+
+std::shared_ptr<Client> Client::wrap(std::shared_ptr<StorageClient> storage, ClientOptions options) {
+  return std::make_shared<Client>(std::move(storage), std::move(options));
+}
+
+OpOptions Client::effective(OpOptions options) const {
+  if (!options_.pool_enabled) options.bypass = true;
+  return options;
+}
+
+Result<PutResult> Client::put(PutRequest request, OpOptions options) {
+  return pool_->run([&](OpContext& ctx) { return storage_->put(request, ctx); }, effective(std::move(options)));
+}
+
+Result<Object> Client::get(std::string key, OpOptions options) {
+  return pool_->run([&](OpContext& ctx) { return storage_->get(key, ctx); }, effective(std::move(options)));
+}
+
+Result<ObjectMeta> Client::head(std::string key, OpOptions options) {
+  return pool_->run([&](OpContext& ctx) { return storage_->head(key, ctx); }, effective(std::move(options)));
+}
+
+Status Client::remove(std::string key, OpOptions options) {
+  return pool_->run([&](OpContext& ctx) { return storage_->remove(key, ctx); }, effective(std::move(options)));
+}
+
+Result<DeleteManyResult> Client::remove_many(std::vector<std::string> keys, OpOptions options) {
+  return pool_->run([&](OpContext& ctx) { return storage_->remove_many(keys, ctx); },
+                    effective(std::move(options)));
+}
+
+Result<PutResult> Client::copy(CopyRequest request, OpOptions options) {
+  return pool_->run([&](OpContext& ctx) { return storage_->copy(request, ctx); }, effective(std::move(options)));
+}
+
+Result<ListPage> Client::list(ListRequest request, OpOptions options) {
+  return pool_->run([&](OpContext& ctx) { return storage_->list(request, ctx); }, effective(std::move(options)));
+}
+
+Result<std::vector<ObjectMeta>> Client::list_all(std::string prefix, OpOptions options) {
+  std::vector<ObjectMeta> all;
+  ListRequest request;
+  request.prefix = std::move(prefix);
+  request.max_keys = 1000;
+  // Each page is its own pool operation; a server that repeats a token must not loop us forever.
+  for (std::size_t pages = 0;; ++pages) {
+    auto page = list(request, options);
+    if (!page.ok()) return page.status();
+    for (auto& m : page->objects) all.push_back(std::move(m));
+    if (!page->truncated) return all;
+    if (page->next_continuation_token.empty() || page->next_continuation_token == request.continuation_token ||
+        pages > 10'000'000) {
+      return Status::Internal("list_all " + request.prefix, "listing did not advance (continuation token repeated)");
+    }
+    request.continuation_token = std::move(page->next_continuation_token);
+  }
+}
+
+// Async forms: the op owns its arguments (the caller's may be gone when it runs) and the storage
+// through a shared_ptr, so a Future may outlive this Client.
+Future<PutResult> Client::put_async(PutRequest request, OpOptions options) {
+  return pool_->submit([storage = storage_, request = std::move(request)](OpContext& ctx) {
+    return storage->put(request, ctx);
+  }, effective(std::move(options)));
+}
+
+Future<Object> Client::get_async(std::string key, OpOptions options) {
+  return pool_->submit([storage = storage_, key = std::move(key)](OpContext& ctx) {
+    return storage->get(key, ctx);
+  }, effective(std::move(options)));
+}
+
+Future<void> Client::remove_async(std::string key, OpOptions options) {
+  return pool_->submit([storage = storage_, key = std::move(key)](OpContext& ctx) {
+    return storage->remove(key, ctx);
+  }, effective(std::move(options)));
+}
+
+}  // namespace s3db

@@ -1,0 +1,466 @@
+// ConnectionOptions::FromUri — strict, pure parsing of connection strings (grammar in
+// s3db/connection.h; user documentation in docs/connection-strings.md).
+//
+// Secrets: every string that may be a secret (the URI's secret and session token, raw and
+// decoded, and the environment's) is collected before anything can fail, and every error message
+// is scrubbed of them, so that no mistake in a URI can echo a secret back into a log.
+#include "s3db/connection.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <vector>
+
+namespace s3db {
+namespace {
+
+using Env = std::function<std::optional<std::string>(std::string_view)>;
+
+constexpr std::string_view kContext = "connection string";
+const std::vector<std::string_view> kCommonParams = {"concurrency", "max_retries", "timeout_ms"};
+const std::vector<std::string_view> kS3Params = {"concurrency",   "connect_timeout_ms", "max_retries",
+                                                 "path_style",    "region",             "session_token",
+                                                 "timeout_ms",    "verify_tls"};
+
+bool unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// Percent-decodes `s` ('+' stays '+': secrets and tokens contain it). nullopt on a bad escape.
+std::optional<std::string> decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') { out += s[i]; continue; }
+    if (i + 2 >= s.size()) return std::nullopt;
+    const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// Percent-encodes everything but unreserved characters (and '/' when keep_slash).
+std::string encode(std::string_view s, bool keep_slash) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (unreserved(c) || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string_view>& items) {
+  std::string out;
+  for (auto s : items) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+std::string trim_slashes(std::string_view s) {
+  while (!s.empty() && s.front() == '/') s.remove_prefix(1);
+  while (!s.empty() && s.back() == '/') s.remove_suffix(1);
+  return std::string(s);
+}
+
+bool valid_s3_bucket(std::string_view b, bool strict) {
+  if (strict ? (b.size() < 3 || b.size() > 63) : (b.empty() || b.size() > 255)) return false;
+  for (char c : b) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                    (!strict && ((c >= 'A' && c <= 'Z') || c == '_'));
+    if (!ok) return false;
+  }
+  if (strict) {
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!alnum(b.front()) || !alnum(b.back())) return false;
+  }
+  return true;
+}
+
+class Parser {
+ public:
+  Parser(std::string_view uri, const Env& env) : uri_(uri), env_(env) {}
+
+  Result<ConnectionOptions> parse();
+
+ private:
+  // An InvalidArgument whose message never contains a collected secret.
+  Status fail(std::string detail) const {
+    for (const auto& secret : secrets_) {
+      if (secret.empty()) continue;
+      for (auto pos = detail.find(secret); pos != std::string::npos; pos = detail.find(secret, pos + 3)) {
+        detail.replace(pos, secret.size(), "***");
+      }
+    }
+    return Status::InvalidArgument(kContext, detail);
+  }
+  void add_secret(std::string_view raw) {
+    if (raw.empty()) return;
+    secrets_.emplace_back(raw);
+    if (auto d = decode(raw)) secrets_.push_back(*d);
+    std::sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  }
+  std::optional<std::string> env(std::string_view name) const {
+    if (!env_) return std::nullopt;
+    auto v = env_(name);
+    if (v && v->empty()) return std::nullopt;
+    return v;
+  }
+
+  void collect_secrets(std::string_view body, std::string_view query);
+  Status parse_params(std::string_view query, bool s3, ConnectionOptions& o);
+  Status parse_userinfo(std::string_view userinfo, ConnectionOptions& o);
+  Status parse_bucket_and_prefix(std::string_view path, ConnectionOptions& o, bool strict_bucket);
+  Status apply_s3_fallbacks(ConnectionOptions& o, bool had_userinfo, bool aws);
+
+  std::string_view uri_;
+  const Env& env_;
+  std::vector<std::string> secrets_;
+  std::map<std::string, std::string, std::less<>> params_;
+};
+
+// Userinfo is "KEY:SECRET" before the first '@', when the part before ':' has no '/'
+// (access keys never do; secrets may contain '/' and '+').
+std::optional<std::size_t> userinfo_end(std::string_view body) {
+  const auto at = body.find('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  const auto colon = body.find(':');
+  if (colon == std::string_view::npos || colon > at) return std::nullopt;
+  if (body.substr(0, colon).find('/') != std::string_view::npos) return std::nullopt;
+  return at;
+}
+
+void Parser::collect_secrets(std::string_view body, std::string_view query) {
+  if (auto at = userinfo_end(body)) add_secret(body.substr(body.find(':') + 1, *at - body.find(':') - 1));
+  for (std::size_t start = 0; start <= query.size();) {
+    auto amp = query.find('&', start);
+    if (amp == std::string_view::npos) amp = query.size();
+    std::string_view item = query.substr(start, amp - start);
+    const auto eq = item.find('=');
+    if (eq != std::string_view::npos && item.substr(0, eq) == "session_token") add_secret(item.substr(eq + 1));
+    start = amp + 1;
+  }
+  if (auto s = env("AWS_SECRET_ACCESS_KEY")) add_secret(*s);
+  if (auto s = env("AWS_SESSION_TOKEN")) add_secret(*s);
+}
+
+Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& o) {
+  const auto& allowed = s3 ? kS3Params : kCommonParams;
+  for (std::size_t start = 0; start < query.size();) {
+    auto amp = query.find('&', start);
+    if (amp == std::string_view::npos) amp = query.size();
+    std::string_view item = query.substr(start, amp - start);
+    start = amp + 1;
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    auto name = decode(item.substr(0, eq));
+    if (!name) return fail("invalid percent-encoding in a parameter name");
+    if (std::find(allowed.begin(), allowed.end(), *name) == allowed.end()) {
+      return fail("unknown parameter '" + *name + "' (allowed: " + join(allowed) + ")");
+    }
+    if (eq == std::string_view::npos) return fail("parameter '" + *name + "' needs a value (" + *name + "=...)");
+    auto value = decode(item.substr(eq + 1));
+    if (!value) return fail("invalid percent-encoding in parameter '" + *name + "'");
+    if (!params_.emplace(*name, *value).second) return fail("parameter '" + *name + "' given twice");
+  }
+  auto integer = [&](std::string_view name, long min, long max) -> Result<long> {
+    const std::string& v = params_.find(name)->second;
+    long n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || v.empty() || n < min || n > max) {
+      return fail("parameter '" + std::string(name) + "' must be an integer in " + std::to_string(min) + ".." +
+                  std::to_string(max) + ", got '" + v + "'");
+    }
+    return n;
+  };
+  auto boolean = [&](std::string_view name) -> Result<bool> {
+    const std::string& v = params_.find(name)->second;
+    if (v == "true") return true;
+    if (v == "false") return false;
+    return fail("parameter '" + std::string(name) + "' must be true or false, got '" + v + "'");
+  };
+  if (params_.count("timeout_ms")) {
+    auto n = integer("timeout_ms", 0, 86'400'000);
+    if (!n.ok()) return n.status();
+    o.timeout = std::chrono::milliseconds(*n);
+  }
+  if (params_.count("connect_timeout_ms")) {
+    auto n = integer("connect_timeout_ms", 0, 3'600'000);
+    if (!n.ok()) return n.status();
+    o.connect_timeout = std::chrono::milliseconds(*n);
+  }
+  if (params_.count("concurrency")) {
+    auto n = integer("concurrency", 1, 100'000);
+    if (!n.ok()) return n.status();
+    o.concurrency = static_cast<int>(*n);
+  }
+  if (params_.count("max_retries")) {
+    auto n = integer("max_retries", 0, 1000);
+    if (!n.ok()) return n.status();
+    o.max_retries = static_cast<int>(*n);
+  }
+  if (params_.count("verify_tls")) {
+    auto b = boolean("verify_tls");
+    if (!b.ok()) return b.status();
+    o.verify_tls = *b;
+  }
+  if (auto it = params_.find("region"); it != params_.end()) {
+    const bool ok = !it->second.empty() && std::all_of(it->second.begin(), it->second.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+    if (!ok) return fail("parameter 'region' must look like us-east-1, got '" + it->second + "'");
+    o.region = it->second;
+  }
+  if (auto it = params_.find("session_token"); it != params_.end()) {
+    if (it->second.empty()) return fail("parameter 'session_token' is empty");
+    o.session_token = it->second;
+  }
+  return Status::OK();
+}
+
+Status Parser::parse_userinfo(std::string_view userinfo, ConnectionOptions& o) {
+  const auto colon = userinfo.find(':');
+  auto key = decode(userinfo.substr(0, colon));
+  auto secret = decode(userinfo.substr(colon + 1));
+  if (!key || !secret) return fail("invalid percent-encoding in the credentials");
+  if (key->empty() || secret->empty()) return fail("credentials must be KEY:SECRET, both non-empty");
+  o.access_key = *key;
+  o.secret_key = *secret;
+  return Status::OK();
+}
+
+Status Parser::parse_bucket_and_prefix(std::string_view path, ConnectionOptions& o, bool strict_bucket) {
+  const auto slash = path.find('/');
+  auto bucket = decode(path.substr(0, slash));
+  auto prefix = decode(slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1));
+  if (!bucket || !prefix) return fail("invalid percent-encoding in the bucket or prefix");
+  if (o.kind == StorageKind::kS3) {
+    if (bucket->empty()) return fail("missing bucket name");
+    if (!valid_s3_bucket(*bucket, strict_bucket)) {
+      if (bucket->find(':') != std::string::npos) {
+        // Probably KEY:SECRET with an unencoded character: do not echo it.
+        return fail("invalid bucket name (if this is KEY:SECRET@..., percent-encode the secret's special characters)");
+      }
+      return fail("invalid bucket name '" + *bucket + "' (" +
+                  (strict_bucket ? "3-63 characters: a-z 0-9 . -" : "1-255 characters: A-Z a-z 0-9 . _ -") + ")");
+    }
+  }
+  o.bucket = *bucket;
+  o.prefix = trim_slashes(*prefix);
+  return Status::OK();
+}
+
+Status Parser::apply_s3_fallbacks(ConnectionOptions& o, bool had_userinfo, bool aws) {
+  if (!had_userinfo) {
+    auto key = env("AWS_ACCESS_KEY_ID");
+    auto secret = env("AWS_SECRET_ACCESS_KEY");
+    if (key.has_value() != secret.has_value()) {
+      return fail(key ? "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"
+                      : "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
+    }
+    if (key) {
+      o.access_key = *key;
+      o.secret_key = *secret;
+      // The session token belongs to the environment's credentials, never to the URI's.
+      if (o.session_token.empty()) {
+        if (auto t = env("AWS_SESSION_TOKEN")) o.session_token = *t;
+      }
+    }
+  }
+  if (!params_.count("region")) {
+    if (auto r = env("AWS_REGION")) o.region = *r;
+    else if (auto d = env("AWS_DEFAULT_REGION")) o.region = *d;
+  }
+  if (aws) {
+    if (auto ep = env("AWS_ENDPOINT_URL")) {
+      std::string_view e = *ep;
+      while (!e.empty() && e.back() == '/') e.remove_suffix(1);
+      const bool http = e.starts_with("http://"), https = e.starts_with("https://");
+      std::string_view host = e.substr(http ? 7 : https ? 8 : 0);
+      if ((!http && !https) || host.empty() || host.find_first_of("/?#@") != std::string_view::npos) {
+        return fail("AWS_ENDPOINT_URL must be http(s)://host[:port], got '" + std::string(e) + "'");
+      }
+      o.endpoint = std::string(e);
+      o.path_style = true;
+    }
+  }
+  if (params_.count("path_style")) {
+    const std::string& v = params_.find("path_style")->second;
+    if (v != "true" && v != "false") return fail("parameter 'path_style' must be true or false, got '" + v + "'");
+    o.path_style = v == "true";
+  }
+  return Status::OK();
+}
+
+Result<ConnectionOptions> Parser::parse() {
+  const auto sep = uri_.find("://");
+  if (sep == std::string_view::npos || sep == 0) {
+    return fail("missing scheme: expected memory://, file://, s3://, http:// or https://");
+  }
+  std::string scheme(uri_.substr(0, sep));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  std::string_view rest = uri_.substr(sep + 3);
+  const auto q = rest.find('?');
+  std::string_view body = rest.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? std::string_view{} : rest.substr(q + 1);
+  collect_secrets(body, query);
+  if (rest.find('#') != std::string_view::npos) return fail("'#' is not allowed (percent-encode it as %23)");
+
+  ConnectionOptions o;
+  if (scheme == "memory") {
+    o.kind = StorageKind::kMemory;
+    if (body.find('@') != std::string_view::npos) return fail("memory:// takes no credentials");
+    S3DB_RETURN_IF_ERROR(parse_params(query, false, o));
+    S3DB_RETURN_IF_ERROR(parse_bucket_and_prefix(body, o, false));
+    return o;
+  }
+  if (scheme == "file") {
+    o.kind = StorageKind::kFile;
+    S3DB_RETURN_IF_ERROR(parse_params(query, false, o));
+    auto path = decode(body);
+    if (!path) return fail("invalid percent-encoding in the path");
+    std::filesystem::path p(*path);
+    if (path->starts_with("./") || path->starts_with("../") || *path == "." || *path == "..") {
+      std::error_code ec;
+      auto cwd = std::filesystem::current_path(ec);
+      if (ec) return fail("cannot resolve a relative path: " + ec.message());
+      p = cwd / p;
+    } else if (!path->starts_with("/")) {
+      return fail("file:// needs an absolute path (file:///abs/dir) or a relative one (file://./dir)");
+    }
+    std::string normal = p.lexically_normal().string();
+    while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+    o.path = normal;
+    return o;
+  }
+  const bool aws = scheme == "s3";
+  if (!aws && scheme != "http" && scheme != "https") {
+    return fail("unsupported scheme '" + scheme + "://' (expected memory, file, s3, http or https)");
+  }
+  o.kind = StorageKind::kS3;
+  S3DB_RETURN_IF_ERROR(parse_params(query, true, o));
+  bool had_userinfo = false;
+  if (auto at = userinfo_end(body)) {
+    S3DB_RETURN_IF_ERROR(parse_userinfo(body.substr(0, *at), o));
+    body.remove_prefix(*at + 1);
+    had_userinfo = true;
+  } else if (body.find('@') != std::string_view::npos && body.find('@') < body.find('/')) {
+    return fail("credentials must be KEY:SECRET@ (percent-encode special characters)");
+  }
+  if (aws) {
+    S3DB_RETURN_IF_ERROR(parse_bucket_and_prefix(body, o, true));
+  } else {
+    const auto slash = body.find('/');
+    std::string_view hostport = body.substr(0, slash);
+    if (hostport.empty()) return fail("missing host in " + scheme + "://host[:port]/bucket");
+    std::string_view host = hostport, port;
+    if (hostport.front() == '[') {  // IPv6 literal
+      const auto close = hostport.find(']');
+      if (close == std::string_view::npos) return fail("unterminated IPv6 address");
+      host = hostport.substr(0, close + 1);
+      std::string_view after = hostport.substr(close + 1);
+      if (!after.empty() && after.front() != ':') return fail("unexpected text after the IPv6 address");
+      if (!after.empty()) port = after.substr(1);
+    } else if (auto colon = hostport.find(':'); colon != std::string_view::npos) {
+      host = hostport.substr(0, colon);
+      port = hostport.substr(colon + 1);
+    }
+    const bool host_ok = !host.empty() && (host.front() == '[' || std::all_of(host.begin(), host.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+    }));
+    if (!host_ok) return fail("invalid host '" + std::string(host) + "'");
+    if (!port.empty() || hostport.back() == ':') {
+      int n = 0;
+      auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+      if (port.empty() || ec != std::errc() || p != port.data() + port.size() || n < 1 || n > 65535) {
+        return fail("invalid port '" + std::string(port) + "' (1-65535)");
+      }
+    }
+    if (slash == std::string_view::npos || slash + 1 >= body.size()) {
+      return fail("missing bucket: expected " + scheme + "://host[:port]/bucket[/prefix]");
+    }
+    o.endpoint = scheme + "://" + std::string(hostport);
+    o.path_style = true;
+    S3DB_RETURN_IF_ERROR(parse_bucket_and_prefix(body.substr(slash + 1), o, false));
+  }
+  S3DB_RETURN_IF_ERROR(apply_s3_fallbacks(o, had_userinfo, aws));
+  return o;
+}
+
+std::optional<std::string> process_env(std::string_view name) {
+  const char* v = std::getenv(std::string(name).c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+}  // namespace
+
+Result<ConnectionOptions> ConnectionOptions::FromUri(std::string_view uri) {
+  return FromUriWithEnv(uri, process_env);
+}
+
+Result<ConnectionOptions> ConnectionOptions::FromUriWithEnv(std::string_view uri, const Env& env) {
+  return Parser(uri, env).parse();
+}
+
+std::string ConnectionOptions::to_string() const {
+  std::vector<std::pair<std::string, std::string>> params;
+  auto add = [&](std::string name, std::string value) { params.emplace_back(std::move(name), std::move(value)); };
+  std::string out;
+  switch (kind) {
+    case StorageKind::kMemory:
+      out = "memory://" + encode(bucket, false);
+      if (!prefix.empty()) out += "/" + encode(prefix, true);
+      break;
+    case StorageKind::kFile:
+      out = "file://" + encode(path, true);
+      break;
+    case StorageKind::kS3: {
+      const bool custom = !endpoint.empty();
+      const auto sep = endpoint.find("://");
+      out = custom ? endpoint.substr(0, sep + 3) : "s3://";
+      if (!access_key.empty() || !secret_key.empty()) out += encode(access_key, false) + ":***@";
+      if (custom) out += endpoint.substr(sep + 3) + "/";
+      out += encode(bucket, false);
+      if (!prefix.empty()) out += "/" + encode(prefix, true);
+      if (!custom || region != "us-east-1") add("region", region);
+      if (!session_token.empty()) add("session_token", "***");
+      if (path_style != custom) add("path_style", path_style ? "true" : "false");
+      if (!verify_tls) add("verify_tls", "false");
+      if (connect_timeout != std::chrono::milliseconds(10000)) {
+        add("connect_timeout_ms", std::to_string(connect_timeout.count()));
+      }
+      break;
+    }
+  }
+  if (timeout.count() > 0) add("timeout_ms", std::to_string(timeout.count()));
+  if (concurrency) add("concurrency", std::to_string(*concurrency));
+  if (max_retries) add("max_retries", std::to_string(*max_retries));
+  std::sort(params.begin(), params.end());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    out += (i == 0 ? "?" : "&") + params[i].first + "=" + (params[i].second == "***" ? "***" : encode(params[i].second, false));
+  }
+  return out;
+}
+
+}  // namespace s3db

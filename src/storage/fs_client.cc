@@ -1,0 +1,375 @@
+// FileSystemClient: a persistent store under a directory (format: storage/fs_format.h).
+//
+// Atomicity: every write goes to a temp file in the objects directory, is fsynced, then renamed
+// over the object's file, so readers (who read through one open descriptor) see either the old or
+// the new object, never a mix, and a crash leaves at worst a temp file, which list() ignores and
+// the next open removes. Conditional writes must check-and-replace atomically: writers of one key
+// serialise on a striped mutex table (one process; other processes are not coordinated).
+#include "storage/fs_client.h"
+
+#include "storage/fs_format.h"
+#include "storage/listing.h"
+#include "storage/object_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+
+namespace s3db::storage {
+namespace {
+
+// Maps an errno to the closest Status (ENOENT is handled by callers: it means NotFound).
+Status io_error(std::string_view op, std::string_view key, int err) {
+  std::string context = std::string(op) + " " + std::string(key);
+  std::string detail = std::strerror(err);
+  if (err == EACCES || err == EPERM || err == EROFS) return Status::Unauthorized(context, detail);
+  if (err == EIO || err == ENOSPC || err == EMFILE || err == ENFILE || err == EDQUOT || err == ENOMEM)
+    return Status::Unavailable(context, detail);
+  return Status::Internal(context, detail);
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { if (fd_ >= 0) ::close(fd_); }
+  int get() const { return fd_; }
+  int release() { int f = fd_; fd_ = -1; return f; }
+
+ private:
+  int fd_;
+};
+
+// Reads up to n bytes at offset (fewer only at end of file). False with errno on failure.
+bool pread_full(int fd, std::string& out, std::size_t n, off_t offset) {
+  out.resize(n);
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, out.data() + got, n - got, offset + static_cast<off_t>(got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  out.resize(got);
+  return true;
+}
+
+bool write_full(int fd, const struct iovec* iov_in, int count) {
+  std::array<struct iovec, 2> iov{};
+  for (int i = 0; i < count; ++i) iov[i] = iov_in[i];
+  int idx = 0;
+  while (idx < count) {
+    ssize_t w = ::writev(fd, iov.data() + idx, count - idx);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    auto left = static_cast<std::size_t>(w);
+    while (idx < count && left >= iov[idx].iov_len) { left -= iov[idx].iov_len; ++idx; }
+    if (idx < count) {
+      iov[idx].iov_base = static_cast<char*>(iov[idx].iov_base) + left;
+      iov[idx].iov_len -= left;
+    }
+  }
+  return true;
+}
+
+// Process-wide, so that two clients on one root never pick the same temp name.
+std::atomic<std::uint64_t> temp_counter{0};
+
+struct Loaded {
+  ObjectMeta meta;
+  std::size_t body_offset = 0;
+};
+
+class FileSystemClient final : public StorageClient {
+ public:
+  FileSystemClient(std::string root, FileClientOptions options)
+      : root_(std::move(root)), dir_(root_ + "/objects"), options_(options) {}
+
+  std::string_view kind() const noexcept override { return "file"; }
+  std::string describe() const override { return "file://" + root_; }
+
+  Result<PutResult> put(const PutRequest& req, OpContext& ctx) override {
+    S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
+    S3DB_RETURN_IF_ERROR(check_key("put", req.key));
+    ObjectMeta meta;
+    meta.key = req.key;
+    meta.etag = md5_hex(req.body);
+    meta.content_type = req.content_type;
+    meta.last_modified_ms = now_unix_ms();
+    meta.metadata = normalize_metadata(req.metadata);
+    const std::string path = path_for(req.key);
+
+    std::lock_guard lock(stripe(req.key));
+    if (req.if_none_match || !req.if_match.empty()) {
+      auto current = load(path, "put", req.key, nullptr);
+      if (!current.ok() && !current.status().is_not_found()) return current.status();
+      S3DB_RETURN_IF_ERROR(check_conditions(req, current.ok() ? &current->meta : nullptr));
+    }
+    S3DB_RETURN_IF_ERROR(write_object(path, meta, req.body));
+    return PutResult{meta.etag};
+  }
+
+  Result<Object> get(std::string_view key, OpContext& ctx) override {
+    S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
+    S3DB_RETURN_IF_ERROR(check_key("get", key));
+    Object obj;
+    auto loaded = load(path_for(key), "get", key, &obj.body);
+    if (!loaded.ok()) return loaded.status();
+    obj.meta = std::move(loaded->meta);
+    return obj;
+  }
+
+  Result<ObjectMeta> head(std::string_view key, OpContext& ctx) override {
+    S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
+    S3DB_RETURN_IF_ERROR(check_key("head", key));
+    auto loaded = load(path_for(key), "head", key, nullptr);
+    if (!loaded.ok()) return loaded.status();
+    return std::move(loaded->meta);
+  }
+
+  Status remove(std::string_view key, OpContext& ctx) override {
+    S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
+    S3DB_RETURN_IF_ERROR(check_key("delete", key));
+    return remove_one(key);
+  }
+
+  Result<DeleteManyResult> remove_many(const std::vector<std::string>& keys, OpContext& ctx) override {
+    DeleteManyResult result;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (i % 1000 == 0) S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
+      Status s = check_key("delete", keys[i]);
+      if (s.ok()) s = remove_one(keys[i]);
+      if (s.ok()) ++result.deleted;
+      else result.failed.emplace_back(keys[i], std::move(s));
+    }
+    return result;
+  }
+
+  Result<PutResult> copy(const CopyRequest& req, OpContext& ctx) override {
+    S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
+    S3DB_RETURN_IF_ERROR(check_key("copy", req.source_key));
+    S3DB_RETURN_IF_ERROR(check_key("copy", req.dest_key));
+    const std::string context = "copy " + req.source_key + " -> " + req.dest_key;
+    if (req.source_key == req.dest_key && req.directive == MetadataDirective::kCopy) {
+      return Status::InvalidArgument(context, "copying an object onto itself needs the REPLACE directive");
+    }
+    std::string body;
+    auto src = load(path_for(req.source_key), "copy", req.source_key, &body);
+    if (!src.ok()) {
+      if (src.status().is_not_found()) return Status::NotFound(context, "source key does not exist");
+      return src.status();
+    }
+    ObjectMeta meta = std::move(src->meta);
+    meta.key = req.dest_key;
+    meta.last_modified_ms = now_unix_ms();
+    if (req.directive == MetadataDirective::kReplace) {
+      meta.metadata = normalize_metadata(req.metadata);
+      if (!req.content_type.empty()) meta.content_type = req.content_type;
+    }
+    std::lock_guard lock(stripe(req.dest_key));
+    S3DB_RETURN_IF_ERROR(write_object(path_for(req.dest_key), meta, body));
+    return PutResult{meta.etag};
+  }
+
+  Result<ListPage> list(const ListRequest& req, OpContext& ctx) override {
+    S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
+    // Snapshot of the directory: (key, file name), sorted by key bytes.
+    std::vector<std::pair<std::string, std::string>> entries;
+    S3DB_RETURN_IF_ERROR(scan(req.prefix, entries));
+    std::sort(entries.begin(), entries.end());
+    NextKey next = [&entries](std::string_view bound, bool inclusive) -> std::optional<std::string_view> {
+      auto it = std::lower_bound(entries.begin(), entries.end(), bound,
+                                 [](const auto& e, std::string_view b) { return e.first < b; });
+      if (!inclusive && it != entries.end() && it->first == bound) ++it;
+      if (it == entries.end()) return std::nullopt;
+      return std::string_view(it->first);
+    };
+    auto keys = paginate(req, next);
+    if (!keys.ok()) return keys.status();
+    ListPage page;
+    page.objects.reserve(keys->keys.size());
+    for (const auto& k : keys->keys) {
+      auto loaded = load(path_for(k), "list", k, nullptr);
+      if (!loaded.ok()) {
+        if (loaded.status().is_not_found()) continue;  // deleted since the scan
+        return loaded.status();
+      }
+      loaded->meta.metadata.clear();  // list entries carry no user metadata (like S3)
+      page.objects.push_back(std::move(loaded->meta));
+    }
+    page.common_prefixes = std::move(keys->common_prefixes);
+    page.next_continuation_token = std::move(keys->next_continuation_token);
+    page.truncated = keys->truncated;
+    return page;
+  }
+
+  // Removes temp files whose writer is gone (crash mid-write). Called once when opening.
+  Status clean_temp_files() {
+    DIR* d = ::opendir(dir_.c_str());
+    if (d == nullptr) return io_error("open", dir_, errno);
+    std::vector<std::string> stale;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string_view name = e->d_name;
+      if (!name.starts_with(fs::kTempPrefix)) continue;
+      // ".tmp-<pid>-<n>": keep files of live processes (another client may be writing).
+      std::string_view rest = name.substr(fs::kTempPrefix.size());
+      long pid = 0;
+      try { pid = std::stol(std::string(rest.substr(0, rest.find('-')))); } catch (...) { pid = 0; }
+      const bool alive = pid > 0 && (pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+      if (!alive) stale.emplace_back(name);
+    }
+    ::closedir(d);
+    for (const auto& name : stale) ::unlink((dir_ + "/" + name).c_str());
+    return Status::OK();
+  }
+
+ private:
+  std::string path_for(std::string_view key) const { return dir_ + "/" + fs::file_name_for(key); }
+
+  std::mutex& stripe(std::string_view key) {
+    return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];
+  }
+
+  static Status check_conditions(const PutRequest& req, const ObjectMeta* existing) {
+    if (req.if_none_match && existing != nullptr) {
+      return Status::AlreadyExists("put " + req.key, "object already exists (If-None-Match: *)");
+    }
+    if (!req.if_match.empty()) {
+      const std::string_view want = unquote_etag(req.if_match);
+      if (existing == nullptr) return Status::PreconditionFailed("put " + req.key, "object does not exist (If-Match)");
+      if (existing->etag != want) {
+        return Status::PreconditionFailed("put " + req.key,
+                                          "ETag is " + existing->etag + ", If-Match wanted " + std::string(want));
+      }
+    }
+    return Status::OK();
+  }
+
+  // Reads the header (and the body when `body` is set) through one descriptor: one version.
+  Result<Loaded> load(const std::string& path, std::string_view op, std::string_view key, std::string* body) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+      if (errno == ENOENT) return Status::NotFound(std::string(op) + " " + std::string(key), "no such key");
+      return io_error(op, key, errno);
+    }
+    struct stat st{};
+    if (::fstat(fd.get(), &st) != 0) return io_error(op, key, errno);
+    const auto file_size = static_cast<std::size_t>(st.st_size);
+    std::string data;
+    // Most headers fit in 4 KB; when the whole file is small read it in one go.
+    std::size_t want = body != nullptr ? file_size : std::min<std::size_t>(file_size, 4096);
+    if (!pread_full(fd.get(), data, want, 0)) return io_error(op, key, errno);
+    auto need = fs::preamble_size(data);
+    if (need && *need > data.size() && *need <= file_size) {
+      if (!pread_full(fd.get(), data, *need, 0)) return io_error(op, key, errno);
+      need = fs::preamble_size(data);
+    }
+    if (!need || *need > data.size()) {
+      return Status::Internal(std::string(op) + " " + std::string(key), "corrupt object file " + path);
+    }
+    auto meta = fs::decode_preamble(std::string_view(data).substr(0, *need));
+    if (!meta.ok()) return meta.status().with_context(std::string(op) + " " + std::string(key));
+    Loaded out;
+    out.meta = std::move(*meta);
+    out.body_offset = *need;
+    out.meta.size = file_size - *need;
+    if (body != nullptr) {
+      if (data.size() == file_size) {
+        data.erase(0, *need);
+        *body = std::move(data);
+      } else if (!pread_full(fd.get(), *body, file_size - *need, static_cast<off_t>(*need))) {
+        return io_error(op, key, errno);
+      }
+    }
+    return out;
+  }
+
+  // Temp file in the same directory → (fsync) → rename over the object. Caller holds the stripe.
+  Status write_object(const std::string& path, const ObjectMeta& meta, std::string_view body) {
+    const std::string tmp = dir_ + "/" + std::string(fs::kTempPrefix) + std::to_string(::getpid()) + "-" +
+                            std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed));
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (fd.get() < 0) return io_error("put", meta.key, errno);
+    const std::string preamble = fs::encode_preamble(meta);
+    struct iovec iov[2] = {{const_cast<char*>(preamble.data()), preamble.size()},
+                           {const_cast<char*>(body.data()), body.size()}};
+    const bool ok = write_full(fd.get(), iov, body.empty() ? 1 : 2) && (!options_.fsync || ::fsync(fd.get()) == 0) &&
+                    ::close(fd.release()) == 0 && ::rename(tmp.c_str(), path.c_str()) == 0;
+    if (!ok) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      return io_error("put", meta.key, err);
+    }
+    return Status::OK();
+  }
+
+  Status remove_one(std::string_view key) {
+    std::lock_guard lock(stripe(key));
+    if (::unlink(path_for(key).c_str()) != 0 && errno != ENOENT) return io_error("delete", key, errno);
+    return Status::OK();
+  }
+
+  // Collects (key, name) for every object whose key may start with `prefix`.
+  Status scan(std::string_view prefix, std::vector<std::pair<std::string, std::string>>& out) {
+    DIR* d = ::opendir(dir_.c_str());
+    if (d == nullptr) return io_error("list", prefix, errno);
+    while (struct dirent* e = ::readdir(d)) {
+      std::string_view name = e->d_name;
+      if (name.empty() || name[0] == '.') continue;  // ".", "..", temp files
+      if (auto key = fs::key_from_file_name(name)) {
+        if (key->starts_with(prefix)) out.emplace_back(std::move(*key), std::string(name));
+      } else if (fs::is_hashed_name(name)) {
+        // Long keys: the name is a hash; the header holds the key.
+        auto loaded = load(dir_ + "/" + std::string(name), "list", name, nullptr);
+        if (loaded.ok() && loaded->meta.key.starts_with(prefix)) out.emplace_back(loaded->meta.key, std::string(name));
+      }
+    }
+    ::closedir(d);
+    return Status::OK();
+  }
+
+  const std::string root_;
+  const std::string dir_;
+  const FileClientOptions options_;
+  std::array<std::mutex, 64> stripes_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StorageClient>> make_file_client(const std::string& root, FileClientOptions options) {
+  if (root.empty()) return Status::InvalidArgument("file store", "empty root directory");
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(root) / "objects", ec);
+  if (ec) return Status::InvalidArgument("file store " + root, "cannot create directory: " + ec.message());
+  std::string normal = std::filesystem::path(root).lexically_normal().string();
+  if (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  auto client = std::make_unique<FileSystemClient>(normal, options);
+  S3DB_RETURN_IF_ERROR(client->clean_temp_files());
+  return std::unique_ptr<StorageClient>(std::move(client));
+}
+
+}  // namespace s3db::storage
+
+namespace s3db {
+Result<std::unique_ptr<StorageClient>> make_file_client(const std::string& root) {
+  return storage::make_file_client(root, storage::FileClientOptions{});
+}
+}  // namespace s3db

@@ -1,0 +1,120 @@
+#include "storage/listing.h"
+
+#include <algorithm>
+
+namespace s3db::storage {
+namespace {
+
+constexpr std::string_view kTokenVersion = "s3db1";
+
+// Token: "s3db1" + ('k' key | 'p' common prefix) + hex(marker). Opaque to callers.
+std::string encode_token(std::string_view marker, bool is_prefix) {
+  static const char* hex = "0123456789abcdef";
+  std::string t(kTokenVersion);
+  t += is_prefix ? 'p' : 'k';
+  for (unsigned char c : marker) {
+    t += hex[c >> 4];
+    t += hex[c & 0xF];
+  }
+  return t;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool decode_token(std::string_view token, std::string& marker, bool& is_prefix) {
+  if (token.size() < kTokenVersion.size() + 1 || token.substr(0, kTokenVersion.size()) != kTokenVersion)
+    return false;
+  const char kind = token[kTokenVersion.size()];
+  if (kind != 'k' && kind != 'p') return false;
+  is_prefix = kind == 'p';
+  std::string_view hex = token.substr(kTokenVersion.size() + 1);
+  if (hex.size() % 2 != 0 || hex.empty()) return false;
+  marker.clear();
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    marker += static_cast<char>(hi * 16 + lo);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> prefix_successor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xFF) s.pop_back();
+  if (s.empty()) return std::nullopt;
+  s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
+  return s;
+}
+
+Result<KeyPage> paginate(const ListRequest& request, const NextKey& next) {
+  const std::size_t max_keys = static_cast<std::size_t>(std::clamp(request.max_keys, 1, 1000));
+  const std::string& prefix = request.prefix;
+  const std::string& delim = request.delimiter;
+
+  // Where to resume: after the token's entry, else after start_after, else at the prefix.
+  std::string bound = prefix;
+  bool inclusive = true;
+  bool at_end = false;
+  auto move_past = [&](const std::string& marker, bool is_prefix) {
+    if (is_prefix) {
+      auto succ = prefix_successor(marker);
+      if (!succ) { at_end = true; return; }
+      if (*succ > bound) { bound = std::move(*succ); inclusive = true; }
+    } else if (marker >= bound) {
+      bound = marker;
+      inclusive = false;
+    }
+  };
+  if (!request.continuation_token.empty()) {
+    std::string marker;
+    bool is_prefix = false;
+    if (!decode_token(request.continuation_token, marker, is_prefix)) {
+      return Status::InvalidArgument("list " + prefix, "malformed continuation token");
+    }
+    move_past(marker, is_prefix);
+  } else if (!request.start_after.empty()) {
+    move_past(request.start_after, false);
+  }
+
+  KeyPage page;
+  std::size_t count = 0;
+  std::string last;
+  bool last_is_prefix = false;
+  while (!at_end) {
+    auto key = next(bound, inclusive);
+    if (!key || !key->starts_with(prefix)) break;
+    // The entry this key contributes: itself, or its common prefix under the delimiter.
+    std::string_view rest = key->substr(prefix.size());
+    std::size_t cut = delim.empty() ? std::string_view::npos : rest.find(delim);
+    if (count == max_keys) {
+      page.truncated = true;
+      break;
+    }
+    if (cut != std::string_view::npos) {
+      std::string cp(key->substr(0, prefix.size() + cut + delim.size()));
+      page.common_prefixes.push_back(cp);
+      last = cp;
+      last_is_prefix = true;
+      auto succ = prefix_successor(cp);
+      if (!succ) at_end = true;
+      else { bound = std::move(*succ); inclusive = true; }
+    } else {
+      page.keys.emplace_back(*key);
+      last = page.keys.back();
+      last_is_prefix = false;
+      bound = last;
+      inclusive = false;
+    }
+    ++count;
+  }
+  if (page.truncated) page.next_continuation_token = encode_token(last, last_is_prefix);
+  return page;
+}
+
+}  // namespace s3db::storage

@@ -1,0 +1,96 @@
+#include "storage/object_util.h"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <string>
+
+namespace s3db::storage {
+
+bool valid_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) { ++i; continue; }
+    int len = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (i + len > n) return false;
+    for (int k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+Status check_key(std::string_view op, std::string_view key) {
+  if (key.empty()) return Status::InvalidArgument(std::string(op), "empty key");
+  if (key.size() > 1024) {
+    return Status::InvalidArgument(std::string(op) + " " + std::string(key.substr(0, 64)) + "...",
+                                   "key is " + std::to_string(key.size()) +
+                                       " bytes; the limit is 1024 bytes of UTF-8");
+  }
+  if (!valid_utf8(key)) return Status::InvalidArgument(std::string(op), "key is not valid UTF-8");
+  return Status::OK();
+}
+
+Metadata normalize_metadata(const Metadata& metadata) {
+  Metadata out;
+  for (const auto& [k, v] : metadata) {
+    std::string lower = k;
+    for (char& c : lower) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    out.insert_or_assign(std::move(lower), v);
+  }
+  return out;
+}
+
+Status check_metadata_limit(std::string_view op, std::string_view key, const Metadata& metadata) {
+  const std::size_t size = metadata_size(metadata);
+  if (size <= kMaxMetadataBytes) return Status::OK();
+  return Status::InvalidArgument(std::string(op) + " " + std::string(key),
+                                 "user metadata is " + std::to_string(size) +
+                                     " bytes (keys + values, UTF-8); the limit is " +
+                                     std::to_string(kMaxMetadataBytes) + " bytes");
+}
+
+namespace {
+std::string digest_hex(const EVP_MD* md, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out, &len, md, nullptr) != 1) return {};
+  static const char* hex = "0123456789abcdef";
+  std::string s(len * 2, '0');
+  for (unsigned int i = 0; i < len; ++i) {
+    s[2 * i] = hex[out[i] >> 4];
+    s[2 * i + 1] = hex[out[i] & 0xF];
+  }
+  return s;
+}
+}  // namespace
+
+std::string md5_hex(std::string_view data) { return digest_hex(EVP_md5(), data); }
+std::string sha256_hex(std::string_view data) { return digest_hex(EVP_sha256(), data); }
+
+std::string_view unquote_etag(std::string_view etag) noexcept {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') return etag.substr(1, etag.size() - 2);
+  return etag;
+}
+
+std::int64_t now_unix_ms() noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace s3db::storage

@@ -1,0 +1,42 @@
+// Internal helpers shared by the embedded clients (memory, file): argument checks that every
+// client must apply identically, ETags and timestamps.
+#pragma once
+
+#include "s3db/storage_client.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace s3db::storage {
+
+// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
+bool valid_utf8(std::string_view s) noexcept;
+
+// Keys are UTF-8, 1..1024 bytes: anything else → InvalidArgument "<op> <key>: ...".
+[[nodiscard]] Status check_key(std::string_view op, std::string_view key);
+
+// Lower-cases ASCII letters of metadata keys (S3 does so on the wire).
+Metadata normalize_metadata(const Metadata& metadata);
+
+// InvalidArgument naming the size and the limit when metadata exceeds kMaxMetadataBytes.
+[[nodiscard]] Status check_metadata_limit(std::string_view op, std::string_view key,
+                                          const Metadata& metadata);
+
+// Hex MD5 of the body: S3's ETag of a single-part object.
+std::string md5_hex(std::string_view data);
+// Hex SHA-256 (file names of long keys).
+std::string sha256_hex(std::string_view data);
+
+// Strips surrounding double quotes ("\"abc\"" → "abc") so that callers may pass either form.
+std::string_view unquote_etag(std::string_view etag) noexcept;
+
+// Wall-clock now in Unix epoch milliseconds (object timestamps are calendar times).
+std::int64_t now_unix_ms() noexcept;
+
+// The cancellation status to report when the attempt was cancelled, else OK.
+[[nodiscard]] inline Status check_cancelled(const OpContext& ctx) {
+  return ctx.cancelled() ? ctx.cancel_status() : Status::OK();
+}
+
+}  // namespace s3db::storage
