@@ -1,0 +1,330 @@
+#include "db/codec.h"
+
+#include "db/crypto.h"
+#include "db/text.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+namespace s3db::db {
+
+using nlohmann::json;
+
+const Slot* Layout::by_key(std::string_view key) const noexcept {
+  for (const Slot& s : slots) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+const Slot* Layout::by_name(std::string_view name) const noexcept {
+  for (const Slot& s : slots) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+Result<Layout> make_layout(std::string resource, int version, const Schema& schema, const json& keys) {
+  Layout l;
+  l.version = version;
+  l.version_text = to_base36(version);
+  l.resource = std::move(resource);
+  for (const FieldRule& f : schema.fields()) {
+    auto it = keys.find(f.name);
+    if (it == keys.end() || !it->is_string()) {
+      return Status::InvalidArgument("layout of " + l.resource, "no short key for attribute " + f.name);
+    }
+    l.slots.push_back({f.name, it->get<std::string>(), f.type});
+  }
+  l.slots.push_back({"createdAt", std::string(kCreatedKey), FieldType::kString});
+  l.slots.push_back({"updatedAt", std::string(kUpdatedKey), FieldType::kString});
+  return l;
+}
+
+namespace {
+
+// One encoded field before placement: `raw` views `owned` or a string inside the document.
+struct Field {
+  std::string_view key;
+  std::string owned;
+  std::string_view raw;
+  FieldType type;
+};
+
+void append_chars(std::string& out, double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretBox* box, Field& f) {
+  switch (s.type) {
+    case FieldType::kString: case FieldType::kEmail: case FieldType::kUrl: case FieldType::kDate:
+      if (v.is_string()) {
+        f.raw = v.get_ref<const std::string&>();
+        return Status::OK();
+      }
+      f.owned = v.dump();  // kept unknown shapes (should not happen after validation)
+      break;
+    case FieldType::kInteger:
+      f.owned = to_base36(v.is_number_integer() ? v.get<std::int64_t>()
+                                                : static_cast<std::int64_t>(v.get<double>()));
+      break;
+    case FieldType::kNumber:
+      if (v.is_number_unsigned()) f.owned = std::to_string(v.get<std::uint64_t>());
+      else if (v.is_number_integer()) f.owned = std::to_string(v.get<std::int64_t>());
+      else append_chars(f.owned, v.get<double>());
+      break;
+    case FieldType::kBoolean:
+      f.owned = v.get<bool>() ? "1" : "0";
+      break;
+    case FieldType::kSecret: {
+      if (box == nullptr) {
+        return Status::InvalidArgument("encode " + l.resource,
+                                       "attribute " + s.name + " is secret: open the database with a passphrase");
+      }
+      auto sealed = box->seal(v.get_ref<const std::string&>(), l.resource + "/" + s.name);
+      if (!sealed.ok()) return sealed.status();
+      f.owned = std::move(sealed).value();
+      break;
+    }
+    default:
+      f.owned = v.dump();
+  }
+  f.raw = f.owned;
+  return Status::OK();
+}
+
+std::size_t cost(const Field& f) { return f.key.size() + escaped_size(f.raw, true); }
+
+void put_meta(Metadata& m, const Field& f) {
+  std::string value;
+  value.reserve(f.raw.size() + 1);
+  escape_value(f.raw, true, value);
+  m.emplace(std::string(f.key), std::move(value));
+}
+
+std::string body_of(const std::vector<const Field*>& fields) {
+  std::string out = "{";
+  std::string v;
+  for (const Field* f : fields) {
+    if (out.size() > 1) out += ',';
+    v.clear();
+    escape_value(f->raw, false, v);
+    out += json(std::string(f->key)).dump();
+    out += ':';
+    out += json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  out += '}';
+  return out;
+}
+
+// Longest prefix of `s` (on a code point boundary) whose escaped form takes at most `room` bytes.
+// Escaped size is not monotonic in the length (a trailing space costs 3 bytes), so candidates are
+// tried from the longest down, starting at `room` bytes since escaping never shrinks a value.
+std::string_view fit_prefix(std::string_view s, std::size_t room) {
+  std::size_t n = std::min(s.size(), room);
+  for (;; --n) {
+    while (n > 0 && n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    if (n == 0 || escaped_size(s.substr(0, n), true) <= room) return s.substr(0, n);
+  }
+}
+
+}  // namespace
+
+Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior, const SecretBox* box) {
+  std::vector<Field> fields;
+  fields.reserve(layout.slots.size() + 1);
+  std::size_t matched = 0;
+  for (const Slot& s : layout.slots) {
+    auto it = doc.find(s.name);
+    if (it == doc.end()) continue;
+    ++matched;
+    if (it->is_null()) continue;
+    Field& f = fields.emplace_back();
+    f.key = s.key;
+    f.type = s.type;
+    S3DB_RETURN_IF_ERROR(encode_value(s, *it, layout, box, f));
+  }
+  // Attributes outside the schema (kept under UnknownAttributes::kKeep) travel as one JSON value.
+  if (doc.size() > matched + (doc.contains("id") ? 1 : 0)) {
+    json extra = json::object();
+    for (const auto& [k, v] : doc.items()) {
+      if (k != "id" && layout.by_name(k) == nullptr) extra[k] = v;
+    }
+    Field& f = fields.emplace_back();
+    f.key = kExtraKey;
+    f.type = FieldType::kJson;
+    f.owned = extra.dump();
+    f.raw = f.owned;
+  }
+
+  Encoded out;
+  const std::size_t version_cost = kVersionKey.size() + layout.version_text.size();
+  std::size_t total = version_cost;
+  for (const Field& f : fields) total += cost(f);
+  out.metadata.emplace(std::string(kVersionKey), layout.version_text);
+
+  if (total <= kMaxMetadataBytes && behavior != Behavior::kBodyOnly) {
+    for (const Field& f : fields) put_meta(out.metadata, f);
+    return out;
+  }
+  std::vector<const Field*> in_body;
+  switch (behavior) {
+    case Behavior::kEnforceLimits:
+      return Status::InvalidArgument(
+          "record too large for " + layout.resource,
+          "needs " + std::to_string(total) + " bytes of metadata, the limit is 2048 (behavior enforce-limits)");
+    case Behavior::kUserManaged:
+      out.moved_to_body = true;
+      [[fallthrough]];
+    case Behavior::kBodyOnly:
+      for (const Field& f : fields) in_body.push_back(&f);
+      break;
+    case Behavior::kBodyOverflow: {
+      std::size_t room = kMaxMetadataBytes - version_cost;
+      for (const Field& f : fields) {
+        const std::size_t c = cost(f);
+        if (c <= room) {
+          put_meta(out.metadata, f);
+          room -= c;
+        } else {
+          in_body.push_back(&f);
+        }
+      }
+      break;
+    }
+    case Behavior::kTruncateData: {
+      std::size_t room = kMaxMetadataBytes - version_cost;
+      out.truncated = true;
+      for (const Field& f : fields) {
+        const std::size_t c = cost(f);
+        if (c <= room) {
+          put_meta(out.metadata, f);
+          room -= c;
+          continue;
+        }
+        // The first field that does not fit: strings are cut on a code point boundary, the rest
+        // of the record is dropped.
+        if (f.type == FieldType::kString && room > f.key.size()) {
+          Field cut = f;
+          cut.raw = fit_prefix(f.raw, room - f.key.size());
+          if (cost(cut) <= room) put_meta(out.metadata, cut);
+        }
+        break;
+      }
+      break;
+    }
+  }
+  if (!in_body.empty()) out.body = body_of(in_body);
+  return out;
+}
+
+int stored_version(const Metadata& metadata) noexcept {
+  auto it = metadata.find(std::string(kVersionKey));
+  if (it == metadata.end()) return 0;
+  auto v = from_base36(it->second);
+  if (!v || *v < 1 || *v > 1000000) return 0;
+  return static_cast<int>(*v);
+}
+
+namespace {
+
+Status corrupt(const Layout& l, std::string_view id, std::string_view key, std::string_view why) {
+  return Status::Internal("decode " + l.resource + "/" + std::string(id),
+                          "field " + std::string(key) + ": " + std::string(why));
+}
+
+Status decode_value(const Slot& s, std::string_view stored, const Layout& l, const SecretBox* box,
+                    std::string_view id, json& doc) {
+  auto raw = unescape_value(stored);
+  if (!raw) return corrupt(l, id, s.key, "bad escape");
+  std::string& v = *raw;
+  switch (s.type) {
+    case FieldType::kString: case FieldType::kEmail: case FieldType::kUrl: case FieldType::kDate:
+      doc[s.name] = std::move(v);
+      return Status::OK();
+    case FieldType::kInteger: {
+      auto n = from_base36(v);
+      if (!n) return corrupt(l, id, s.key, "not a base-36 integer");
+      doc[s.name] = *n;
+      return Status::OK();
+    }
+    case FieldType::kNumber: {
+      const char* b = v.data();
+      const char* e = b + v.size();
+      std::int64_t i = 0;
+      auto ri = std::from_chars(b, e, i);
+      if (ri.ec == std::errc() && ri.ptr == e) { doc[s.name] = i; return Status::OK(); }
+      std::uint64_t u = 0;
+      auto ru = std::from_chars(b, e, u);
+      if (ru.ec == std::errc() && ru.ptr == e) { doc[s.name] = u; return Status::OK(); }
+      double d = 0;
+      auto rd = std::from_chars(b, e, d);
+      if (rd.ec != std::errc() || rd.ptr != e) return corrupt(l, id, s.key, "not a number");
+      doc[s.name] = d;
+      return Status::OK();
+    }
+    case FieldType::kBoolean:
+      if (v != "1" && v != "0") return corrupt(l, id, s.key, "not a boolean");
+      doc[s.name] = v == "1";
+      return Status::OK();
+    case FieldType::kSecret: {
+      if (box == nullptr) {
+        return Status::InvalidArgument("decode " + l.resource + "/" + std::string(id),
+                                       "attribute " + s.name + " is secret: open the database with a passphrase");
+      }
+      auto plain = box->open(v, l.resource + "/" + s.name);
+      if (!plain.ok()) return plain.status().with_context("decode " + l.resource + "/" + std::string(id));
+      doc[s.name] = std::move(plain).value();
+      return Status::OK();
+    }
+    default: {
+      json parsed = json::parse(v, nullptr, false);
+      if (parsed.is_discarded()) return corrupt(l, id, s.key, "not JSON");
+      doc[s.name] = std::move(parsed);
+      return Status::OK();
+    }
+  }
+}
+
+Status decode_entry(std::string_view key, std::string_view value, const Layout& l,
+                    const SecretBox* box, std::string_view id, json& doc) {
+  if (key == kVersionKey) return Status::OK();
+  if (key == kExtraKey) {
+    auto raw = unescape_value(value);
+    json extra = raw ? json::parse(*raw, nullptr, false) : json(json::value_t::discarded);
+    if (!extra.is_object()) return corrupt(l, id, key, "extra attributes are not a JSON object");
+    for (auto& [k, v] : extra.items()) doc[k] = std::move(v);
+    return Status::OK();
+  }
+  const Slot* s = l.by_key(key);
+  if (s == nullptr) return Status::OK();  // metadata not written by s3db (or a dropped attribute)
+  return decode_value(*s, value, l, box, id, doc);
+}
+
+}  // namespace
+
+Result<json> decode(const Metadata& metadata, std::string_view body, const Layout& layout,
+                    const SecretBox* box, std::string_view id) {
+  json doc = json::object();
+  doc["id"] = std::string(id);
+  for (const auto& [k, v] : metadata) {
+    S3DB_RETURN_IF_ERROR(decode_entry(k, v, layout, box, id, doc));
+  }
+  if (!body.empty()) {
+    json parsed = json::parse(body, nullptr, false);
+    if (!parsed.is_object()) {
+      return Status::Internal("decode " + layout.resource + "/" + std::string(id), "body is not a JSON object");
+    }
+    for (const auto& [k, v] : parsed.items()) {
+      if (!v.is_string()) return corrupt(layout, id, k, "body value is not a string");
+      S3DB_RETURN_IF_ERROR(decode_entry(k, v.get_ref<const std::string&>(), layout, box, id, doc));
+    }
+  }
+  return doc;
+}
+
+}  // namespace s3db::db

@@ -1,0 +1,68 @@
+// Internal: a document ⇄ (user metadata, body) — the record format of docs/storage-format.md.
+#pragma once
+
+#include <s3db/resource.h>
+#include <s3db/schema.h>
+#include <s3db/status.h>
+#include <s3db/storage_client.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace s3db::db {
+
+class SecretBox;
+
+// Reserved metadata keys (attribute short keys are base 36: they never start with '_').
+inline constexpr std::string_view kVersionKey = "_v";
+inline constexpr std::string_view kCreatedKey = "_c";
+inline constexpr std::string_view kUpdatedKey = "_u";
+inline constexpr std::string_view kExtraKey = "_x";  // unknown attributes kept (JSON object)
+
+struct Slot {
+  std::string name;  // attribute name
+  std::string key;   // short metadata key
+  FieldType type = FieldType::kAny;
+};
+
+// How one schema version is laid out: its attributes in schema order with their short keys.
+struct Layout {
+  int version = 1;
+  std::string version_text;  // base 36 of version (the "_v" value)
+  std::string resource;      // for secret AAD and messages
+  std::vector<Slot> slots;   // schema order, then createdAt/updatedAt
+
+  const Slot* by_key(std::string_view key) const noexcept;
+  const Slot* by_name(std::string_view name) const noexcept;
+};
+
+// Builds the layout of `schema` with attribute short keys from `keys` (name → key; every schema
+// attribute must have one: InvalidArgument otherwise).
+Result<Layout> make_layout(std::string resource, int version, const Schema& schema,
+                           const nlohmann::json& keys);
+
+struct Encoded {
+  Metadata metadata;
+  std::string body;         // empty, or a JSON object {short key: value}
+  bool moved_to_body = false;  // user-managed fallback: the record did not fit metadata
+  bool truncated = false;      // truncate-data dropped or cut something
+};
+
+// Encodes a validated document ("id" is ignored: it lives in the key). InvalidArgument when the
+// record does not fit under enforce-limits, or a secret needs a passphrase (`box` null).
+Result<Encoded> encode(const nlohmann::json& doc, const Layout& layout, Behavior behavior,
+                       const SecretBox* box);
+
+// Schema version stored in a record's metadata; 0 when absent or malformed.
+int stored_version(const Metadata& metadata) noexcept;
+
+// Decodes a record written with `layout` (the layout of stored_version()). Internal when a value
+// is malformed; Unauthorized when a secret does not decrypt; InvalidArgument when a secret is
+// present but no passphrase was given. The result has "id" set to `id`.
+Result<nlohmann::json> decode(const Metadata& metadata, std::string_view body, const Layout& layout,
+                              const SecretBox* box, std::string_view id);
+
+}  // namespace s3db::db

@@ -1,0 +1,85 @@
+#include "db/ids.h"
+
+#include <random>
+
+namespace s3db::db {
+namespace {
+
+// xoshiro256** (public-domain algorithm by Blackman and Vigna), re-implemented here.
+struct Xoshiro {
+  std::uint64_t s[4];
+  Xoshiro() {
+    std::random_device rd;
+    for (auto& w : s) w = (std::uint64_t{rd()} << 32) ^ rd();
+    if ((s[0] | s[1] | s[2] | s[3]) == 0) s[0] = 0x9E3779B97F4A7C15ull;
+  }
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t next() noexcept {
+    const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const std::uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+  }
+};
+
+Xoshiro& rng() {
+  thread_local Xoshiro gen;
+  return gen;
+}
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::uint64_t random_u64() noexcept { return rng().next(); }
+
+std::string random_id(int size) {
+  std::string out(static_cast<std::size_t>(size < 1 ? 1 : size), '\0');
+  auto& g = rng();
+  std::uint64_t bits = 0;
+  int left = 0;  // 6-bit groups left in `bits` (10 per 64-bit draw)
+  for (char& c : out) {
+    if (left == 0) { bits = g.next(); left = 10; }
+    c = kAlphabet[bits & 63];
+    bits >>= 6;
+    --left;
+  }
+  return out;
+}
+
+Status check_id(std::string_view id) {
+  if (id.empty()) return Status::InvalidArgument("invalid id", "empty");
+  if (id.size() > kMaxIdBytes) {
+    return Status::InvalidArgument("invalid id", "longer than 255 bytes");
+  }
+  if (id == "." || id == "..") return Status::InvalidArgument("invalid id", "'.' and '..' are not ids");
+  for (char c : id) {
+    if (c == '/') return Status::InvalidArgument("invalid id", "contains '/'");
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      return Status::InvalidArgument("invalid id", "contains a control character");
+    }
+  }
+  if (!valid_utf8(id)) return Status::InvalidArgument("invalid id", "not valid UTF-8");
+  return Status::OK();
+}
+
+}  // namespace s3db::db

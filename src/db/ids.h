@@ -1,0 +1,26 @@
+// Internal: record ids — fast random generation and validation of caller-supplied ids.
+#pragma once
+
+#include <s3db/status.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace s3db::db {
+
+inline constexpr std::size_t kMaxIdBytes = 255;
+
+// `size` characters from the URL-safe alphabet [A-Za-z0-9_-] (6 bits each), drawn from a
+// thread-local xoshiro256** generator seeded once per thread from std::random_device: no system
+// call per id. 22 characters = 132 random bits.
+std::string random_id(int size = 22);
+
+// 64 random bits from the same thread-local generator.
+std::uint64_t random_u64() noexcept;
+
+// OK, or InvalidArgument naming why: empty, longer than kMaxIdBytes, contains '/', a control
+// character or invalid UTF-8, or is "." / "..".
+Status check_id(std::string_view id);
+
+}  // namespace s3db::db

@@ -1,0 +1,180 @@
+#include "db/text.h"
+
+#include <array>
+
+namespace s3db::db {
+namespace {
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kHex[] = "0123456789ABCDEF";
+
+constexpr std::array<std::int8_t, 256> make_b64_table() {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kB64[i])] = static_cast<std::int8_t>(i);
+  return t;
+}
+constexpr auto kB64Table = make_b64_table();
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Whether byte i of value must be percent-encoded once the value is escaped.
+inline bool must_encode(std::string_view v, std::size_t i, bool header) {
+  const auto c = static_cast<unsigned char>(v[i]);
+  if (c == '%') return true;
+  if (i == 0 && c == '~') return true;
+  if (!header) return false;
+  if (c < 0x20 || c > 0x7E) return true;
+  return c == ' ' && (i == 0 || i + 1 == v.size());
+}
+
+inline bool needs_escape(std::string_view v, bool header) {
+  if (v.empty() || v.front() == '~') return true;
+  if (!header) return false;
+  if (v.front() == ' ' || v.back() == ' ') return true;
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c > 0x7E) return true;
+  }
+  return false;
+}
+}  // namespace
+
+std::string base64url_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() * 4 + 2) / 3);
+  std::size_t i = 0;
+  auto byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(in[k])); };
+  for (; i + 3 <= in.size(); i += 3) {
+    const std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    out += kB64[v >> 18 & 63]; out += kB64[v >> 12 & 63]; out += kB64[v >> 6 & 63]; out += kB64[v & 63];
+  }
+  if (in.size() - i == 1) {
+    const std::uint32_t v = byte(i) << 16;
+    out += kB64[v >> 18 & 63]; out += kB64[v >> 12 & 63];
+  } else if (in.size() - i == 2) {
+    const std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8;
+    out += kB64[v >> 18 & 63]; out += kB64[v >> 12 & 63]; out += kB64[v >> 6 & 63];
+  }
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view in) {
+  if (in.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const int v = kB64Table[static_cast<unsigned char>(c)];
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+std::string to_base36(std::int64_t v) {
+  char buf[16];
+  int n = 0;
+  // Work on the magnitude as unsigned so that INT64_MIN is representable.
+  std::uint64_t u = v < 0 ? ~static_cast<std::uint64_t>(v) + 1 : static_cast<std::uint64_t>(v);
+  do {
+    const auto d = static_cast<int>(u % 36);
+    buf[n++] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
+    u /= 36;
+  } while (u != 0);
+  std::string out;
+  out.reserve(static_cast<std::size_t>(n) + 1);
+  if (v < 0) out += '-';
+  while (n > 0) out += buf[--n];
+  return out;
+}
+
+std::optional<std::int64_t> from_base36(std::string_view s) {
+  bool neg = false;
+  if (!s.empty() && s.front() == '-') { neg = true; s.remove_prefix(1); }
+  if (s.empty() || s.size() > 13) return std::nullopt;
+  std::uint64_t u = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'z') d = c - 'a' + 10;
+    else return std::nullopt;
+    const std::uint64_t next = u * 36 + static_cast<std::uint64_t>(d);
+    if (next / 36 != u) return std::nullopt;  // overflow
+    u = next;
+  }
+  const std::uint64_t limit = neg ? (std::uint64_t{1} << 63) : (std::uint64_t{1} << 63) - 1;
+  if (u > limit) return std::nullopt;
+  if (neg) return static_cast<std::int64_t>(~u + 1);
+  return static_cast<std::int64_t>(u);
+}
+
+std::size_t utf8_length(std::string_view s) noexcept {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+void escape_value(std::string_view v, bool header, std::string& out) {
+  if (!needs_escape(v, header)) {
+    out.append(v);
+    return;
+  }
+  out += '~';
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (must_encode(v, i, header)) {
+      const auto c = static_cast<unsigned char>(v[i]);
+      out += '%'; out += kHex[c >> 4]; out += kHex[c & 15];
+    } else {
+      out += v[i];
+    }
+  }
+}
+
+std::size_t escaped_size(std::string_view v, bool header) noexcept {
+  if (!needs_escape(v, header)) return v.size();
+  std::size_t n = 1;
+  for (std::size_t i = 0; i < v.size(); ++i) n += must_encode(v, i, header) ? 3 : 1;
+  return n;
+}
+
+std::optional<std::string> unescape_value(std::string_view s) {
+  if (s.empty() || s.front() != '~') return std::string(s);
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    if (s[i] != '%') { out += s[i]; continue; }
+    if (i + 2 >= s.size()) return std::nullopt;  // truncated escape
+    const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi << 4 | lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::string key_segment(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7F || c == '/' || c == '%' || c == '=' || c == '\\') {
+      out += '%'; out += kHex[c >> 4]; out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+}  // namespace s3db::db

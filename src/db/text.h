@@ -1,0 +1,34 @@
+// Internal: small text encodings used by the storage format (docs/storage-format.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace s3db::db {
+
+// RFC 4648 §5 base64url without padding.
+std::string base64url_encode(std::string_view bytes);
+std::optional<std::string> base64url_decode(std::string_view text);
+
+// Signed 64-bit integers in lower-case base 36 ("-" prefix for negatives).
+std::string to_base36(std::int64_t v);
+std::optional<std::int64_t> from_base36(std::string_view s);
+
+// Number of UTF-8 code points (continuation bytes are not counted).
+std::size_t utf8_length(std::string_view s) noexcept;
+
+// Value escaping. A stored value is either raw, or "~" followed by a percent-encoded form.
+// In header mode (user metadata travels as HTTP headers) a value is escaped when it is empty,
+// starts with '~', has a byte outside 0x20..0x7E, or starts/ends with a space; escaping encodes
+// those bytes and '%' as %XX. In body mode (JSON body) only empty values and a leading '~' force
+// escaping. unescape() reverses either; nullopt on a malformed escape.
+void escape_value(std::string_view value, bool header, std::string& out);
+std::size_t escaped_size(std::string_view value, bool header) noexcept;
+std::optional<std::string> unescape_value(std::string_view stored);
+
+// Percent-encodes a value for use as one key segment ('/', '%', '=' , controls, non-ASCII).
+std::string key_segment(std::string_view value);
+
+}  // namespace s3db::db

@@ -1,0 +1,246 @@
+#include "db/codec.h"
+
+#include "db/crypto.h"
+#include "db/ids.h"
+#include "db/text.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace s3db::db {
+namespace {
+
+using nlohmann::json;
+
+TEST(TextTest, Base64UrlRoundTrip) {
+  for (std::string s : {std::string(), std::string("a"), std::string("ab"), std::string("abc"),
+                        std::string("\x00\xff\x10 binary", 10)}) {
+    auto enc = base64url_encode(s);
+    EXPECT_EQ(enc.find_first_of("+/="), std::string::npos);
+    EXPECT_EQ(base64url_decode(enc), s);
+  }
+  EXPECT_FALSE(base64url_decode("a").has_value());
+  EXPECT_FALSE(base64url_decode("ab+c").has_value());
+}
+
+TEST(TextTest, Base36) {
+  for (std::int64_t v : {std::int64_t{0}, std::int64_t{35}, std::int64_t{36}, std::int64_t{-1},
+                         INT64_MAX, INT64_MIN}) {
+    EXPECT_EQ(from_base36(to_base36(v)), v) << v;
+  }
+  EXPECT_EQ(to_base36(35), "z");
+  EXPECT_FALSE(from_base36("").has_value());
+  EXPECT_FALSE(from_base36("A").has_value());
+  EXPECT_FALSE(from_base36("zzzzzzzzzzzzz").has_value());  // overflow
+}
+
+TEST(TextTest, EscapingIsHeaderSafeAndReversible) {
+  for (std::string v : {"plain", "", "~tilde", " lead", "trail ", "in side", "ção", "tab\there", "100%",
+                        "~%7E", "\x7f"}) {
+    std::string h, b;
+    escape_value(v, true, h);
+    escape_value(v, false, b);
+    EXPECT_EQ(h.size(), escaped_size(v, true));
+    EXPECT_EQ(b.size(), escaped_size(v, false));
+    for (char c : h) EXPECT_TRUE(c >= 0x21 - (c == ' ') && c <= 0x7E) << v;  // printable ASCII
+    EXPECT_NE(h.front(), ' ');
+    EXPECT_NE(h.back(), ' ');
+    EXPECT_EQ(unescape_value(h), v);
+    EXPECT_EQ(unescape_value(b), v);
+  }
+  std::string raw;
+  escape_value("plain 100%", true, raw);
+  EXPECT_EQ(raw, "plain 100%");  // safe values travel as they are
+  EXPECT_FALSE(unescape_value("~%4").has_value());
+  EXPECT_FALSE(unescape_value("~%zz").has_value());
+  EXPECT_EQ(key_segment("a/b=c%d é"), "a%2Fb%3Dc%25d%20%C3%A9");
+}
+
+TEST(IdsTest, RandomIdsAreUrlSafeAndDistinct) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i) {
+    auto id = random_id();
+    ASSERT_EQ(id.size(), 22u);
+    for (char c : id) ASSERT_TRUE(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 2000u);
+  EXPECT_EQ(random_id(8).size(), 8u);
+}
+
+TEST(IdsTest, CheckId) {
+  EXPECT_TRUE(check_id("abc-DEF_123").ok());
+  EXPECT_TRUE(check_id("ação").ok());
+  for (std::string bad : {std::string(), std::string("a/b"), std::string(".."), std::string("a\nb"),
+                          std::string(256, 'a'), std::string("\xff\xfe")}) {
+    Status s = check_id(bad);
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST(CryptoTest, SealOpenAndWrongKey) {
+  auto box = SecretBox::derive("correct horse", "salt-1234567890", 1000);
+  ASSERT_TRUE(box.ok());
+  auto sealed = (*box)->seal("my secret value", "users/password");
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(sealed->find("secret"), std::string::npos);
+  auto again = (*box)->seal("my secret value", "users/password");
+  EXPECT_NE(*sealed, *again);  // fresh nonce per value
+  EXPECT_EQ((*box)->open(*sealed, "users/password").value(), "my secret value");
+  EXPECT_EQ((*box)->open(*sealed, "users/other").status().code(), Code::kUnauthorized);
+  auto wrong = SecretBox::derive("wrong horse", "salt-1234567890", 1000);
+  EXPECT_EQ((*wrong)->open(*sealed, "users/password").status().code(), Code::kUnauthorized);
+  EXPECT_EQ((*box)->open("short", "x").status().code(), Code::kInternal);
+  EXPECT_EQ(SecretBox::derive("", "s", 1).status().code(), Code::kInvalidArgument);
+}
+
+class CodecTest : public ::testing::Test {
+ protected:
+  Layout layout(const json& attrs) {
+    auto schema = Schema::compile(attrs);
+    EXPECT_TRUE(schema.ok());
+    json keys = json::object();
+    int i = 0;
+    for (const auto& f : schema->fields()) keys[f.name] = to_base36(i++);
+    auto l = make_layout("things", 1, *schema, keys);
+    EXPECT_TRUE(l.ok());
+    return std::move(l).value();
+  }
+  json roundtrip(const Encoded& e, const Layout& l, const SecretBox* box = nullptr) {
+    auto d = decode(e.metadata, e.body, l, box, "id1");
+    EXPECT_TRUE(d.ok()) << d.status().to_string();
+    return d.ok() ? *d : json();
+  }
+};
+
+TEST_F(CodecTest, AllTypesRoundTripThroughMetadata) {
+  auto l = layout({{"s", "string"}, {"n", "number"}, {"f", "number"}, {"i", "integer"}, {"b", "boolean"},
+                   {"a", "array"}, {"o", "object"}, {"j", "json"}, {"d", "date"}, {"u", "string"}});
+  json doc = {{"id", "id1"}, {"s", " spaced ção ~"}, {"n", 42}, {"f", -3.25}, {"i", -123456789},
+              {"b", true}, {"a", {1, "x", nullptr}}, {"o", {{"k", "ü"}}}, {"j", "str"},
+              {"d", "2024-01-02T03:04:05Z"}, {"u", ""}};
+  auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr);
+  ASSERT_TRUE(e.ok()) << e.status().to_string();
+  EXPECT_TRUE(e->body.empty());
+  for (const auto& [k, v] : e->metadata) {
+    for (char c : v) EXPECT_TRUE(c >= 0x20 && c <= 0x7E) << k << "=" << v;
+  }
+  EXPECT_EQ(e->metadata.at("_v"), "1");
+  EXPECT_EQ(e->metadata.at("1"), "1");  // "b" (boolean true): attributes sort a, b, d, ...
+  EXPECT_EQ(roundtrip(*e, l), doc);
+}
+
+TEST_F(CodecTest, UnknownKeptAttributesAndTimestamps) {
+  auto l = layout({{"s", "string"}});
+  json doc = {{"id", "id1"}, {"s", "x"}, {"extra", {1, 2}}, {"createdAt", "2024-01-01T00:00:00.000Z"}};
+  auto e = encode(doc, l, Behavior::kUserManaged, nullptr);
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->metadata.count("_x"));
+  EXPECT_TRUE(e->metadata.count("_c"));
+  EXPECT_EQ(roundtrip(*e, l), doc);
+}
+
+// One string attribute "s" under key "0": cost = "_v"+"1" (3) + "0" (1) + escaped value.
+TEST_F(CodecTest, BudgetExactlyAtAndAroundTheLimit) {
+  auto l = layout({{"s", "string"}});
+  for (std::size_t len : {2043u, 2044u, 2045u}) {
+    json doc = {{"s", std::string(len, 'a')}};
+    auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr);
+    if (len <= 2044) {
+      ASSERT_TRUE(e.ok()) << len;
+      EXPECT_EQ(metadata_size(e->metadata), 4 + len);
+      EXPECT_LE(metadata_size(e->metadata), kMaxMetadataBytes);
+    } else {
+      EXPECT_EQ(e.status().code(), Code::kInvalidArgument) << len;
+      EXPECT_NE(e.status().message().find("2049"), std::string::npos) << e.status().message();
+    }
+  }
+}
+
+TEST_F(CodecTest, MultiByteUtf8CountsEscapedBytes) {
+  auto l = layout({{"s", "string"}});
+  // "é" is 2 UTF-8 bytes, 6 once percent-encoded; "~" marks the escaped value.
+  std::string base;
+  for (int i = 0; i < 340; ++i) base += "é";
+  json fits = {{"s", base + "abc"}};  // 3 + 1 + (1 + 2040 + 3) = 2048
+  auto e = encode(fits, l, Behavior::kEnforceLimits, nullptr);
+  ASSERT_TRUE(e.ok()) << e.status().to_string();
+  EXPECT_EQ(metadata_size(e->metadata), 2048u);
+  EXPECT_EQ(roundtrip(*e, l)["s"], fits["s"]);
+  json over = {{"s", base + "abcd"}};
+  EXPECT_EQ(encode(over, l, Behavior::kEnforceLimits, nullptr).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(CodecTest, BehaviorsWhenTooLarge) {
+  auto l = layout({{"a", "string"}, {"b", "string"}, {"c", "string"}});
+  json doc = {{"id", "id1"}, {"a", std::string(1000, 'a')}, {"b", std::string(1500, 'b')}, {"c", "small"}};
+  auto um = encode(doc, l, Behavior::kUserManaged, nullptr);
+  ASSERT_TRUE(um.ok());
+  EXPECT_TRUE(um->moved_to_body);
+  EXPECT_EQ(um->metadata.size(), 1u);  // only the version
+  EXPECT_EQ(roundtrip(*um, l), doc);
+
+  auto bo = encode(doc, l, Behavior::kBodyOverflow, nullptr);
+  ASSERT_TRUE(bo.ok());
+  EXPECT_TRUE(bo->metadata.count("0"));
+  EXPECT_FALSE(bo->metadata.count("1"));
+  EXPECT_TRUE(bo->metadata.count("2"));  // later small fields still fill the metadata
+  EXPECT_LE(metadata_size(bo->metadata), kMaxMetadataBytes);
+  EXPECT_EQ(roundtrip(*bo, l), doc);
+
+  auto only = encode(json{{"a", "x"}}, l, Behavior::kBodyOnly, nullptr);
+  ASSERT_TRUE(only.ok());
+  EXPECT_EQ(only->metadata.size(), 1u);
+  EXPECT_EQ(roundtrip(*only, l), (json{{"id", "id1"}, {"a", "x"}}));
+
+  auto tr = encode(doc, l, Behavior::kTruncateData, nullptr);
+  ASSERT_TRUE(tr.ok());
+  EXPECT_TRUE(tr->body.empty());
+  EXPECT_EQ(metadata_size(tr->metadata), kMaxMetadataBytes);
+  json back = roundtrip(*tr, l);
+  EXPECT_EQ(back["a"], doc["a"]);
+  EXPECT_EQ(back["b"].get<std::string>(), std::string(2048 - 3 - 1001 - 1, 'b'));
+  EXPECT_FALSE(back.contains("c"));  // dropped after the cut
+}
+
+TEST_F(CodecTest, TruncationKeepsWholeCodePoints) {
+  auto l = layout({{"s", "string"}});
+  std::string v;
+  for (int i = 0; i < 400; ++i) v += "€";  // 3 bytes, 9 escaped
+  auto tr = encode(json{{"s", v}}, l, Behavior::kTruncateData, nullptr);
+  ASSERT_TRUE(tr.ok());
+  EXPECT_LE(metadata_size(tr->metadata), kMaxMetadataBytes);
+  std::string back = roundtrip(*tr, l)["s"];
+  EXPECT_EQ(back.size() % 3, 0u);
+  EXPECT_EQ(back.size(), (2048u - 3 - 1 - 1) / 9 * 3);  // 227 whole euro signs
+  EXPECT_EQ(v.compare(0, back.size(), back), 0);
+}
+
+TEST_F(CodecTest, SecretsAreEncryptedAndNeedTheKey) {
+  auto l = layout({{"name", "string"}, {"password", "secret"}});
+  auto box = SecretBox::derive("pass", "salt", 1000).value();
+  json doc = {{"id", "id1"}, {"name", "n"}, {"password", "hunter2-plaintext"}};
+  EXPECT_EQ(encode(doc, l, Behavior::kUserManaged, nullptr).status().code(), Code::kInvalidArgument);
+  auto e = encode(doc, l, Behavior::kUserManaged, box.get());
+  ASSERT_TRUE(e.ok());
+  for (const auto& [k, v] : e->metadata) EXPECT_EQ(v.find("hunter2"), std::string::npos);
+  EXPECT_EQ(roundtrip(*e, l, box.get()), doc);
+  auto other = SecretBox::derive("nope", "salt", 1000).value();
+  EXPECT_EQ(decode(e->metadata, e->body, l, other.get(), "id1").status().code(), Code::kUnauthorized);
+  EXPECT_EQ(decode(e->metadata, e->body, l, nullptr, "id1").status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(CodecTest, CorruptValuesAreInternalErrors) {
+  auto l = layout({{"i", "integer"}, {"j", "json"}});
+  Metadata m{{"_v", "1"}, {"0", "NOT"}};
+  EXPECT_EQ(decode(m, "", l, nullptr, "x").status().code(), Code::kInternal);
+  Metadata m2{{"_v", "1"}, {"1", "{"}};
+  EXPECT_EQ(decode(m2, "", l, nullptr, "x").status().code(), Code::kInternal);
+  EXPECT_EQ(decode({{"_v", "1"}}, "[1]", l, nullptr, "x").status().code(), Code::kInternal);
+  EXPECT_EQ(stored_version({{"_v", "z"}}), 35);
+  EXPECT_EQ(stored_version({}), 0);
+}
+
+}  // namespace
+}  // namespace s3db::db
