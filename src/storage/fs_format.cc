@@ -58,7 +58,11 @@ std::string file_name_for(std::string_view key) {
       name += hex[c >> 4];
       name += hex[c & 0xF];
     }
-    if (name.size() > kMaxEncodedName) return "~" + sha256_hex(key);
+    if (name.size() > kMaxEncodedName) {
+      std::string hashed(1, '~');  // built in two steps: GCC 12 warns on "~" + string (-Wrestrict)
+      hashed += sha256_hex(key);
+      return hashed;
+    }
   }
   return name;
 }
