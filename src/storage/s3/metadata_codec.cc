@@ -1,6 +1,7 @@
 #include "storage/s3/metadata_codec.h"
 
 #include "storage/s3/digest.h"
+#include "storage/s3/strcat.h"
 
 #include <cctype>
 
@@ -67,7 +68,7 @@ bool decode_word(std::string_view word, std::string& out) {
 
 std::string encode_metadata_value(std::string_view value) {
   if (plain(value)) return std::string(value);
-  return "=?UTF-8?B?" + base64_encode(value) + "?=";
+  return cat("=?UTF-8?B?", base64_encode(value), "?=");
 }
 
 std::string decode_metadata_value(std::string_view value) {

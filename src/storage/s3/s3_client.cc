@@ -4,6 +4,7 @@
 #include "storage/s3/errors.h"
 #include "storage/s3/metadata_codec.h"
 #include "storage/s3/s3_request.h"
+#include "storage/s3/strcat.h"
 #include "storage/s3/uri_encode.h"
 #include "storage/s3/xml.h"
 
@@ -40,9 +41,8 @@ class S3Client final : public StorageClient {
 
   std::string describe() const override {
     const Endpoint& ep = requester_.endpoint();
-    std::string out = "s3://" + options_.bucket + (options_.prefix.empty() ? "" : "/" + options_.prefix);
-    out += " at " + ep.scheme + "://" + ep.host + " (" + options_.region + ")";
-    return out;
+    return cat("s3://", options_.bucket, options_.prefix.empty() ? "" : "/", options_.prefix, " at ",
+               ep.scheme, "://", ep.host, " (", options_.region, ")");
   }
 
   Result<PutResult> put(const PutRequest& r, OpContext& ctx) override {
@@ -116,12 +116,9 @@ class S3Client final : public StorageClient {
     S3DB_RETURN_IF_ERROR(check_key("copy", r.source_key));
     S3DB_RETURN_IF_ERROR(check_key("copy", r.dest_key));
     S3Call call{"PUT", full(r.dest_key), {}, {}, {}};
-    call.headers.emplace_back("x-amz-copy-source",
-                              options_.path_style || !requester_.endpoint().bucket_path.empty()
-                                  ? "/" + uri_encode(options_.bucket) + "/" +
-                                        uri_encode(full(r.source_key), false)
-                                  : "/" + uri_encode(options_.bucket) + "/" +
-                                        uri_encode(full(r.source_key), false));
+    call.headers.emplace_back(
+        "x-amz-copy-source",
+        cat("/", uri_encode(options_.bucket), "/", uri_encode(full(r.source_key), false)));
     if (r.directive == MetadataDirective::kReplace) {
       std::string content_type = r.content_type;
       if (content_type.empty()) {
@@ -144,7 +141,7 @@ class S3Client final : public StorageClient {
     }
     auto etag = parse_copy_result(resp.body);
     if (!etag) {
-      return Status::Internal("s3 copy '" + r.source_key + "'", "unreadable CopyObjectResult");
+      return Status::Internal(cat("s3 copy '", r.source_key, "'"), "unreadable CopyObjectResult");
     }
     return PutResult{*etag};
   }
@@ -164,7 +161,7 @@ class S3Client final : public StorageClient {
     HttpResponse resp = requester_.send(call, ctx);
     if (!success(resp)) return failure(resp, "list", r.prefix, ctx);
     auto page = parse_list_v2(resp.body);
-    if (!page) return Status::Internal("s3 list '" + r.prefix + "'", "unreadable ListBucketResult");
+    if (!page) return Status::Internal(cat("s3 list '", r.prefix, "'"), "unreadable ListBucketResult");
     for (ObjectMeta& o : page->objects) o.key = strip(std::move(o.key));
     for (std::string& p : page->common_prefixes) p = strip(std::move(p));
     return std::move(*page);
@@ -179,11 +176,11 @@ class S3Client final : public StorageClient {
 
   Status check_key(std::string_view op, std::string_view key) const {
     if (key.empty() || key.size() > kMaxKeyBytes || root_.size() + key.size() > kMaxKeyBytes) {
-      return Status::InvalidArgument("s3 " + std::string(op),
+      return Status::InvalidArgument(cat("s3 ", op),
                                      "keys must be 1..1024 bytes (prefix included)");
     }
     if (!is_valid_utf8(key)) {
-      return Status::InvalidArgument("s3 " + std::string(op), "key is not valid UTF-8");
+      return Status::InvalidArgument(cat("s3 ", op), "key is not valid UTF-8");
     }
     return Status::OK();
   }
@@ -196,16 +193,16 @@ class S3Client final : public StorageClient {
         auto u = static_cast<unsigned char>(c);
         // Header names are HTTP tokens; S3 lower-cases them anyway.
         if (!(std::isalnum(u) || c == '-' || c == '_' || c == '.')) {
-          return Status::InvalidArgument("s3 " + std::string(op) + " '" + std::string(key) + "'",
-                                         "metadata key '" + name +
-                                             "' must use only letters, digits, '-', '_' or '.'");
+          return Status::InvalidArgument(cat("s3 ", op, " '", key, "'"),
+                                         cat("metadata key '", name,
+                                             "' must use only letters, digits, '-', '_' or '.'"));
         }
         c = static_cast<char>(std::tolower(u));
       }
       if (lower.empty()) {
-        return Status::InvalidArgument("s3 " + std::string(op), "empty metadata key");
+        return Status::InvalidArgument(cat("s3 ", op), "empty metadata key");
       }
-      headers.emplace_back("x-amz-meta-" + lower, encode_metadata_value(value));
+      headers.emplace_back(cat("x-amz-meta-", lower), encode_metadata_value(value));
     }
     return Status::OK();
   }
@@ -217,7 +214,7 @@ class S3Client final : public StorageClient {
   Status failure(const HttpResponse& resp, std::string_view op, std::string_view key,
                  OpContext& ctx, WriteCondition cond = WriteCondition::kNone,
                  const S3ErrorBody* in_body = nullptr) const {
-    std::string context = "s3 " + std::string(op) + " '" + std::string(key) + "'";
+    std::string context = cat("s3 ", op, " '", key, "'");
     if (ctx.cancelled() && resp.curl_code != CURLE_OK) {
       return ctx.cancel_status().with_context(context);
     }

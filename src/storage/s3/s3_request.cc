@@ -1,6 +1,7 @@
 #include "storage/s3/s3_request.h"
 
 #include "storage/s3/digest.h"
+#include "storage/s3/strcat.h"
 #include "storage/s3/uri_encode.h"
 
 namespace s3db::s3 {
@@ -11,10 +12,10 @@ Result<Endpoint> resolve_endpoint(const ConnectionOptions& o) {
     ep.scheme = "https";
     // Dotted bucket names break the *.s3 wildcard certificate: use path-style for them.
     if (o.path_style || o.bucket.find('.') != std::string::npos) {
-      ep.host = "s3." + o.region + ".amazonaws.com";
-      ep.bucket_path = "/" + uri_encode(o.bucket);
+      ep.host = cat("s3.", o.region, ".amazonaws.com");
+      ep.bucket_path = cat("/", uri_encode(o.bucket));
     } else {
-      ep.host = o.bucket + ".s3." + o.region + ".amazonaws.com";
+      ep.host = cat(o.bucket, ".s3.", o.region, ".amazonaws.com");
     }
     return ep;
   }
@@ -38,9 +39,9 @@ Result<Endpoint> resolve_endpoint(const ConnectionOptions& o) {
   }
   if (o.path_style) {
     ep.host = std::string(host);
-    ep.bucket_path = "/" + uri_encode(o.bucket);
+    ep.bucket_path = cat("/", uri_encode(o.bucket));
   } else {
-    ep.host = o.bucket + "." + std::string(host);
+    ep.host = cat(o.bucket, ".", host);
   }
   return ep;
 }
@@ -63,7 +64,7 @@ std::string S3Requester::key_for(std::string_view date8) {
 
 HttpRequest S3Requester::build(const S3Call& call, std::chrono::system_clock::time_point now,
                                std::string_view payload_hash) {
-  std::string path = endpoint_.bucket_path + "/" + uri_encode(call.key, /*encode_slash=*/false);
+  std::string path = cat(endpoint_.bucket_path, "/", uri_encode(call.key, /*encode_slash=*/false));
   std::string date = amz_date(now);
 
   SigningRequest sr;
@@ -87,15 +88,15 @@ HttpRequest S3Requester::build(const S3Call& call, std::chrono::system_clock::ti
   HttpRequest req;
   req.method = std::string(call.method);
   std::string query = canonical_query(call.query);
-  req.url = endpoint_.scheme + "://" + endpoint_.host + path + (query.empty() ? "" : "?" + query);
+  req.url = cat(endpoint_.scheme, "://", endpoint_.host, path, query.empty() ? "" : "?", query);
   req.headers.reserve(sr.headers.size() + 1);
   for (const auto& [name, value] : sr.headers) {
     // curl drops a header written "Name:" with nothing after it; "Name;" sends it empty.
-    req.headers.push_back(value.empty() ? name + ";" : name + ": " + value);
+    req.headers.push_back(value.empty() ? cat(name, ";") : cat(name, ": ", value));
   }
-  req.headers.push_back("Authorization: AWS4-HMAC-SHA256 Credential=" + credentials_.access_key +
-                        "/" + scope + ",SignedHeaders=" + signed_headers(sr.headers) +
-                        ",Signature=" + signature);
+  req.headers.push_back(cat("Authorization: AWS4-HMAC-SHA256 Credential=", credentials_.access_key,
+                            "/", scope, ",SignedHeaders=", signed_headers(sr.headers),
+                            ",Signature=", signature));
   req.body = call.body;
   return req;
 }
