@@ -1,0 +1,259 @@
+#include "s3db/connection.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+namespace s3db {
+namespace {
+
+using EnvMap = std::map<std::string, std::string, std::less<>>;
+
+Result<ConnectionOptions> parse(std::string_view uri, EnvMap env = {}) {
+  return ConnectionOptions::FromUriWithEnv(uri, [env](std::string_view name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+ConnectionOptions ok(std::string_view uri, EnvMap env = {}) {
+  auto r = parse(uri, std::move(env));
+  EXPECT_TRUE(r.ok()) << uri << " → " << r.status().to_string();
+  return r.ok() ? *r : ConnectionOptions{};
+}
+
+std::string error_of(std::string_view uri, EnvMap env = {}) {
+  auto r = parse(uri, std::move(env));
+  EXPECT_FALSE(r.ok()) << uri << " parsed but should not";
+  if (r.ok()) return {};
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().to_string();
+  return r.status().message();
+}
+
+TEST(ConnectionTest, MemoryForms) {
+  auto a = ok("memory://");
+  EXPECT_EQ(a.kind, StorageKind::kMemory);
+  EXPECT_EQ(a.bucket, "");
+  EXPECT_EQ(a.prefix, "");
+  auto b = ok("memory://bucket/app/v1/");
+  EXPECT_EQ(b.bucket, "bucket");
+  EXPECT_EQ(b.prefix, "app/v1");
+  auto c = ok("MEMORY://b?concurrency=4&max_retries=0&timeout_ms=250");
+  EXPECT_EQ(c.kind, StorageKind::kMemory);
+  EXPECT_EQ(c.concurrency, 4);
+  EXPECT_EQ(c.max_retries, 0);
+  EXPECT_EQ(c.timeout, std::chrono::milliseconds(250));
+}
+
+TEST(ConnectionTest, FileForms) {
+  auto a = ok("file:///var/lib/s3db/");
+  EXPECT_EQ(a.kind, StorageKind::kFile);
+  EXPECT_EQ(a.path, "/var/lib/s3db");
+  EXPECT_EQ(ok("file:///tmp/a/../b").path, "/tmp/b");
+  EXPECT_EQ(ok("file:///tmp/with%20space").path, "/tmp/with space");
+  const auto cwd = std::filesystem::current_path();
+  EXPECT_EQ(ok("file://./data").path, (cwd / "data").lexically_normal().string());
+  EXPECT_EQ(ok("file://../up").path, (cwd / "../up").lexically_normal().string());
+  EXPECT_NE(error_of("file://relative/dir").find("absolute path"), std::string::npos);
+}
+
+TEST(ConnectionTest, AwsForm) {
+  auto o = ok("s3://AKIDEXAMPLE:wJalr%2FK7MDENG@my-bucket/db/prod?region=eu-west-1");
+  EXPECT_EQ(o.kind, StorageKind::kS3);
+  EXPECT_EQ(o.access_key, "AKIDEXAMPLE");
+  EXPECT_EQ(o.secret_key, "wJalr/K7MDENG");
+  EXPECT_EQ(o.bucket, "my-bucket");
+  EXPECT_EQ(o.prefix, "db/prod");
+  EXPECT_EQ(o.region, "eu-west-1");
+  EXPECT_EQ(o.endpoint, "");  // AWS itself
+  EXPECT_FALSE(o.path_style);
+  EXPECT_TRUE(o.verify_tls);
+  EXPECT_EQ(o.connect_timeout, std::chrono::milliseconds(10000));
+}
+
+TEST(ConnectionTest, RawSlashAndPlusInSecretAreAccepted) {
+  // AWS secrets contain '/' and '+'; users paste them unencoded. '+' is never a space here.
+  auto o = ok("s3://AKID:wJalrXUtnFEMI/K7MDENG/bPxRfi+CYEXAMPLEKEY@bucket-1/p");
+  EXPECT_EQ(o.secret_key, "wJalrXUtnFEMI/K7MDENG/bPxRfi+CYEXAMPLEKEY");
+  EXPECT_EQ(o.bucket, "bucket-1");
+  EXPECT_EQ(o.prefix, "p");
+  // '@' in a prefix is not taken for credentials.
+  auto p = ok("s3://bucket-1/users@example");
+  EXPECT_EQ(p.access_key, "");
+  EXPECT_EQ(p.prefix, "users@example");
+}
+
+TEST(ConnectionTest, CustomEndpointForms) {
+  auto o = ok("http://KEY:SECRET@127.0.0.1:7480/s3db-test/run/1");
+  EXPECT_EQ(o.endpoint, "http://127.0.0.1:7480");
+  EXPECT_TRUE(o.path_style);
+  EXPECT_EQ(o.bucket, "s3db-test");
+  EXPECT_EQ(o.prefix, "run/1");
+  EXPECT_EQ(o.access_key, "KEY");
+  EXPECT_EQ(o.secret_key, "SECRET");
+  auto s = ok("https://K:S@minio.example.com/Bucket_1?path_style=false&verify_tls=false");
+  EXPECT_EQ(s.endpoint, "https://minio.example.com");
+  EXPECT_FALSE(s.path_style);
+  EXPECT_FALSE(s.verify_tls);
+  EXPECT_EQ(s.bucket, "Bucket_1");
+  auto v6 = ok("http://K:S@[::1]:9000/b");
+  EXPECT_EQ(v6.endpoint, "http://[::1]:9000");
+}
+
+TEST(ConnectionTest, AllParams) {
+  auto o = ok("s3://K:S@bucket-1?region=ap-south-1&session_token=TOKEN%2Babc&path_style=true&verify_tls=false"
+              "&timeout_ms=1500&connect_timeout_ms=300&concurrency=64&max_retries=5");
+  EXPECT_EQ(o.region, "ap-south-1");
+  EXPECT_EQ(o.session_token, "TOKEN+abc");
+  EXPECT_TRUE(o.path_style);
+  EXPECT_FALSE(o.verify_tls);
+  EXPECT_EQ(o.timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(o.connect_timeout, std::chrono::milliseconds(300));
+  EXPECT_EQ(o.concurrency, 64);
+  EXPECT_EQ(o.max_retries, 5);
+}
+
+TEST(ConnectionTest, EnvironmentFallbacks) {
+  EnvMap env = {{"AWS_ACCESS_KEY_ID", "ENVKEY"}, {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"},
+                {"AWS_SESSION_TOKEN", "ENVTOKEN"}, {"AWS_DEFAULT_REGION", "eu-north-1"}};
+  auto o = ok("s3://bucket-1/p", env);
+  EXPECT_EQ(o.access_key, "ENVKEY");
+  EXPECT_EQ(o.secret_key, "ENVSECRET");
+  EXPECT_EQ(o.session_token, "ENVTOKEN");
+  EXPECT_EQ(o.region, "eu-north-1");
+  // AWS_REGION beats AWS_DEFAULT_REGION; the URI beats both.
+  env["AWS_REGION"] = "us-west-2";
+  EXPECT_EQ(ok("s3://bucket-1", env).region, "us-west-2");
+  EXPECT_EQ(ok("s3://bucket-1?region=sa-east-1", env).region, "sa-east-1");
+  // URI credentials win, and the environment's session token is not mixed into them.
+  auto u = ok("s3://URIKEY:URISECRET@bucket-1", env);
+  EXPECT_EQ(u.access_key, "URIKEY");
+  EXPECT_EQ(u.secret_key, "URISECRET");
+  EXPECT_EQ(u.session_token, "");
+  // Default region without any environment.
+  EXPECT_EQ(ok("s3://bucket-1").region, "us-east-1");
+}
+
+TEST(ConnectionTest, EndpointFallbackOnlyForS3Scheme) {
+  EnvMap env = {{"AWS_ENDPOINT_URL", "http://127.0.0.1:9000/"}};
+  auto o = ok("s3://K:S@bucket-1/p", env);
+  EXPECT_EQ(o.endpoint, "http://127.0.0.1:9000");
+  EXPECT_TRUE(o.path_style);
+  auto h = ok("http://K:S@10.0.0.1:7480/b", env);
+  EXPECT_EQ(h.endpoint, "http://10.0.0.1:7480");
+  EXPECT_NE(error_of("s3://bucket-1", {{"AWS_ENDPOINT_URL", "ftp://x"}}).find("AWS_ENDPOINT_URL"), std::string::npos);
+}
+
+TEST(ConnectionTest, HalfCredentialsInEnvironmentRejected) {
+  EXPECT_NE(error_of("s3://bucket-1", {{"AWS_ACCESS_KEY_ID", "K"}}).find("AWS_SECRET_ACCESS_KEY is not"),
+            std::string::npos);
+}
+
+TEST(ConnectionTest, ProcessEnvironmentIsRead) {
+  ::setenv("AWS_REGION", "me-south-1", 1);
+  auto o = ConnectionOptions::FromUri("s3://bucket-1");
+  ::unsetenv("AWS_REGION");
+  ASSERT_TRUE(o.ok()) << o.status().to_string();
+  EXPECT_EQ(o->region, "me-south-1");
+}
+
+TEST(ConnectionTest, UnknownParamNamedWithAllowedList) {
+  auto m = error_of("s3://K:S@bucket-1?regoin=eu-west-1");
+  EXPECT_NE(m.find("'regoin'"), std::string::npos) << m;
+  EXPECT_NE(m.find("allowed: concurrency, connect_timeout_ms, max_retries, path_style, region, session_token, "
+                   "timeout_ms, verify_tls"),
+            std::string::npos)
+      << m;
+  // S3-only params are unknown to memory:// and file://, whose list is shorter.
+  auto mem = error_of("memory://b?region=x");
+  EXPECT_NE(mem.find("'region'"), std::string::npos) << mem;
+  EXPECT_NE(mem.find("allowed: concurrency, max_retries, timeout_ms"), std::string::npos) << mem;
+}
+
+TEST(ConnectionTest, MalformedUrisAreClearErrors) {
+  EXPECT_NE(error_of("bucket/prefix").find("missing scheme"), std::string::npos);
+  EXPECT_NE(error_of("ftp://host/b").find("unsupported scheme 'ftp://'"), std::string::npos);
+  EXPECT_NE(error_of("s3://").find("missing bucket"), std::string::npos);
+  EXPECT_NE(error_of("s3://Bad_Bucket").find("invalid bucket name 'Bad_Bucket'"), std::string::npos);
+  EXPECT_NE(error_of("http://K:S@host:99999/b").find("invalid port '99999'"), std::string::npos);
+  EXPECT_NE(error_of("http://K:S@host:7480").find("missing bucket"), std::string::npos);
+  EXPECT_NE(error_of("http://K:S@/b").find("missing host"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?timeout_ms").find("needs a value"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?concurrency=2&concurrency=3").find("given twice"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?concurrency=0").find("'concurrency' must be an integer in 1..100000"),
+            std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?timeout_ms=12x").find("'timeout_ms'"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?verify_tls=yes").find("true or false"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?path_style=1").find("true or false"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1/a%zzb").find("percent-encoding"), std::string::npos);
+  EXPECT_NE(error_of("s3://KEYONLY@bucket-1").find("KEY:SECRET"), std::string::npos);
+  EXPECT_NE(error_of("s3://:LongSecret@bucket-1").find("KEY:SECRET"), std::string::npos);
+  EXPECT_NE(error_of("memory://K:S@b").find("no credentials"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1#frag").find("'#'"), std::string::npos);
+}
+
+// A secret that also appears where an error echoes input must never be shown.
+TEST(ConnectionTest, SecretsNeverInErrors) {
+  const std::string secret = "Sup3rS3cretValue";
+  for (const std::string& uri : {
+           "s3://AKID:" + secret + "@bucket-1?timeout_ms=" + secret,
+           "s3://AKID:" + secret + "@bucket-1?" + secret + "=1",
+           "http://AKID:" + secret + "@host:7480/b?region=" + secret + "!",
+           "s3://AKID:" + secret + "@bucket-1?verify_tls=" + secret,
+           "s3://bucket-1?session_token=" + secret + "&path_style=" + secret,
+       }) {
+    auto r = parse(uri);
+    ASSERT_FALSE(r.ok()) << uri;
+    EXPECT_EQ(r.status().message().find(secret), std::string::npos) << r.status().to_string();
+    EXPECT_NE(r.status().message().find("***"), std::string::npos) << r.status().to_string();
+  }
+  // Secrets from the environment are scrubbed too, and percent-encoded forms as well.
+  auto env = parse("s3://bucket-1?max_retries=" + secret, {{"AWS_ACCESS_KEY_ID", "K"}, {"AWS_SECRET_ACCESS_KEY", secret}});
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.status().message().find(secret), std::string::npos) << env.status().to_string();
+  auto enc = parse("s3://AKID:a%2Fb" + secret + "@bucket-1?timeout_ms=a/b" + secret);
+  ASSERT_FALSE(enc.ok());
+  EXPECT_EQ(enc.status().message().find(secret), std::string::npos) << enc.status().to_string();
+  // A secret with an unencoded ':' that lands in the bucket position is not echoed either.
+  auto colon = parse("s3://" + secret + ":x/y");
+  ASSERT_FALSE(colon.ok());
+  EXPECT_EQ(colon.status().message().find(secret), std::string::npos) << colon.status().to_string();
+}
+
+TEST(ConnectionTest, ToStringMasksSecretsAndRoundTrips) {
+  const std::string uri =
+      "s3://AKID:Sup3rS3cret%2Fx@bucket-1/my%20db/v1?region=eu-west-1&session_token=TOK3N&timeout_ms=900"
+      "&concurrency=8&max_retries=2&verify_tls=false&connect_timeout_ms=500";
+  auto o = ok(uri);
+  const std::string s = o.to_string();
+  EXPECT_EQ(s.find("Sup3rS3cret"), std::string::npos) << s;
+  EXPECT_EQ(s.find("TOK3N"), std::string::npos) << s;
+  EXPECT_NE(s.find("AKID:***@"), std::string::npos) << s;
+  EXPECT_NE(s.find("session_token=***"), std::string::npos) << s;
+  auto back = ok(s);
+  EXPECT_EQ(back.kind, o.kind);
+  EXPECT_EQ(back.bucket, o.bucket);
+  EXPECT_EQ(back.prefix, "my db/v1");
+  EXPECT_EQ(back.region, o.region);
+  EXPECT_EQ(back.access_key, o.access_key);
+  EXPECT_EQ(back.timeout, o.timeout);
+  EXPECT_EQ(back.connect_timeout, o.connect_timeout);
+  EXPECT_EQ(back.concurrency, o.concurrency);
+  EXPECT_EQ(back.max_retries, o.max_retries);
+  EXPECT_EQ(back.verify_tls, o.verify_tls);
+  EXPECT_EQ(back.path_style, o.path_style);
+  EXPECT_EQ(back.endpoint, o.endpoint);
+
+  EXPECT_EQ(ok("http://K:S@127.0.0.1:7480/s3db-test/p").to_string(), "http://K:***@127.0.0.1:7480/s3db-test/p");
+  EXPECT_EQ(ok("memory://b/x/y").to_string(), "memory://b/x/y");
+  EXPECT_EQ(ok("file:///tmp/db?concurrency=3").to_string(), "file:///tmp/db?concurrency=3");
+  // Credentials from the environment are masked the same way.
+  auto env = ok("s3://bucket-1", {{"AWS_ACCESS_KEY_ID", "K"}, {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"}});
+  EXPECT_EQ(env.to_string(), "s3://K:***@bucket-1?region=us-east-1");
+}
+
+}  // namespace
+}  // namespace s3db
