@@ -36,7 +36,7 @@ Result<Endpoint> resolve_endpoint(const ConnectionOptions& options);
 
 struct S3Call {
   std::string_view method;
-  std::string_view key;  // full object key (prefix included); empty = the bucket itself
+  std::string key;       // full object key (prefix included); empty = the bucket itself
   Params query;
   Params headers;        // extra headers, all signed (content-type, x-amz-meta-*, if-*, …)
   std::string_view body;
