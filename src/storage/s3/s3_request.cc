@@ -64,7 +64,11 @@ std::string S3Requester::key_for(std::string_view date8) {
 
 HttpRequest S3Requester::build(const S3Call& call, std::chrono::system_clock::time_point now,
                                std::string_view payload_hash) {
-  std::string path = cat(endpoint_.bucket_path, "/", uri_encode(call.key, /*encode_slash=*/false));
+  // Bucket-level requests go to "/bucket" (no trailing slash, as awscli sends them: s3rver signs
+  // the path without it) or "/" when virtual-hosted.
+  std::string path = call.key.empty()
+                         ? (endpoint_.bucket_path.empty() ? std::string("/") : endpoint_.bucket_path)
+                         : cat(endpoint_.bucket_path, "/", uri_encode(call.key, /*encode_slash=*/false));
   std::string date = amz_date(now);
 
   SigningRequest sr;
