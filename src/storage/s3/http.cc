@@ -152,7 +152,6 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx) 
   curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);  // keys like "a/../b" must reach the server as is
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  if (getenv("S3DB_CURL_VERBOSE")) curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);  // TEMPDEBUG
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->error);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
