@@ -18,7 +18,7 @@ namespace storage {
 namespace {
 
 struct Entry {
-  ObjectMeta meta;  // key, size, etag, content_type, last_modified_ms, metadata
+  ObjectMeta meta;  // size, etag, content_type, last_modified_ms, metadata; key is the map's
   std::shared_ptr<const std::string> body;
 };
 
@@ -38,7 +38,6 @@ class MemoryClient final : public StorageClient {
     if (options_.enforce_metadata_limit) {
       S3DB_RETURN_IF_ERROR(check_metadata_limit("put", req.key, e.meta.metadata));
     }
-    e.meta.key = req.key;
     e.meta.size = req.body.size();
     e.meta.etag = md5_hex(req.body);
     e.meta.content_type = req.content_type;
@@ -68,6 +67,7 @@ class MemoryClient final : public StorageClient {
       auto it = objects_.find(key);
       if (it == objects_.end()) return not_found("get", key);
       out.meta = it->second.meta;
+      out.meta.key = it->first;
       body = it->second.body;
     }
     out.body = *body;
@@ -80,7 +80,9 @@ class MemoryClient final : public StorageClient {
     std::shared_lock lock(mu_);
     auto it = objects_.find(key);
     if (it == objects_.end()) return not_found("head", key);
-    return it->second.meta;
+    ObjectMeta meta = it->second.meta;
+    meta.key = it->first;
+    return meta;
   }
 
   Status remove(std::string_view key, OpContext& ctx) override {
@@ -137,7 +139,6 @@ class MemoryClient final : public StorageClient {
     auto src = objects_.find(req.source_key);
     if (src == objects_.end()) return Status::NotFound(context, "source key does not exist");
     Entry e = src->second;  // shares the body
-    e.meta.key = req.dest_key;
     e.meta.last_modified_ms = now_unix_ms();
     if (req.directive == MetadataDirective::kReplace) {
       e.meta.metadata = std::move(replacement);
@@ -165,7 +166,7 @@ class MemoryClient final : public StorageClient {
     for (const auto& k : keys->keys) {
       const ObjectMeta& m = objects_.find(k)->second.meta;
       ObjectMeta lm;  // list entries carry no user metadata (like S3's ListObjectsV2)
-      lm.key = m.key;
+      lm.key = k;
       lm.size = m.size;
       lm.etag = m.etag;
       lm.content_type = m.content_type;

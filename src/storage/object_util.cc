@@ -65,10 +65,20 @@ Status check_metadata_limit(std::string_view op, std::string_view key, const Met
 }
 
 namespace {
+// Hot path (every put computes an ETag): fetch the algorithm once and reuse one context per
+// thread, instead of EVP_Digest's implicit fetch and context allocation on every call.
 std::string digest_hex(const EVP_MD* md, std::string_view data) {
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx tl;
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out, &len, md, nullptr) != 1) return {};
+  if (tl.ctx == nullptr || EVP_DigestInit_ex2(tl.ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(tl.ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(tl.ctx, out, &len) != 1) {
+    return {};
+  }
   static const char* hex = "0123456789abcdef";
   std::string s(len * 2, '0');
   for (unsigned int i = 0; i < len; ++i) {
@@ -77,10 +87,21 @@ std::string digest_hex(const EVP_MD* md, std::string_view data) {
   }
   return s;
 }
+
+const EVP_MD* fetched(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);  // kept for the process's lifetime
+  return md;
+}
 }  // namespace
 
-std::string md5_hex(std::string_view data) { return digest_hex(EVP_md5(), data); }
-std::string sha256_hex(std::string_view data) { return digest_hex(EVP_sha256(), data); }
+std::string md5_hex(std::string_view data) {
+  static const EVP_MD* md = fetched("MD5");
+  return digest_hex(md, data);
+}
+std::string sha256_hex(std::string_view data) {
+  static const EVP_MD* md = fetched("SHA256");
+  return digest_hex(md, data);
+}
 
 std::string_view unquote_etag(std::string_view etag) noexcept {
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') return etag.substr(1, etag.size() - 2);
