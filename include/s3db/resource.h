@@ -90,8 +90,8 @@ struct BulkOptions {
   OpOptions op;
   std::size_t max_in_flight = 0;  // 0 = 2 × pool concurrency
   bool keep_documents = true;     // false: ItemResult::document stays null (saves memory)
-  // When set, each item's result is handed here (from pool threads, one at a time) and NOT kept
-  // in BulkResult::items: memory stays flat for any N.
+  // When set, each item's result is handed here (on the calling thread, in input order) and NOT
+  // kept in BulkResult::items: memory stays flat for any N.
   std::function<void(std::size_t index, ItemResult&)> on_item;
 };
 

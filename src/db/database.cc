@@ -1,0 +1,295 @@
+#include "s3db/database.h"
+
+#include "db/catalog.h"
+#include "db/crypto.h"
+#include "db/state.h"
+#include "db/text.h"
+
+#include <algorithm>
+
+namespace s3db {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMaxCatalogAttempts = 10;
+constexpr std::string_view kCheckPlain = "s3db passphrase check";
+constexpr std::string_view kCheckAad = "s3db.json/security";
+
+// Reads the catalog inside one op: (catalog, etag) or a fresh catalog with an empty etag.
+struct Loaded {
+  db::Catalog catalog;
+  std::string etag;
+};
+
+Result<Loaded> read_catalog(StorageClient& storage, const std::string& key, OpContext& ctx) {
+  auto obj = storage.get(key, ctx);
+  if (!obj.ok()) {
+    if (obj.status().is_not_found()) return Loaded{};
+    return obj.status().with_context("read " + key);
+  }
+  auto parsed = db::parse_catalog(obj->body, key);
+  if (!parsed.ok()) return parsed.status();
+  return Loaded{std::move(parsed).value(), obj->meta.etag};
+}
+
+bool scalar_type(FieldType t) {
+  switch (t) {
+    case FieldType::kString: case FieldType::kNumber: case FieldType::kInteger: case FieldType::kBoolean:
+    case FieldType::kEmail: case FieldType::kUrl: case FieldType::kDate:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+namespace db {
+
+Result<std::shared_ptr<const Runtime>> build_runtime(const ResourceDef& def, const std::string& prefix) {
+  auto rt = std::make_shared<Runtime>();
+  rt->def = def;
+  for (const auto& [v, attrs] : def.versions) {
+    auto schema = Schema::compile(attrs);
+    if (!schema.ok()) {
+      return Status::InvalidArgument("s3db.json: resource " + def.name + " version " + std::to_string(v),
+                                     schema.status().message());
+    }
+    auto layout = make_layout(def.name, v, *schema, def.keys);
+    if (!layout.ok()) return layout.status();
+    rt->schemas.emplace(v, std::move(schema).value());
+    rt->layouts.emplace(v, std::move(layout).value());
+  }
+  rt->schema = &rt->schemas.at(def.current_version);
+  rt->layout = &rt->layouts.at(def.current_version);
+  rt->data_prefix = prefix + "resource=" + def.name + "/data/id=";
+  rt->partition_root = prefix + "resource=" + def.name + "/partition=";
+  return std::shared_ptr<const Runtime>(std::move(rt));
+}
+
+}  // namespace db
+
+Status Database::State::reload() {
+  return client->pool().run([this](OpContext& ctx) { return reload_in(ctx); }, client->effective(options.op));
+}
+
+Status Database::State::reload_in(OpContext& ctx) {
+  auto loaded = read_catalog(client->storage(), catalog_key, ctx);
+  if (!loaded.ok()) return loaded.status();
+  std::lock_guard<std::mutex> lock(mu);
+  catalog = std::move(loaded->catalog);
+  etag = std::move(loaded->etag);
+  runtimes.clear();
+  return Status::OK();
+}
+
+Result<std::shared_ptr<const db::Runtime>> Database::State::runtime(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = runtimes.find(name); it != runtimes.end()) return it->second;
+  auto def = catalog.resources.find(name);
+  if (def == catalog.resources.end()) return Status::NotFound("resource '" + name + "'", "not in " + catalog_key);
+  auto rt = db::build_runtime(def->second, prefix);
+  if (!rt.ok()) return rt.status();
+  runtimes[name] = *rt;
+  return rt;
+}
+
+Status Resource::State::refresh(OpContext& ctx) {
+  S3DB_RETURN_IF_ERROR(db->reload_in(ctx));
+  const auto name = runtime()->def.name;
+  auto rt = db->runtime(name);
+  if (!rt.ok()) return rt.status();
+  std::lock_guard<std::mutex> lock(mu);
+  this->rt = std::move(rt).value();
+  return Status::OK();
+}
+
+namespace {
+
+// Applies `mutate` to the freshest catalog and writes it conditionally, re-reading on conflict.
+// The whole read-mutate-write loop is one pool operation.
+Status update_catalog(Database::State& st, const std::function<Status(db::Catalog&)>& mutate) {
+  auto result = st.client->pool().run(
+      [&](OpContext& ctx) -> Result<Loaded> {
+        Loaded cur;
+        {
+          std::lock_guard<std::mutex> lock(st.mu);
+          cur.catalog = st.catalog;
+          cur.etag = st.etag;
+        }
+        for (int attempt = 1;; ++attempt) {
+          db::Catalog next = cur.catalog;
+          S3DB_RETURN_IF_ERROR(mutate(next));
+          PutRequest put;
+          put.key = st.catalog_key;
+          put.body = db::serialize_catalog(next);
+          put.content_type = "application/json";
+          put.if_none_match = cur.etag.empty();
+          put.if_match = cur.etag;
+          auto r = st.client->storage().put(put, ctx);
+          if (r.ok()) return Loaded{std::move(next), r->etag};
+          const bool conflict = r.status().is_precondition_failed() || r.status().is_already_exists();
+          if (!conflict || attempt >= kMaxCatalogAttempts) return r.status().with_context("write " + st.catalog_key);
+          auto fresh = read_catalog(st.client->storage(), st.catalog_key, ctx);
+          if (!fresh.ok()) return fresh.status();
+          cur = std::move(fresh).value();
+        }
+      },
+      st.client->effective(st.options.op));
+  if (!result.ok()) return result.status();
+  std::lock_guard<std::mutex> lock(st.mu);
+  st.catalog = std::move(result->catalog);
+  st.etag = std::move(result->etag);
+  st.runtimes.clear();
+  return Status::OK();
+}
+
+// Derives the key when a passphrase is given: from the catalog's salt, or a new salt written to
+// the catalog (first use). A key that does not open the check value → Unauthorized.
+Status setup_security(Database::State& st) {
+  if (st.options.passphrase.empty()) return Status::OK();
+  db::Security sec;
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    sec = st.catalog.security;
+  }
+  if (!sec.present()) {
+    const std::string salt = db::base64url_encode(db::secure_random(16));
+    const int iterations = std::max(1, st.options.pbkdf2_iterations);
+    auto box = db::SecretBox::derive(st.options.passphrase, salt, iterations);
+    if (!box.ok()) return box.status();
+    auto check = (*box)->seal(kCheckPlain, kCheckAad);
+    if (!check.ok()) return check.status();
+    S3DB_RETURN_IF_ERROR(update_catalog(st, [&](db::Catalog& c) {
+      if (!c.security.present()) c.security = db::Security{salt, iterations, *check};
+      return Status::OK();
+    }));
+    std::lock_guard<std::mutex> lock(st.mu);
+    sec = st.catalog.security;  // another process may have won: use what is stored
+  }
+  auto box = db::SecretBox::derive(st.options.passphrase, sec.salt, sec.iterations);
+  if (!box.ok()) return box.status();
+  auto plain = (*box)->open(sec.check, kCheckAad);
+  if (!plain.ok() || *plain != kCheckPlain) {
+    return Status::Unauthorized("open database " + st.catalog_key,
+                                "wrong passphrase (it does not match the one this database was created with)");
+  }
+  st.box = std::move(box).value();
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Database> Database::open(std::string_view uri, DatabaseOptions options) {
+  auto client = Client::open(uri, options.client);
+  if (!client.ok()) return client.status();
+  return open(std::move(client).value(), std::move(options));
+}
+
+Result<Database> Database::open(std::shared_ptr<Client> client, DatabaseOptions options) {
+  if (!client) return Status::InvalidArgument("Database::open", "null client");
+  auto st = std::make_shared<State>();
+  st->client = std::move(client);
+  std::string prefix = options.prefix.value_or("");
+  while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  st->prefix = prefix.empty() ? "" : prefix + "/";
+  st->prefix_name = prefix;
+  st->catalog_key = st->prefix + "s3db.json";
+  st->options = std::move(options);
+  S3DB_RETURN_IF_ERROR(st->reload());
+  S3DB_RETURN_IF_ERROR(setup_security(*st));
+  return Database(std::move(st));
+}
+
+Result<Resource> Database::create_resource(ResourceConfig config) {
+  State& st = *state_;
+  S3DB_RETURN_IF_ERROR(db::check_name("resource", config.name, true));
+  auto schema = Schema::compile(config.attributes);
+  if (!schema.ok()) return schema.status().with_context("create_resource " + config.name);
+  if (schema->has_secrets() && !st.box) {
+    return Status::InvalidArgument("create_resource " + config.name,
+                                   "secret attributes need DatabaseOptions::passphrase");
+  }
+  if (!config.id_generator && (config.id_size < 8 || config.id_size > 64)) {
+    return Status::InvalidArgument("create_resource " + config.name, "id_size must be 8..64");
+  }
+  for (const auto& p : config.partitions) {
+    S3DB_RETURN_IF_ERROR(db::check_name("partition", p.name, false));
+    if (p.fields.empty()) return Status::InvalidArgument("partition " + p.name, "needs at least one field");
+    for (const auto& f : p.fields) {
+      const FieldRule* rule = schema->find(f);
+      if (rule == nullptr) return Status::InvalidArgument("partition " + p.name, "unknown attribute " + f);
+      if (!scalar_type(rule->type)) {
+        return Status::InvalidArgument("partition " + p.name,
+                                       "attribute " + f + " is not a scalar (string, number, boolean, ...)");
+      }
+    }
+  }
+  const bool timestamps = config.timestamps.value_or(st.options.timestamps);
+  const UnknownAttributes unknown = config.unknown_attributes.value_or(st.options.unknown_attributes);
+  auto partitions = config.partitions;
+  std::sort(partitions.begin(), partitions.end(),
+            [](const PartitionConfig& a, const PartitionConfig& b) { return a.name < b.name; });
+
+  S3DB_RETURN_IF_ERROR(update_catalog(st, [&](db::Catalog& c) {
+    auto [it, created] = c.resources.try_emplace(config.name);
+    db::ResourceDef& d = it->second;
+    if (created) {
+      d.name = config.name;
+      d.current_version = 1;
+      d.versions[1] = config.attributes;
+    } else if (d.versions.at(d.current_version) != config.attributes) {
+      d.current_version = d.versions.rbegin()->first + 1;
+      d.versions[d.current_version] = config.attributes;
+    }
+    // Short keys are assigned once per attribute name and never reused.
+    for (const auto& f : schema->fields()) {
+      if (!d.keys.contains(f.name)) d.keys[f.name] = db::to_base36(d.next_key++);
+    }
+    d.behavior = config.behavior;
+    d.timestamps = timestamps;
+    d.unknown = unknown;
+    d.id_size = config.id_size;
+    d.partitions = partitions;
+    return Status::OK();
+  }));
+  auto rt = st.runtime(config.name);
+  if (!rt.ok()) return rt.status();
+  auto rs = std::make_shared<Resource::State>();
+  rs->db = state_;
+  rs->id_generator = std::move(config.id_generator);
+  rs->rt = std::move(rt).value();
+  return Resource(std::move(rs));
+}
+
+Result<Resource> Database::resource(std::string_view name) {
+  std::string n(name);
+  auto rt = state_->runtime(n);
+  if (!rt.ok() && rt.status().is_not_found()) {
+    S3DB_RETURN_IF_ERROR(state_->reload());
+    rt = state_->runtime(n);
+  }
+  if (!rt.ok()) return rt.status();
+  auto rs = std::make_shared<Resource::State>();
+  rs->db = state_;
+  rs->rt = std::move(rt).value();
+  return Resource(std::move(rs));
+}
+
+std::vector<std::string> Database::list_resources() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::vector<std::string> names;
+  for (const auto& [name, _] : state_->catalog.resources) names.push_back(name);
+  return names;
+}
+
+Status Database::reload() { return state_->reload(); }
+Client& Database::client() const noexcept { return *state_->client; }
+std::shared_ptr<Client> Database::client_ptr() const noexcept { return state_->client; }
+const std::string& Database::prefix() const noexcept { return state_->prefix_name; }
+std::string Database::catalog_key() const { return state_->catalog_key; }
+
+}  // namespace s3db

@@ -1,0 +1,162 @@
+#include "db/records.h"
+
+#include "db/text.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace s3db::db {
+
+using nlohmann::json;
+
+std::string data_key(const Runtime& rt, std::string_view id) {
+  std::string key;
+  key.reserve(rt.data_prefix.size() + id.size());
+  key += rt.data_prefix;
+  key += id;
+  return key;
+}
+
+namespace {
+std::string partition_value(const json& v) {
+  if (v.is_string()) return key_segment(v.get_ref<const std::string&>());
+  return key_segment(v.dump());
+}
+}  // namespace
+
+std::vector<std::string> partition_keys(const Runtime& rt, const json& doc, std::string_view id) {
+  std::vector<std::string> keys;
+  for (const auto& p : rt.def.partitions) {
+    std::string key = rt.partition_root + p.name + "/";
+    bool complete = true;
+    for (const auto& f : p.fields) {
+      auto it = doc.find(f);
+      if (it == doc.end() || it->is_null() || it->is_structured()) { complete = false; break; }
+      key += f;
+      key += '=';
+      key += partition_value(*it);
+      key += '/';
+    }
+    if (!complete) continue;
+    key += "id=";
+    key += id;
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+Result<std::string> partition_prefix(const Runtime& rt, const std::string& partition, const json& values) {
+  auto p = std::find_if(rt.def.partitions.begin(), rt.def.partitions.end(),
+                        [&](const PartitionConfig& c) { return c.name == partition; });
+  if (p == rt.def.partitions.end()) {
+    return Status::InvalidArgument("resource " + rt.def.name, "no partition named '" + partition + "'");
+  }
+  if (!values.is_object()) return Status::InvalidArgument("partition " + partition, "values must be a JSON object");
+  for (const auto& [k, _] : values.items()) {
+    if (std::find(p->fields.begin(), p->fields.end(), k) == p->fields.end()) {
+      return Status::InvalidArgument("partition " + partition, "'" + k + "' is not one of its fields");
+    }
+  }
+  std::string prefix = rt.partition_root + p->name + "/";
+  std::size_t used = 0;
+  for (const auto& f : p->fields) {
+    auto it = values.find(f);
+    if (it == values.end()) break;
+    if (it->is_null() || it->is_structured()) {
+      return Status::InvalidArgument("partition " + partition, "value of '" + f + "' must be a scalar");
+    }
+    prefix += f + "=" + partition_value(*it) + "/";
+    ++used;
+  }
+  if (used != values.size()) {
+    return Status::InvalidArgument("partition " + partition, "values must cover its leading fields in order");
+  }
+  return prefix;
+}
+
+std::string_view id_of_key(std::string_view key) noexcept {
+  const auto pos = key.rfind("id=");
+  return pos == std::string_view::npos ? key : key.substr(pos + 3);
+}
+
+std::string now_iso8601() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];  // generous: GCC's -Wformat-truncation assumes int ranges
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+Result<Stored> read_record(Resource::State& rs, std::string_view id, OpContext& ctx) {
+  auto rt = rs.runtime();
+  auto obj = rs.client().storage().get(data_key(*rt, id), ctx);
+  if (!obj.ok()) {
+    if (obj.status().is_not_found()) {
+      return Status::NotFound("resource " + rt->def.name, "no record with id '" + std::string(id) + "'");
+    }
+    return obj.status().with_context("get " + rt->def.name + "/" + std::string(id));
+  }
+  const int version = stored_version(obj->meta.metadata);
+  if (version == 0) {
+    return Status::Internal("decode " + rt->def.name + "/" + std::string(id), "no schema version in the metadata");
+  }
+  const Layout* layout = rt->layout_for(version);
+  if (layout == nullptr) {
+    S3DB_RETURN_IF_ERROR(rs.refresh(ctx));
+    rt = rs.runtime();
+    layout = rt->layout_for(version);
+    if (layout == nullptr) {
+      return Status::Internal("decode " + rt->def.name + "/" + std::string(id),
+                              "schema version " + std::to_string(version) + " is not in s3db.json");
+    }
+  }
+  auto doc = decode(obj->meta.metadata, obj->body, *layout, rs.db->box.get(), id);
+  if (!doc.ok()) return doc.status();
+  return Stored{std::move(doc).value(), std::move(obj->meta.etag)};
+}
+
+Result<PutRequest> prepare_put(Resource::State& rs, const Runtime& rt, json& doc, std::string_view id) {
+  S3DB_RETURN_IF_ERROR(rt.schema->validate(doc, rt.def.unknown).with_context(
+      std::string("write ") + rt.def.name + "/" + std::string(id)));
+  auto enc = encode(doc, *rt.layout, rt.def.behavior, rs.db->box.get());
+  if (!enc.ok()) return enc.status();
+  if (enc->moved_to_body) {
+    spdlog::warn("s3db: record {}/{} does not fit 2 KB of metadata; stored in the body (behavior user-managed)",
+                 rt.def.name, id);
+  }
+  PutRequest put;
+  put.key = data_key(rt, id);
+  put.metadata = std::move(enc->metadata);
+  if (!enc->body.empty()) {
+    put.body = std::move(enc->body);
+    put.content_type = "application/json";
+  }
+  return put;
+}
+
+Status sync_refs(StorageClient& storage, const std::vector<std::string>& before,
+                 const std::vector<std::string>& now, OpContext& ctx) {
+  for (const auto& key : now) {
+    if (std::find(before.begin(), before.end(), key) != before.end()) continue;
+    PutRequest ref;
+    ref.key = key;
+    auto r = storage.put(ref, ctx);
+    if (!r.ok()) return r.status().with_context("write partition reference " + key);
+  }
+  for (const auto& key : before) {
+    if (std::find(now.begin(), now.end(), key) != now.end()) continue;
+    Status s = storage.remove(key, ctx);
+    if (!s.ok()) return s.with_context("remove partition reference " + key);
+  }
+  return Status::OK();
+}
+
+}  // namespace s3db::db

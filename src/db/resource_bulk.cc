@@ -1,0 +1,218 @@
+// Resource: bulk calls (with backpressure) and reads of many records (list, page, count, query).
+#include "s3db/resource.h"
+
+#include "db/records.h"
+#include "db/state.h"
+
+#include <deque>
+
+namespace s3db {
+
+using nlohmann::json;
+
+namespace {
+
+std::size_t window_of(Client& c, const BulkOptions& o) {
+  if (o.max_in_flight > 0) return o.max_in_flight;
+  const int conc = c.pool().stats().concurrency;
+  return static_cast<std::size_t>(conc > 0 ? 2 * conc : 2);
+}
+
+// Submits item i via `submit(i)` (a Future<T>) keeping at most `window` futures outstanding; the
+// oldest is settled before another is submitted, so memory is O(window) whatever n is.
+template <class T, class Submit, class IdOf>
+BulkResult run_bulk(Client& c, std::size_t n, const BulkOptions& o, Submit submit, IdOf id_of) {
+  BulkResult out;
+  if (!o.on_item) out.items.reserve(n);
+  const std::size_t window = window_of(c, o);
+  std::deque<std::pair<std::size_t, Future<T>>> in_flight;
+  auto settle = [&] {
+    auto [index, fut] = std::move(in_flight.front());
+    in_flight.pop_front();
+    ItemResult item;
+    auto r = fut.get();
+    if constexpr (std::is_void_v<T>) {
+      item.status = std::move(r);
+    } else {
+      if (r.ok()) {
+        if (r->is_object() && r->contains("id") && (*r)["id"].is_string()) item.id = (*r)["id"].template get<std::string>();
+        if (o.keep_documents) item.document = std::move(r).value();
+      } else {
+        item.status = r.status();
+      }
+    }
+    if (item.id.empty()) item.id = id_of(index);
+    (item.status.ok() ? out.succeeded : out.failed) += 1;
+    if (o.on_item) {
+      o.on_item(index, item);
+    } else {
+      out.items.push_back(std::move(item));
+    }
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    if (in_flight.size() >= window) settle();
+    in_flight.emplace_back(i, submit(i));
+  }
+  while (!in_flight.empty()) settle();
+  return out;
+}
+
+// Every key under `prefix`, one LIST page (one pool op) at a time; `fn(key)` false stops early.
+template <class Fn>
+Status scan_keys(Client& c, const std::string& prefix, const OpOptions& op, Fn fn) {
+  ListRequest req;
+  req.prefix = prefix;
+  for (int page = 0; page < 10000000; ++page) {
+    auto r = c.list(req, op);
+    if (!r.ok()) return r.status().with_context("list " + prefix);
+    for (const auto& obj : r->objects) {
+      if (!fn(obj.key)) return Status::OK();
+    }
+    if (!r->truncated || r->next_continuation_token.empty()) return Status::OK();
+    req.continuation_token = r->next_continuation_token;
+  }
+  return Status::Internal("list " + prefix, "too many pages");
+}
+
+Result<std::string> prefix_for(const db::Runtime& rt, const std::string& partition, const json& values) {
+  if (partition.empty()) return rt.data_prefix;
+  return db::partition_prefix(rt, partition, values);
+}
+
+// Fetches documents for `ids` with backpressure; skips ids whose record is gone (stale partition
+// references), fails on any other error.
+Result<std::vector<json>> fetch(Resource& r, const std::vector<std::string>& ids, const OpOptions& op) {
+  BulkOptions o;
+  o.op = op;
+  std::vector<json> docs;
+  docs.reserve(ids.size());
+  Status first_error;
+  o.on_item = [&](std::size_t, ItemResult& item) {
+    if (item.status.ok()) docs.push_back(std::move(item.document));
+    else if (!item.status.is_not_found() && first_error.ok()) first_error = item.status;
+  };
+  (void)r.get_many(ids, std::move(o));
+  if (!first_error.ok()) return first_error;
+  return docs;
+}
+
+bool matches(const json& doc, const json& filter) {
+  for (const auto& [k, v] : filter.items()) {
+    auto it = doc.find(k);
+    if (it == doc.end() || *it != v) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+BulkResult Resource::insert_many(std::vector<json> docs, BulkOptions options) {
+  Client& c = state_->client();
+  return run_bulk<json>(
+      c, docs.size(), options, [&](std::size_t i) { return insert_async(std::move(docs[i]), options.op); },
+      [](std::size_t) { return std::string(); });
+}
+
+BulkResult Resource::get_many(const std::vector<std::string>& ids, BulkOptions options) {
+  Client& c = state_->client();
+  return run_bulk<json>(
+      c, ids.size(), options, [&](std::size_t i) { return get_async(ids[i], options.op); },
+      [&](std::size_t i) { return ids[i]; });
+}
+
+BulkResult Resource::remove_many(const std::vector<std::string>& ids, BulkOptions options) {
+  Client& c = state_->client();
+  return run_bulk<void>(
+      c, ids.size(), options, [&](std::size_t i) { return remove_async(ids[i], options.op); },
+      [&](std::size_t i) { return ids[i]; });
+}
+
+Result<std::vector<std::string>> Resource::list_ids(ListOptions options) {
+  auto rt = state_->runtime();
+  auto prefix = prefix_for(*rt, options.partition, options.values);
+  if (!prefix.ok()) return prefix.status();
+  std::vector<std::string> ids;
+  Status s = scan_keys(state_->client(), *prefix, options.op, [&](const std::string& key) {
+    ids.emplace_back(db::id_of_key(key));
+    return options.limit == 0 || ids.size() < options.limit;
+  });
+  if (!s.ok()) return s;
+  return ids;
+}
+
+Result<std::vector<json>> Resource::list(ListOptions options) {
+  const OpOptions op = options.op;
+  auto ids = list_ids(std::move(options));
+  if (!ids.ok()) return ids.status();
+  return fetch(*this, *ids, op);
+}
+
+Result<std::size_t> Resource::count(ListOptions options) {
+  auto rt = state_->runtime();
+  auto prefix = prefix_for(*rt, options.partition, options.values);
+  if (!prefix.ok()) return prefix.status();
+  std::size_t n = 0;
+  Status s = scan_keys(state_->client(), *prefix, options.op, [&](const std::string&) {
+    ++n;
+    return options.limit == 0 || n < options.limit;
+  });
+  if (!s.ok()) return s;
+  return n;
+}
+
+Result<Page> Resource::page(PageRequest request) {
+  if (request.size < 1 || request.size > 1000) return Status::InvalidArgument("page", "size must be 1..1000");
+  auto rt = state_->runtime();
+  auto prefix = prefix_for(*rt, request.partition, request.values);
+  if (!prefix.ok()) return prefix.status();
+  ListRequest req;
+  req.prefix = *prefix;
+  req.max_keys = static_cast<int>(request.size);
+  if (!request.cursor.empty()) req.start_after = *prefix + request.cursor;
+  auto listed = state_->client().list(req, request.op);
+  if (!listed.ok()) return listed.status().with_context("page " + rt->def.name);
+  std::vector<std::string> ids;
+  for (const auto& obj : listed->objects) ids.emplace_back(db::id_of_key(obj.key));
+  Page page;
+  if (listed->truncated && !listed->objects.empty()) {
+    page.next_cursor = listed->objects.back().key.substr(prefix->size());
+  }
+  auto docs = fetch(*this, ids, request.op);
+  if (!docs.ok()) return docs.status();
+  page.items = std::move(docs).value();
+  return page;
+}
+
+Result<std::vector<json>> Resource::query(const json& filter, ListOptions options) {
+  if (!filter.is_object()) return Status::InvalidArgument("query", "the filter must be a JSON object");
+  auto rt = state_->runtime();
+  ListOptions scan;
+  scan.op = options.op;
+  scan.partition = options.partition;
+  scan.values = options.values;
+  if (scan.partition.empty()) {  // a partition whose every field has a scalar in the filter
+    for (const auto& p : rt->def.partitions) {
+      bool covered = true;
+      for (const auto& f : p.fields) {
+        auto it = filter.find(f);
+        covered = covered && it != filter.end() && !it->is_null() && !it->is_structured();
+      }
+      if (!covered) continue;
+      scan.partition = p.name;
+      scan.values = json::object();
+      for (const auto& f : p.fields) scan.values[f] = filter[f];
+      break;
+    }
+  }
+  auto docs = list(std::move(scan));
+  if (!docs.ok()) return docs.status();
+  std::vector<json> out;
+  for (auto& d : *docs) {
+    if (!matches(d, filter)) continue;
+    out.push_back(std::move(d));
+    if (options.limit != 0 && out.size() >= options.limit) break;
+  }
+  return out;
+}
+
+}  // namespace s3db

@@ -1,0 +1,78 @@
+// Internal: the shared state behind the Database and Resource handles.
+#pragma once
+
+#include <s3db/client.h>
+#include <s3db/database.h>
+#include <s3db/resource.h>
+
+#include "db/catalog.h"
+#include "db/codec.h"
+#include "db/crypto.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace s3db {
+
+namespace db {
+
+// A resource definition compiled for use: immutable, shared by every handle and op in flight.
+struct Runtime {
+  ResourceDef def;
+  std::map<int, Schema> schemas;  // every version
+  std::map<int, Layout> layouts;  // every version
+  const Schema* schema = nullptr;  // current version
+  const Layout* layout = nullptr;
+  std::string data_prefix;       // "<db prefix>resource=<name>/data/id="
+  std::string partition_root;    // "<db prefix>resource=<name>/partition="
+
+  const Layout* layout_for(int version) const {
+    auto it = layouts.find(version);
+    return it == layouts.end() ? nullptr : &it->second;
+  }
+};
+
+Result<std::shared_ptr<const Runtime>> build_runtime(const ResourceDef& def, const std::string& prefix);
+
+}  // namespace db
+
+struct Database::State {
+  std::shared_ptr<Client> client;
+  DatabaseOptions options;
+  std::string prefix;        // "" or "<prefix>/"
+  std::string prefix_name;   // without the trailing '/'
+
+  std::string catalog_key;
+
+  mutable std::mutex mu;
+  db::Catalog catalog;      // guarded by mu
+  std::string etag;         // of the catalog read; empty = no s3db.json yet
+  std::shared_ptr<const db::SecretBox> box;  // null without a passphrase
+  std::map<std::string, std::shared_ptr<const db::Runtime>> runtimes;  // guarded by mu
+
+  // Re-reads s3db.json (one pool op) and replaces the cached catalog.
+  Status reload();
+  // Same, inside a running op (no nested pool operation: that could deadlock a full pool).
+  Status reload_in(OpContext& ctx);
+  // The compiled resource `name` from the cached catalog; NotFound when absent.
+  Result<std::shared_ptr<const db::Runtime>> runtime(const std::string& name);
+};
+
+struct Resource::State {
+  std::shared_ptr<Database::State> db;
+  std::function<std::string()> id_generator;
+  mutable std::mutex mu;
+  std::shared_ptr<const db::Runtime> rt;  // guarded by mu
+
+  std::shared_ptr<const db::Runtime> runtime() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return rt;
+  }
+  // Picks up newer schema versions (written by another handle or process); runs inside an op.
+  Status refresh(OpContext& ctx);
+  Client& client() const { return *db->client; }
+};
+
+}  // namespace s3db
