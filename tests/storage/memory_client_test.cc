@@ -1,0 +1,188 @@
+#include "s3db/storage_client.h"
+
+#include "storage/object_util.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace s3db {
+namespace {
+
+PutRequest req(std::string key, std::string body, Metadata md = {}) {
+  PutRequest r;
+  r.key = std::move(key);
+  r.body = std::move(body);
+  r.metadata = std::move(md);
+  return r;
+}
+
+std::string repeat(std::string_view s, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST(MetadataSizeTest, CountsUtf8BytesOfKeysAndValues) {
+  EXPECT_EQ(metadata_size({}), 0u);
+  EXPECT_EQ(metadata_size({{"ab", "cde"}}), 5u);
+  EXPECT_EQ(metadata_size({{"k", "日本"}, {"é", "x"}}), 1u + 6u + 2u + 1u);
+}
+
+class MemoryLimitTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<StorageClient> client_ = make_memory_client({.enforce_metadata_limit = true});
+  OpContext ctx_;
+};
+
+TEST_F(MemoryLimitTest, ExactlyAtTheLimitIsAccepted) {
+  // "k" + 2047 ASCII bytes = 2048.
+  auto r = client_->put(req("a", "x", {{"k", std::string(2047, 'v')}}), ctx_);
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+}
+
+TEST_F(MemoryLimitTest, OneByteOverIsRejectedNamingSizeAndLimit) {
+  auto r = client_->put(req("a", "x", {{"k", std::string(2048, 'v')}}), ctx_);
+  ASSERT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("2049 bytes"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("limit is 2048"), std::string::npos) << r.status().message();
+  // Nothing was written.
+  EXPECT_EQ(client_->head("a", ctx_).status().code(), Code::kNotFound);
+}
+
+TEST_F(MemoryLimitTest, MultiByteCharactersCountAsTheirUtf8Bytes) {
+  // 1023 × "é" (2 bytes) = 2046, key "k" = 1 → 2047 bytes although only 1024 characters.
+  EXPECT_TRUE(client_->put(req("a", "x", {{"k", repeat("é", 1023)}}), ctx_).ok());
+  // One more ASCII byte: 2048, still fine.
+  EXPECT_TRUE(client_->put(req("a", "x", {{"k", repeat("é", 1023) + "z"}}), ctx_).ok());
+  // A 2-byte character instead: 2049 → rejected, though the character count (1025) is far below.
+  auto over = client_->put(req("a", "x", {{"k", repeat("é", 1024)}}), ctx_);
+  EXPECT_EQ(over.status().code(), Code::kInvalidArgument);
+  // Keys count too, in bytes: "日本" (6 bytes) + 2042 = 2048.
+  EXPECT_TRUE(client_->put(req("b", "x", {{"日本", std::string(2042, 'v')}}), ctx_).ok());
+  EXPECT_EQ(client_->put(req("b", "x", {{"日本", std::string(2043, 'v')}}), ctx_).status().code(),
+            Code::kInvalidArgument);
+  // Several entries add up.
+  EXPECT_EQ(client_->put(req("c", "x", {{"a", std::string(1023, 'v')}, {"b", std::string(1024, 'v')}}), ctx_)
+                .status()
+                .code(),
+            Code::kInvalidArgument);
+}
+
+TEST_F(MemoryLimitTest, CopyWithReplacedMetadataIsCheckedToo) {
+  ASSERT_TRUE(client_->put(req("src", "x"), ctx_).ok());
+  CopyRequest c;
+  c.source_key = "src";
+  c.dest_key = "dst";
+  c.directive = MetadataDirective::kReplace;
+  c.metadata = {{"k", std::string(3000, 'v')}};
+  EXPECT_EQ(client_->copy(c, ctx_).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(client_->head("dst", ctx_).status().code(), Code::kNotFound);
+}
+
+TEST(MemoryClientTest, LimitNotEnforcedByDefault) {
+  auto client = make_memory_client();
+  OpContext ctx;
+  auto r = client->put(req("a", "x", {{"k", std::string(5000, 'v')}}), ctx);
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(client->head("a", ctx)->metadata.at("k").size(), 5000u);
+  EXPECT_EQ(client->kind(), "memory");
+}
+
+TEST(MemoryClientTest, CancelledAttemptWritesNothing) {
+  auto client = make_memory_client();
+  OpContext ctx;
+  ctx.cancel(Status::Timeout("attempt timed out"));
+  auto r = client->put(req("a", "x"), ctx);
+  EXPECT_EQ(r.status().code(), Code::kTimeout);
+  OpContext fresh;
+  EXPECT_EQ(client->head("a", fresh).status().code(), Code::kNotFound);
+}
+
+TEST(MemoryClientTest, IfMatchAcceptsQuotedEtags) {
+  auto client = make_memory_client();
+  OpContext ctx;
+  auto v1 = client->put(req("a", "1"), ctx);
+  ASSERT_TRUE(v1.ok());
+  PutRequest r = req("a", "2");
+  r.if_match = "\"" + v1->etag + "\"";
+  EXPECT_TRUE(client->put(r, ctx).ok());
+}
+
+TEST(MemoryClientTest, CopyOntoItselfNeedsReplace) {
+  auto client = make_memory_client();
+  OpContext ctx;
+  ASSERT_TRUE(client->put(req("a", "1"), ctx).ok());
+  CopyRequest c;
+  c.source_key = c.dest_key = "a";
+  EXPECT_EQ(client->copy(c, ctx).status().code(), Code::kInvalidArgument);
+}
+
+TEST(MemoryClientTest, MalformedContinuationTokenRejected) {
+  auto client = make_memory_client();
+  OpContext ctx;
+  ListRequest l;
+  l.continuation_token = "not-a-token";
+  EXPECT_EQ(client->list(l, ctx).status().code(), Code::kInvalidArgument);
+}
+
+TEST(MemoryClientTest, MultiCharacterDelimiterAndStartAfterPastTheEnd) {
+  auto client = make_memory_client();
+  OpContext ctx;
+  for (const char* k : {"x--1--a", "x--1--b", "x--2", "y"}) ASSERT_TRUE(client->put(req(k, "v"), ctx).ok());
+  ListRequest l;
+  l.delimiter = "--";
+  auto r = client->list(l, ctx);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->common_prefixes, std::vector<std::string>{"x--"});
+  ASSERT_EQ(r->objects.size(), 1u);
+  EXPECT_EQ(r->objects[0].key, "y");
+  l.start_after = "z";
+  auto end = client->list(l, ctx);
+  ASSERT_TRUE(end.ok());
+  EXPECT_TRUE(end->objects.empty());
+  EXPECT_TRUE(end->common_prefixes.empty());
+}
+
+// Readers never see a body that does not match its ETag and metadata while writers replace it.
+TEST(MemoryClientTest, ReadersSeeConsistentObjectsUnderConcurrentWrites) {
+  auto client = make_memory_client();
+  {
+    OpContext ctx;
+    ASSERT_TRUE(client->put(req("hot", "writer-0-0", {{"body", "writer-0-0"}}), ctx).ok());
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      OpContext ctx;
+      for (int i = 0; i < 2000; ++i) {
+        std::string body = "writer-" + std::to_string(w) + "-" + std::to_string(i);
+        if (!client->put(req("hot", body, {{"body", body}}), ctx).ok()) bad++;
+      }
+    });
+  }
+  for (int r = 0; r < 4; ++r) {
+    threads.emplace_back([&] {
+      OpContext ctx;
+      for (int i = 0; i < 20000 && !stop.load(); ++i) {
+        auto got = client->get("hot", ctx);
+        if (!got.ok() || got->meta.metadata.at("body") != got->body || got->meta.size != got->body.size() ||
+            got->meta.etag != storage::md5_hex(got->body))
+          bad++;
+        ListRequest l;
+        auto page = client->list(l, ctx);
+        if (!page.ok() || page->objects.size() != 1) bad++;
+      }
+    });
+  }
+  for (int i = 0; i < 4; ++i) threads[i].join();
+  stop = true;
+  for (std::size_t i = 4; i < threads.size(); ++i) threads[i].join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+}  // namespace
+}  // namespace s3db
