@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops the servers of s3db's tests, all on 127.0.0.1, all state under one run dir.
 #
-#   scripts/test-servers.sh start [SERVER...]   (re)start: ceph s3rver haproxy redis (default all)
+#   scripts/test-servers.sh start [SERVER...]   (re)start all, or only the named ones among
+#                                                ceph s3rver haproxy redis
 #   scripts/test-servers.sh stop                 stop everything started here, remove its state
 #   scripts/test-servers.sh status               one line per server; exit 1 if any is down
 #   scripts/test-servers.sh env                  print the path of servers.env
@@ -68,26 +69,42 @@ stop_all() {
   rm -rf "$RUN/pids"
 }
 
+# Servers whose processes are alive (they go into servers.env).
+running_servers() {
+  pidfile_alive "$RUN/pids/ceph-client.rgw.pid" && echo ceph
+  pidfile_alive "$RUN/pids/s3rver.pid" && echo s3rver
+  pidfile_alive "$RUN/pids/haproxy.pid" && echo haproxy
+  pidfile_alive "$RUN/pids/redis.pid" && echo redis
+  return 0
+}
+
+# No names: stop everything, start everything. Names: restart only those, leave the others.
 start_servers() {
   local s want=("$@")
-  ((${#want[@]})) || want=("${ALL_SERVERS[@]}")
   for s in "${want[@]}"; do
     [[ " ${ALL_SERVERS[*]} " == *" $s "* ]] || die "unknown server '$s' (known: ${ALL_SERVERS[*]})"
   done
-  stop_all
-  rm -rf "$RUN/logs"
+  if ((${#want[@]} == 0)); then
+    want=("${ALL_SERVERS[@]}")
+    stop_all
+    rm -rf "$RUN/logs"
+  else
+    mkdir -p "$RUN/pids"
+    for s in "${want[@]}"; do "${s}_stop"; done
+  fi
   mkdir -p "$RUN/pids" "$RUN/logs"
   touch "$RUN/.s3db-run"
   # A failed start leaves nothing running (logs stay for the post-mortem).
-  trap 'say "test-servers: start failed, stopping what was started (logs in $RUN/logs)"; stop_all' EXIT
+  trap 'say "test-servers: start failed, stopping everything (logs in $RUN/logs)"; stop_all' EXIT
   local t0; t0=$(now)
   # Fault frontends proxy to RGW: start Ceph first, haproxy after it. The others are quick.
   for s in ceph redis s3rver haproxy; do
     if [[ " ${want[*]} " == *" $s "* ]]; then "${s}_start"; fi
   done
   trap - EXIT
-  write_env "${want[@]}"
-  echo "all started in $(elapsed "$t0")s; env: source $ENV_FILE"
+  # shellcheck disable=SC2046
+  write_env $(running_servers)
+  echo "started in $(elapsed "$t0")s; env: source $ENV_FILE"
 }
 
 status_all() {
@@ -111,7 +128,7 @@ main() {
       if [[ $cmd == stop ]]; then stop_all; echo "stopped"; else start_servers "$@"; fi ;;
     status) status_all ;;
     env) echo "$ENV_FILE" ;;
-    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 }
 
