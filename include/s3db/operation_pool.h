@@ -90,7 +90,10 @@ class OpContext {
   TimePoint deadline_ = TimePoint::max();
   std::atomic<bool> cancelled_{false};
   struct CancelState;
-  std::unique_ptr<CancelState> cancel_;  // allocated on first on_cancel()/cancel()
+  // Allocated on first on_cancel()/cancel(), which may race (op thread vs. timer thread): the
+  // winner of a compare-exchange installs it.
+  std::atomic<CancelState*> cancel_{nullptr};
+  CancelState* cancel_state();
 };
 
 // ---------------------------------------------------------------------------------------------

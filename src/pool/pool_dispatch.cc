@@ -1,0 +1,409 @@
+// The pool's engine: slots, workers, the timer thread, retry decisions and completion.
+#include <algorithm>
+
+#include "pool/pool_impl.h"
+
+namespace s3db {
+
+using detail::TaskBase;
+using detail::TaskExtra;
+using detail::TimerNode;
+using pool::RunSlot;
+
+namespace {
+std::uint64_t splitmix64(std::uint64_t x) noexcept {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+std::uint64_t OperationPool::Impl::next_random() noexcept {
+  return splitmix64(rng_counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+// ---- slots -------------------------------------------------------------------------------------
+
+bool OperationPool::Impl::try_acquire_slot() noexcept {
+  int a = active.load(std::memory_order_relaxed);
+  for (;;) {
+    if (a >= limit.load(std::memory_order_relaxed)) return false;
+    if (active.compare_exchange_weak(a, a + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+  }
+}
+
+void OperationPool::Impl::release_slot() noexcept {
+  // seq_cst pairs with enqueue_locked(): either we see the queued op, or its kick sees our slot.
+  active.fetch_sub(1, std::memory_order_seq_cst);
+  if (queued.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> g(mu);
+    kick_locked(1);
+  }
+}
+
+// Wakes (or starts) up to `wanted` workers for queued work that has free slots.
+void OperationPool::Impl::kick_locked(std::size_t wanted) {
+  if (shutdown || paused.load(std::memory_order_relaxed) || stopped.load(std::memory_order_relaxed) ||
+      queue.empty()) {
+    return;
+  }
+  const int free_slots = limit.load(std::memory_order_seq_cst) - active.load(std::memory_order_seq_cst);
+  if (free_slots <= 0) {
+    saturated = true;
+    return;
+  }
+  std::size_t n = std::min({wanted, static_cast<std::size_t>(free_slots), queue.size()});
+  while (n-- > 0) {
+    if (idle > signalled) {
+      ++signalled;
+      work_cv.notify_one();
+    } else {
+      // A free slot but no idle thread: every worker is either inside a slot (fewer than the
+      // limit) or outside one, running a completion that may block (e.g. a then() callback that
+      // submits and waits). Start a thread rather than wait for it. Threads therefore never exceed
+      // limit + the number of completions blocked at once.
+      workers.emplace_back([this] { worker_main(); });
+    }
+  }
+}
+
+void OperationPool::Impl::enqueue_locked(TaskBase* t) {
+  t->pool_flags_ |= pool::kQueued;
+  queue.push(t);
+  queued.fetch_add(1, std::memory_order_seq_cst);
+  if (t->extra_ && t->extra_->deadline != TimePoint::max()) {
+    TimerNode& n = t->extra_->timer;
+    n.when = t->extra_->deadline;
+    n.owner = t;
+    n.kind = TimerNode::kQueuedDeadline;
+    timers.push(&n);
+    if (timers.top() == &n) timer_cv.notify_one();
+  }
+  kick_locked(1);
+}
+
+void OperationPool::Impl::defer_locked(TaskBase* t, Status status) {
+  deferred.emplace_back(t, std::move(status));
+  timer_cv.notify_one();
+}
+
+TaskBase* OperationPool::Impl::try_pop_locked(RunSlot& slot) {
+  if (paused.load(std::memory_order_relaxed) || stopped.load(std::memory_order_relaxed) || queue.empty()) {
+    return nullptr;
+  }
+  if (!try_acquire_slot()) {
+    saturated = true;
+    return nullptr;
+  }
+  TaskBase* t = queue.pop();
+  queued.fetch_sub(1, std::memory_order_seq_cst);
+  t->pool_flags_ &= static_cast<std::uint8_t>(~pool::kQueued);
+  if (t->extra_) timers.remove(&t->extra_->timer);
+  if (space_waiters > 0) space_cv.notify_one();
+  register_locked(slot, t, clock->now());
+  return t;
+}
+
+// Makes the attempt cancellable: running list (stop()) and, when it has one, its deadline timer.
+void OperationPool::Impl::register_locked(RunSlot& slot, TaskBase* t, TimePoint now) {
+  slot.task = t;
+  slot.prev = nullptr;
+  slot.next = running;
+  if (running) running->prev = &slot;
+  running = &slot;
+  slot.linked = true;
+
+  TimePoint deadline = op_deadline(t);
+  slot.deadline_is_op = true;
+  const auto timeout = attempt_timeout(t);
+  if (timeout.count() > 0 && now + timeout < deadline) {
+    deadline = now + timeout;
+    slot.deadline_is_op = false;
+  }
+  slot.ctx->reset_for_attempt(t->attempt_, deadline);
+  if (deadline != TimePoint::max()) {
+    slot.timer.when = deadline;
+    slot.timer.owner = &slot;
+    slot.timer.kind = TimerNode::kAttempt;
+    timers.push(&slot.timer);
+    if (timers.top() == &slot.timer) timer_cv.notify_one();
+  }
+}
+
+void OperationPool::Impl::unregister_locked(std::unique_lock<std::mutex>& lk, RunSlot& slot) {
+  timers.remove(&slot.timer);
+  if (slot.linked) {
+    if (slot.prev) slot.prev->next = slot.next;
+    else running = slot.next;
+    if (slot.next) slot.next->prev = slot.prev;
+    slot.linked = false;
+  }
+  // A timer or stop() may be inside ctx->cancel() right now: the context must outlive that call.
+  cancel_cv.wait(lk, [&] { return slot.cancel_pending == 0; });
+  slot.task = nullptr;
+}
+
+// ---- retry decision ----------------------------------------------------------------------------
+
+OperationPool::Impl::Decision OperationPool::Impl::decide(TaskBase* t, Status st, const OpContext& ctx,
+                                                           TimePoint now) {
+  Decision d;
+  if (st.ok()) return d;  // success stands even if a cancel arrived after the work was done
+  if (ctx.cancelled()) st = ctx.cancel_status();  // the op's own error is a symptom of the cancel
+  d.status = std::move(st);
+  const Status& s = d.status;
+  if (s.code() == Code::kCancelled || stopped.load(std::memory_order_acquire)) return d;
+  bool retryable = false;
+  if (t->extra_ && t->extra_->retryable) {
+    try {
+      retryable = t->extra_->retryable(s);
+    } catch (...) {
+      retryable = false;
+    }
+  } else {
+    retryable = s.retryable();
+  }
+  if (!retryable) return d;
+  const int max_retries =
+      (t->extra_ && t->extra_->retries >= 0) ? t->extra_->retries : policy->max_retries();
+  if (t->attempt_ > max_retries) return d;
+  const TimePoint deadline = op_deadline(t);
+  if (now >= deadline) {
+    if (s.code() != Code::kTimeout) d.status = Status::Timeout("deadline passed", s.to_string());
+    return d;
+  }
+  const Duration delay = policy->delay(s, t->attempt_, next_random());
+  if (deadline != TimePoint::max() && now + delay >= deadline) {
+    d.status = Status::Timeout("deadline would pass during retry backoff", s.to_string());
+    return d;
+  }
+  d.retry = true;
+  d.delay = delay;
+  return d;
+}
+
+void OperationPool::Impl::schedule_backoff_locked(TaskBase* t, TimePoint when) {
+  ++t->attempt_;
+  t->pool_flags_ |= pool::kInBackoff;
+  TimerNode& n = t->extra_->timer;
+  n.when = when;
+  n.owner = t;
+  n.kind = TimerNode::kBackoff;
+  timers.push(&n);
+  if (timers.top() == &n) timer_cv.notify_one();
+  ++backoff_count;
+  retries.fetch_add(1, std::memory_order_relaxed);
+}
+
+// ---- completion --------------------------------------------------------------------------------
+
+void OperationPool::Impl::finish(TaskBase* t, Status status, Duration last_exec, TimePoint now) {
+  const bool ok = status.ok();
+  TaskExtra::destroy(std::exchange(t->extra_, nullptr));
+  processed.fetch_add(1, std::memory_order_relaxed);
+  if (!ok) {
+    errors.fetch_add(1, std::memory_order_relaxed);
+    errors_by_code[static_cast<int>(status.code())].fetch_add(1, std::memory_order_relaxed);
+  }
+  throughput.tick(ns_since_start(now) / 1'000'000'000);
+  const PoolEvent ev = ok ? PoolEvent::kTaskCompleted : PoolEvent::kTaskError;
+  if (wants(ev)) {
+    EventInfo e{};
+    e.event = ev;
+    e.task_id = t->id_;
+    e.priority = t->priority_;
+    e.attempt = t->attempt_;
+    e.duration = last_exec;
+    e.status = ok ? nullptr : &status;
+    emit(e);
+  }
+  if (!ok) t->fail(std::move(status));
+  t->complete();  // t may be gone from here on
+  if (inflight.fetch_sub(1, std::memory_order_seq_cst) == 1) on_idle();
+}
+
+void OperationPool::Impl::on_idle() {
+  if (drain_waiters.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> g(mu);
+    drain_cv.notify_all();
+  }
+  if (wants(PoolEvent::kDrained)) emit_simple(PoolEvent::kDrained);
+}
+
+// ---- workers -----------------------------------------------------------------------------------
+
+void OperationPool::Impl::worker_main() {
+  OpContext ctx;
+  RunSlot slot;
+  slot.ctx = &ctx;
+  std::unique_lock<std::mutex> lk(mu);
+  TaskBase* t = nullptr;
+  for (;;) {
+    if (!t) t = try_pop_locked(slot);
+    if (!t) {
+      if (shutdown) return;
+      ++idle;
+      work_cv.wait(lk);
+      --idle;
+      if (signalled > 0) --signalled;
+      continue;
+    }
+    t = run_attempt(t, slot, lk);
+  }
+}
+
+// Runs one registered attempt of `t` (entered and left with `lk` held), settles it (retry or
+// finish) and returns the next task this worker already popped and registered, if any.
+TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std::mutex>& lk) {
+  lk.unlock();
+  OpContext& ctx = *slot.ctx;
+  TimePoint now = clock->now();
+  if (t->attempt_ == 1) {
+    const auto wait = now - TimePoint(Duration(t->enqueued_ns_));
+    queue_wait.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count())));
+    if (wants(PoolEvent::kTaskStarted)) {
+      EventInfo e{};
+      e.event = PoolEvent::kTaskStarted;
+      e.task_id = t->id_;
+      e.priority = t->priority_;
+      e.attempt = t->attempt_;
+      e.queue_wait = wait;
+      emit(e);
+    }
+  } else if (wants(PoolEvent::kTaskStarted)) {
+    EventInfo e{};
+    e.event = PoolEvent::kTaskStarted;
+    e.task_id = t->id_;
+    e.priority = t->priority_;
+    e.attempt = t->attempt_;
+    emit(e);
+  }
+
+  Status st;
+  Duration exec{};
+  if (now >= op_deadline(t)) {
+    st = Status::Timeout("deadline passed before the operation started");
+  } else if (ctx.cancelled()) {
+    st = ctx.cancel_status();  // stop() reached the attempt before it began
+  } else {
+    st = t->attempt(ctx);
+    const TimePoint end = clock->now();
+    exec = end - now;
+    const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(exec).count());
+    execution.record(ns);
+    busy_ns.fetch_add(ns, std::memory_order_relaxed);
+    now = end;
+  }
+  ctx.clear_on_cancel();
+  const Code attempt_code = ctx.cancelled() && !st.ok() ? ctx.cancel_status().code() : st.code();
+  Decision d = decide(t, std::move(st), ctx, now);
+  TaskExtra* fresh = (d.retry && !t->extra_) ? TaskExtra::create() : nullptr;
+
+  // Captured before unlocking: once the backoff is scheduled another thread may finish `t`.
+  EventInfo retry_event{};
+  lk.lock();
+  unregister_locked(lk, slot);
+  std::optional<pool::ConcurrencyChange> change;
+  if (opts.adaptive.enabled) change = feedback_locked(attempt_code, exec, now);
+  if (d.retry && stopped.load(std::memory_order_relaxed)) {
+    d.retry = false;
+    d.status = Status::Cancelled("pool stopped", d.status.to_string());
+  }
+  if (d.retry) {
+    if (fresh) t->extra_ = std::exchange(fresh, nullptr);
+    retry_event.event = PoolEvent::kTaskRetry;
+    retry_event.task_id = t->id_;
+    retry_event.priority = t->priority_;
+    retry_event.attempt = t->attempt_;
+    retry_event.duration = exec;
+    retry_event.retry_delay = d.delay;
+    schedule_backoff_locked(t, now + d.delay);
+  }
+  active.fetch_sub(1, std::memory_order_seq_cst);  // our own pop below reuses the slot if it can
+  TaskBase* next = try_pop_locked(slot);
+  lk.unlock();
+  TaskExtra::destroy(fresh);
+  if (change) emit_change(*change);
+  if (d.retry) {
+    if (wants(PoolEvent::kTaskRetry)) {
+      retry_event.status = &d.status;
+      emit(retry_event);
+    }
+  } else {
+    finish(t, std::move(d.status), exec, now);
+  }
+  lk.lock();
+  return next;
+}
+
+// ---- timer thread ------------------------------------------------------------------------------
+
+void OperationPool::Impl::timer_main() {
+  std::unique_lock<std::mutex> lk(mu);
+  std::vector<RunSlot*> to_cancel;
+  std::vector<TaskBase*> expired;
+  for (;;) {
+    if (!deferred.empty()) {
+      auto batch = std::move(deferred);
+      deferred.clear();
+      lk.unlock();
+      const TimePoint now = clock->now();
+      for (auto& [t, st] : batch) finish(t, std::move(st), Duration{}, now);
+      lk.lock();
+      continue;
+    }
+    if (timer_exit) return;
+    const TimePoint now = clock->now();
+    TimerNode* top = timers.top();
+    if (!top || top->when > now) {
+      clock->wait_until(lk, timer_cv, top ? top->when : TimePoint::max());
+      continue;
+    }
+    bool any_expired = false;
+    while ((top = timers.top()) && top->when <= now) {
+      timers.remove(top);
+      switch (top->kind) {
+        case TimerNode::kAttempt: {
+          auto* s = static_cast<RunSlot*>(top->owner);
+          ++s->cancel_pending;
+          to_cancel.push_back(s);
+          break;
+        }
+        case TimerNode::kBackoff: {
+          auto* t = static_cast<TaskBase*>(top->owner);
+          t->pool_flags_ &= static_cast<std::uint8_t>(~pool::kInBackoff);
+          --backoff_count;
+          enqueue_locked(t);  // a deadline already due is handled by this same loop
+          break;
+        }
+        case TimerNode::kQueuedDeadline: {
+          static_cast<TaskBase*>(top->owner)->pool_flags_ |= pool::kExpired;
+          any_expired = true;
+          break;
+        }
+      }
+    }
+    if (any_expired) {
+      queue.remove_expired(expired);  // one sweep for every op that expired at this tick
+      queued.fetch_sub(expired.size(), std::memory_order_seq_cst);
+      for (TaskBase* t : expired) t->pool_flags_ = 0;
+      if (space_waiters > 0) space_cv.notify_all();
+    }
+    lk.unlock();
+    for (RunSlot* s : to_cancel) {
+      s->ctx->cancel(s->deadline_is_op ? Status::Timeout("deadline passed")
+                                       : Status::Timeout("attempt timed out"));
+    }
+    for (TaskBase* t : expired) finish(t, Status::Timeout("deadline passed while queued"), Duration{}, now);
+    expired.clear();
+    lk.lock();
+    if (!to_cancel.empty()) {
+      for (RunSlot* s : to_cancel) --s->cancel_pending;
+      to_cancel.clear();
+      cancel_cv.notify_all();
+    }
+  }
+}
+
+}  // namespace s3db

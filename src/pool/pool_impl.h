@@ -1,0 +1,255 @@
+// OperationPool::Impl — shared state of the pool's source files (queue, slots, timer, metrics).
+//
+// Locking: `mu` guards the queue, the timer heap, the running list, thread bookkeeping and the
+// adaptive state. Counters read by the inline fast path (active, limit, queued, paused, stopped,
+// inflight) are atomics so that run() can take a slot without the mutex. No lock is held while an
+// op, a completion, an event listener, a cancel callback or a retryable predicate runs.
+#pragma once
+
+#include <s3db/operation_pool.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "pool/histogram.h"
+
+namespace s3db {
+namespace detail {
+
+// A pending timer: an attempt's timeout, a retry's backoff, or a queued op's deadline.
+struct TimerNode {
+  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline };
+  static constexpr std::size_t kNoIndex = std::numeric_limits<std::size_t>::max();
+  TimePoint when{};
+  std::size_t index = kNoIndex;  // position in the timer heap; kNoIndex when not scheduled
+  void* owner = nullptr;         // RunSlot* (kAttempt) or TaskBase* (others)
+  Kind kind = kAttempt;
+};
+
+// Out-of-line per-op state, allocated only for ops with non-default options or a retry.
+struct TaskExtra {
+  TimerNode timer;  // backoff or queued-deadline (never both at once)
+  TimePoint deadline = TimePoint::max();
+  std::chrono::milliseconds timeout{0};
+  int retries = -1;
+  std::function<bool(const Status&)> retryable;
+
+  static TaskExtra* create() { return ::new (task_alloc(sizeof(TaskExtra))) TaskExtra(); }
+  static void destroy(TaskExtra* e) noexcept {
+    if (!e) return;
+    e->~TaskExtra();
+    task_free(e, sizeof(TaskExtra));
+  }
+};
+
+}  // namespace detail
+
+namespace pool {
+
+using detail::TaskBase;
+using detail::TaskExtra;
+using detail::TimerNode;
+
+// pool_flags_ bits (guarded by Impl::mu)
+inline constexpr std::uint8_t kQueued = 1;
+inline constexpr std::uint8_t kInBackoff = 2;
+inline constexpr std::uint8_t kExpired = 4;
+
+// One executing attempt: registered in the running list so that timers and stop() can cancel it.
+struct RunSlot {
+  TimerNode timer;
+  OpContext* ctx = nullptr;
+  TaskBase* task = nullptr;
+  RunSlot* prev = nullptr;
+  RunSlot* next = nullptr;
+  int cancel_pending = 0;  // cancels in progress on other threads (ctx must stay valid)
+  bool linked = false;
+  bool deadline_is_op = false;  // the attempt deadline is the op's deadline, not its timeout
+};
+
+// Priority levels, each an intrusive FIFO list. Empty levels are kept (no allocation churn on the
+// dispatch path) and pruned only when many distinct priorities accumulate.
+class TaskQueue {
+ public:
+  void push(TaskBase* t);
+  TaskBase* pop();
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  // Unlinks every task with kExpired set, appending them to `out`.
+  void remove_expired(std::vector<TaskBase*>& out);
+  void take_all(std::vector<TaskBase*>& out);
+
+ private:
+  struct Level {
+    int priority;
+    TaskBase* head;
+    TaskBase* tail;
+    std::size_t n;
+  };
+  std::vector<Level> levels_;  // descending priority
+  std::size_t size_ = 0;
+};
+
+// Indexed binary min-heap of timers (O(log n) removal when an attempt ends early).
+class TimerHeap {
+ public:
+  void push(TimerNode* n);
+  void remove(TimerNode* n);
+  TimerNode* top() const noexcept { return heap_.empty() ? nullptr : heap_.front(); }
+  bool empty() const noexcept { return heap_.empty(); }
+  const std::vector<TimerNode*>& nodes() const noexcept { return heap_; }
+
+ private:
+  void sift_up(std::size_t i);
+  void sift_down(std::size_t i);
+  void place(std::size_t i, TimerNode* n) { heap_[i] = n; n->index = i; }
+  std::vector<TimerNode*> heap_;
+};
+
+// Completions per second over a small ring of one-second buckets (lock-free, approximate under
+// heavy contention at second boundaries, exact for a single thread).
+class Throughput {
+ public:
+  void tick(std::int64_t second) noexcept;
+  // current: sliding one-second estimate; peak: best full second (or current); avg computed by caller.
+  void read(std::int64_t second, double fraction, double& current, double& peak) const noexcept;
+
+ private:
+  struct Bucket {
+    std::atomic<std::int64_t> second{-1};
+    std::atomic<std::uint64_t> count{0};
+  };
+  std::array<Bucket, 4> ring_{};
+  std::atomic<std::uint64_t> peak_{0};
+};
+
+struct ConcurrencyChange {
+  int old_value;
+  int new_value;
+  const char* reason;
+};
+
+}  // namespace pool
+
+struct OperationPool::Impl {
+  explicit Impl(PoolOptions o);
+
+  // ---- configuration -----------------------------------------------------------------------
+  PoolOptions opts;
+  std::shared_ptr<Clock> clock;
+  std::shared_ptr<const RetryPolicy> policy;
+  TimePoint start;
+
+  // ---- fast-path state (atomics) -------------------------------------------------------------
+  std::atomic<int> active{0};
+  std::atomic<int> limit{1};
+  std::atomic<std::size_t> queued{0};
+  std::atomic<std::size_t> inflight{0};  // submitted and not yet completed
+  std::atomic<bool> paused{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<int> drain_waiters{0};
+  std::atomic<std::uint32_t> next_id{1};
+  std::atomic<std::uint32_t> listener_mask{0};
+  std::atomic<std::uint64_t> rng_counter{0};
+
+  // ---- mutex-guarded state -------------------------------------------------------------------
+  std::mutex mu;
+  std::condition_variable work_cv, timer_cv, drain_cv, space_cv, cancel_cv;
+  pool::TaskQueue queue;
+  pool::TimerHeap timers;
+  pool::RunSlot* running = nullptr;
+  std::size_t backoff_count = 0;
+  std::vector<std::pair<detail::TaskBase*, Status>> deferred;  // completed by the timer thread
+  std::vector<std::thread> workers;
+  int idle = 0;
+  int signalled = 0;
+  int space_waiters = 0;
+  bool shutdown = false;    // workers exit
+  bool timer_exit = false;  // the timer thread exits (after the workers)
+  std::thread timer_thread;
+
+  // capacity integral for utilisation (guarded by mu)
+  double capacity_ns = 0;
+  TimePoint capacity_since;
+
+  // adaptive concurrency (guarded by mu)
+  TimePoint window_start;
+  TimePoint last_decrease = TimePoint::min();
+  bool saturated = false;
+  std::uint64_t lat_sum_ns = 0;
+  std::uint64_t lat_n = 0;
+
+  // ---- counters --------------------------------------------------------------------------------
+  std::atomic<std::uint64_t> processed{0}, errors{0}, retries{0};
+  std::array<std::atomic<std::uint64_t>, kCodeCount> errors_by_code{};
+  std::atomic<std::uint64_t> busy_ns{0};
+  pool::Histogram queue_wait, execution;
+  pool::Throughput throughput;
+
+  // ---- events ----------------------------------------------------------------------------------
+  using ListenerList = std::vector<std::pair<std::uint64_t, EventListener>>;
+  std::mutex ev_mu;
+  std::array<std::shared_ptr<const ListenerList>, kPoolEventCount> listeners;
+  std::uint64_t next_listener_id = 1;
+
+  // ---- helpers (pool_dispatch.cc) ---------------------------------------------------------
+  bool try_acquire_slot() noexcept;
+  void release_slot() noexcept;  // fast path: no lock unless queued work needs a worker
+  void kick_locked(std::size_t wanted);
+  detail::TaskBase* try_pop_locked(pool::RunSlot& slot);
+  void register_locked(pool::RunSlot& slot, detail::TaskBase* t, TimePoint now);
+  void unregister_locked(std::unique_lock<std::mutex>& lk, pool::RunSlot& slot);
+  void worker_main();
+  void timer_main();
+  detail::TaskBase* run_attempt(detail::TaskBase* t, pool::RunSlot& slot, std::unique_lock<std::mutex>& lk);
+  void enqueue_locked(detail::TaskBase* t);
+  void defer_locked(detail::TaskBase* t, Status status);
+  void finish(detail::TaskBase* t, Status status, Duration last_exec, TimePoint now);
+  Status run_bypass(detail::TaskBase* t);
+  void prepare(detail::TaskBase* t, OpOptions& o);
+  void submit_prepared(detail::TaskBase* t);
+
+  struct Decision {
+    bool retry = false;
+    Duration delay{};
+    Status status;  // final status (when !retry) or the failure being retried
+  };
+  Decision decide(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now);
+  void schedule_backoff_locked(detail::TaskBase* t, TimePoint when);
+
+  std::uint64_t next_random() noexcept;
+  std::chrono::milliseconds attempt_timeout(const detail::TaskBase* t) const noexcept {
+    if (t->extra_ && t->extra_->timeout.count() > 0) return t->extra_->timeout;
+    return opts.default_timeout;
+  }
+  static TimePoint op_deadline(const detail::TaskBase* t) noexcept {
+    return t->extra_ ? t->extra_->deadline : TimePoint::max();
+  }
+
+  // ---- concurrency (pool_adaptive.cc) ------------------------------------------------------
+  int set_limit_locked(int n, TimePoint now);
+  std::optional<pool::ConcurrencyChange> feedback_locked(Code code, Duration latency, TimePoint now);
+
+  // ---- events (pool_observe.cc) ------------------------------------------------------------
+  bool wants(PoolEvent e) const noexcept {
+    return (listener_mask.load(std::memory_order_relaxed) >> static_cast<int>(e)) & 1u;
+  }
+  void emit(const EventInfo& info);
+  void emit_simple(PoolEvent e);
+  void emit_change(const pool::ConcurrencyChange& c);
+  void on_idle();
+
+  std::int64_t ns_since_start(TimePoint t) const noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t - start).count();
+  }
+};
+
+}  // namespace s3db
