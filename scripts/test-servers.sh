@@ -93,7 +93,6 @@ start_servers() {
     for s in "${want[@]}"; do "${s}_stop"; done
   fi
   mkdir -p "$RUN/pids" "$RUN/logs"
-  touch "$RUN/.s3db-run"
   # A failed start leaves nothing running (logs stay for the post-mortem).
   trap 'say "test-servers: start failed, stopping everything (logs in $RUN/logs)"; stop_all' EXIT
   local t0; t0=$(now)
