@@ -22,10 +22,11 @@ function env(name) {
 const modulePath = env('S3RVER_MODULE');
 const S3rver = require(modulePath);
 // s3rver verifies SigV4 against the secret registered for the request's access key. Its only
-// built-in pair is S3RVER/S3RVER on a dummy account; registering ours on that account makes the
-// server accept exactly our credentials (and still reject a wrong secret).
+// built-in pair is S3RVER/S3RVER on a dummy account; registering ours on that account and
+// revoking the built-in one makes the server accept exactly our credentials.
 const AWSAccount = require(path.join(modulePath, 'lib', 'models', 'account'));
 AWSAccount.DUMMY_ACCOUNT.createKeyPair(env('S3RVER_KEY'), env('S3RVER_SECRET'));
+if (env('S3RVER_KEY') !== 'S3RVER') AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
 
 const server = new S3rver({
   address: '127.0.0.1',
