@@ -2,9 +2,9 @@
 -- What haproxy's configuration cannot do on its own lives here:
 --   lua.s3_slowdown  (service)  answers like S3 when it throttles: 503 + <Error><Code>SlowDown…
 --                               Retry-After is sent only when the frontend sets txn.retry_after.
---   lua.blackhole    (service)  accepts the request and never answers (bounded: 10 minutes).
 --   lua.delay        (action)   waits the given milliseconds, then lets the request through.
--- Random fractions and rate limits are plain haproxy (rand(), stick tables): see haproxy.cfg.in.
+-- Random fractions, rate limits and the black hole are plain haproxy (rand(), stick tables,
+-- inspect-delay): see haproxy.cfg.in.
 
 local request_counter = 0
 
@@ -35,13 +35,6 @@ core.register_service("s3_slowdown", "http", function(applet)
   end
   applet:start_response()
   applet:send(body)
-end)
-
-core.register_service("blackhole", "http", function(applet)
-  -- Sleep in short steps so a stopping haproxy is not held up by a long single sleep.
-  for _ = 1, 600 do
-    core.sleep(1)
-  end
 end)
 
 core.register_action("delay", { "http-req" }, function(txn, ms)
