@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Ceph RGW for the tests: one monitor, one memstore OSD, radosgw (beast) on 127.0.0.1.
 # Sourced by scripts/test-servers.sh. Why these settings:
 # - auth none everywhere and every ms_*_mode = crc: with the default "secure" modes and no

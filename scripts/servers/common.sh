@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of scripts/test-servers.sh (sourced, not executed).
 # Every wait here is bounded; every process is tracked by a pid file under $RUN/pids.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # haproxy (with Lua) in front of RGW: the fault-injection frontends. Sourced by test-servers.sh.
 
 haproxy_ports() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # redis-server on 127.0.0.1, no persistence (the shared concurrency limit's tests).
 # Sourced by scripts/test-servers.sh.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # s3rver (@20minutes/s3rver 4.0.4, Node) on 127.0.0.1. Sourced by scripts/test-servers.sh.
 
 s3rver_module() { echo "$ROOT/.deps/s3rver/node_modules/@20minutes/s3rver"; }
