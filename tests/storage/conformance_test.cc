@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <iostream>
 #include <random>
 #include <set>
 #include <thread>
@@ -22,6 +23,12 @@ struct Backend {
   std::string name;
   const char* env_var = nullptr;  // null: embedded client
   bool conditional_writes = true;  // s3rver ignores If-None-Match / If-Match
+  // s3rver 4.0.4 (checked with awscli too): lists '&' in keys as "&amp;" and ' as "&#x27;" (escapes
+  // twice), stores "a/../b" as "b",
+  // omits common prefixes formed only by deeper keys ("d/e/f" → no "d/") and does not count
+  // common prefixes against max-keys.
+  bool odd_keys = true;
+  bool full_delimiter = true;
 };
 
 std::ostream& operator<<(std::ostream& os, const Backend& b) { return os << b.name; }
@@ -174,10 +181,19 @@ TEST_P(ConformanceTest, InvalidKeysRejected) {
 }
 
 TEST_P(ConformanceTest, SpecialCharacterKeys) {
-  const std::vector<std::string> names = {
+  std::vector<std::string> names = {
       "with space", "a=b+c", "plus+sign", "percent%20literal", "ünïcødé/日本語", "emoji-😀",
-      "semi;colon,comma", "tilde~star*", "quote'paren()", "amp&q?x", "dots/../x", "resource=users/id=1",
+      "semi;colon,comma", "tilde~star*", "paren()", "question?mark", "resource=users/id=1",
   };
+  if (GetParam().odd_keys) {
+    names.push_back("amp&q?x");
+    names.push_back("quote'x");
+    names.push_back("dots/../x");
+  } else {
+    std::cout << "[   NOTE   ] " << GetParam().name
+              << ": keys with '&', a quote and '/../' left out (the server lists '&' as \"&amp;\" and "
+                 "' as \"&#x27;\", and resolves '/../' in keys)\n";
+  }
   for (const auto& n : names) {
     auto r = client_->put(put_req(k(n), "body of " + n, {{"name", "v"}}));
     ASSERT_TRUE(r.ok()) << n << ": " << r.status().to_string();
@@ -363,13 +379,13 @@ TEST_P(ConformanceTest, PaginationOver2500Keys) {
 }
 
 TEST_P(ConformanceTest, DelimiterListings) {
-  put_all({k("a/1"), k("a/2"), k("a/sub/3"), k("b/1"), k("c"), k("d/e/f"), k("e")});
+  put_all({k("a/1"), k("a/2"), k("a/sub/3"), k("b/1"), k("c"), k("e")});
   ListRequest req;
   req.prefix = prefix_;
   req.delimiter = "/";
   auto r = client_->list(req);
   ASSERT_TRUE(r.ok()) << r.status().to_string();
-  EXPECT_EQ(r->common_prefixes, (std::vector<std::string>{k("a/"), k("b/"), k("d/")}));
+  EXPECT_EQ(r->common_prefixes, (std::vector<std::string>{k("a/"), k("b/")}));
   std::vector<std::string> objs;
   for (const auto& m : r->objects) objs.push_back(m.key);
   EXPECT_EQ(objs, (std::vector<std::string>{k("c"), k("e")}));
@@ -383,6 +399,25 @@ TEST_P(ConformanceTest, DelimiterListings) {
   objs.clear();
   for (const auto& m : sub->objects) objs.push_back(m.key);
   EXPECT_EQ(objs, (std::vector<std::string>{k("a/1"), k("a/2")}));
+}
+
+TEST_P(ConformanceTest, DelimiterListingsNestedAndPaged) {
+  if (!GetParam().full_delimiter) {
+    GTEST_SKIP() << GetParam().name << " omits common prefixes formed only by deeper keys and does not "
+                 << "count common prefixes against max-keys (its ListObjectsV2 lacks this)";
+  }
+  put_all({k("a/1"), k("a/2"), k("a/sub/3"), k("b/1"), k("c"), k("d/e/f"), k("e")});
+  ListRequest req;
+  req.prefix = prefix_;
+  req.delimiter = "/";
+  auto r = client_->list(req);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->common_prefixes, (std::vector<std::string>{k("a/"), k("b/"), k("d/")}));
+  std::vector<std::string> objs;
+  for (const auto& m : r->objects) objs.push_back(m.key);
+  EXPECT_EQ(objs, (std::vector<std::string>{k("c"), k("e")}));
+  EXPECT_FALSE(r->truncated);
+
 
   // Pages of two entries: common prefixes and keys count together, none repeated.
   req.prefix = prefix_;
@@ -478,7 +513,7 @@ std::vector<Backend> backends() {
       {"memory", nullptr, true},
       {"file", nullptr, true},
       {"rgw", "S3DB_TEST_RGW_URL", true},
-      {"s3rver", "S3DB_TEST_S3RVER_URL", false},
+      {"s3rver", "S3DB_TEST_S3RVER_URL", false, false, false},
   };
 }
 
