@@ -1,0 +1,156 @@
+// Adaptive concurrency (AIMD): decrease on overload signals, increase only while saturated,
+// latency guard fed by successful attempts only.
+#include <s3db/operation_pool.h>
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "pool_test_util.h"
+
+namespace s3db {
+namespace {
+
+using std::chrono::milliseconds;
+
+PoolOptions adaptive(int start, std::shared_ptr<ManualClock> clock) {
+  PoolOptions o = testing::pool_options(start, std::move(clock));
+  o.adaptive.enabled = true;
+  o.adaptive.min_concurrency = 2;
+  o.adaptive.max_concurrency = 20;
+  o.adaptive.window = milliseconds(1000);
+  return o;
+}
+
+OpOptions no_retry() {
+  OpOptions o;
+  o.retries = 0;
+  return o;
+}
+
+struct Changes {
+  std::mutex mu;
+  std::vector<std::pair<int, int>> values;
+  std::vector<std::string> reasons;
+  EventListener listener() {
+    return [this](const EventInfo& e) {
+      std::lock_guard<std::mutex> g(mu);
+      values.emplace_back(e.old_concurrency, e.new_concurrency);
+      reasons.emplace_back(e.reason);
+    };
+  }
+};
+
+TEST(PoolAdaptive, MultiplicativeDecreaseAtMostOncePerWindow) {
+  auto clock = std::make_shared<ManualClock>();
+  OperationPool pool(adaptive(10, clock));
+  Changes ch;
+  auto sub = pool.on(PoolEvent::kConcurrencyChanged, ch.listener());
+  auto throttled = [](OpContext&) { return Status::Throttled("SlowDown"); };
+  EXPECT_EQ(pool.run(throttled, no_retry()).code(), Code::kThrottled);
+  EXPECT_EQ(pool.stats().concurrency, 7);  // floor(10 * 0.7)
+  for (int i = 0; i < 5; ++i) (void)pool.run(throttled, no_retry());
+  EXPECT_EQ(pool.stats().concurrency, 7);  // same window: one signal
+  clock->advance(milliseconds(1000));
+  (void)pool.run([](OpContext&) { return Status::Unavailable("503"); }, no_retry());
+  EXPECT_EQ(pool.stats().concurrency, 4);
+  clock->advance(milliseconds(1000));
+  (void)pool.run([](OpContext&) { return Status::Timeout("t"); }, no_retry());
+  EXPECT_EQ(pool.stats().concurrency, 2);
+  clock->advance(milliseconds(1000));
+  (void)pool.run(throttled, no_retry());
+  EXPECT_EQ(pool.stats().concurrency, 2);  // floor at min_concurrency
+  // Non-overload errors never decrease.
+  clock->advance(milliseconds(1000));
+  (void)pool.run([](OpContext&) { return Status::NotFound("x"); }, no_retry());
+  EXPECT_EQ(pool.stats().concurrency, 2);
+  std::lock_guard<std::mutex> g(ch.mu);
+  EXPECT_EQ(ch.values, (std::vector<std::pair<int, int>>{{10, 7}, {7, 4}, {4, 2}}));
+  EXPECT_EQ(ch.reasons, (std::vector<std::string>{"throttled", "unavailable", "timeout"}));
+}
+
+TEST(PoolAdaptive, AdditiveIncreaseOnlyWhileSaturated) {
+  auto clock = std::make_shared<ManualClock>();
+  OperationPool pool(adaptive(2, clock));
+  Changes ch;
+  auto sub = pool.on(PoolEvent::kConcurrencyChanged, ch.listener());
+  // Not saturated: sequential ops, windows pass, the limit stays.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(pool.run([](OpContext&) { return Status::OK(); }).ok());
+    clock->advance(milliseconds(1000));
+  }
+  EXPECT_TRUE(pool.run([](OpContext&) { return Status::OK(); }).ok());
+  EXPECT_EQ(pool.stats().concurrency, 2);
+
+  // Saturated: both slots busy and work queued behind them.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int started = 0;
+  auto blocker = [&](OpContext&) {
+    std::unique_lock<std::mutex> lk(mu);
+    ++started;
+    cv.notify_all();
+    cv.wait_for(lk, std::chrono::seconds(10), [&] { return open; });
+    return Status::OK();
+  };
+  std::vector<Future<void>> fs;
+  for (int i = 0; i < 4; ++i) fs.push_back(pool.submit(blocker));
+  {
+    std::unique_lock<std::mutex> lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(10), [&] { return started == 2; }));
+  }
+  EXPECT_EQ(pool.stats().queue_size, 2u);
+  clock->advance(milliseconds(1000));  // the window ends while saturated
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    open = true;
+    cv.notify_all();
+  }
+  for (auto& f : fs) EXPECT_TRUE(f.get().ok());
+  EXPECT_EQ(pool.stats().concurrency, 3);  // +1 once for the saturated window
+  std::lock_guard<std::mutex> g(ch.mu);
+  ASSERT_EQ(ch.values.size(), 1u);
+  EXPECT_EQ(ch.values[0], (std::pair<int, int>{2, 3}));
+  EXPECT_EQ(ch.reasons[0], "saturated");
+}
+
+TEST(PoolAdaptive, LatencyGuardUsesSuccessfulAttemptsOnly) {
+  auto clock = std::make_shared<ManualClock>();
+  PoolOptions o = adaptive(10, clock);
+  o.adaptive.target_latency = milliseconds(50);
+  OperationPool pool(o);
+  // Slow failures (non-overload codes) and fast successes: the guard stays quiet.
+  (void)pool.run([&](OpContext&) {
+    clock->advance(milliseconds(400));
+    return Status::NotFound("slow 404");
+  }, no_retry());
+  EXPECT_TRUE(pool.run([&](OpContext&) {
+    clock->advance(milliseconds(10));
+    return Status::OK();
+  }).ok());
+  clock->advance(milliseconds(1000));
+  EXPECT_TRUE(pool.run([](OpContext&) { return Status::OK(); }).ok());
+  EXPECT_EQ(pool.stats().concurrency, 10);
+  // Slow successes over a window: multiplicative decrease with reason "latency".
+  Changes ch;
+  auto sub = pool.on(PoolEvent::kConcurrencyChanged, ch.listener());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(pool.run([&](OpContext&) {
+      clock->advance(milliseconds(200));
+      return Status::OK();
+    }).ok());
+  }
+  clock->advance(milliseconds(1000));
+  EXPECT_TRUE(pool.run([](OpContext&) { return Status::OK(); }).ok());
+  EXPECT_EQ(pool.stats().concurrency, 7);
+  std::lock_guard<std::mutex> g(ch.mu);
+  ASSERT_EQ(ch.reasons.size(), 1u);
+  EXPECT_EQ(ch.reasons[0], "latency");
+}
+
+}  // namespace
+}  // namespace s3db
