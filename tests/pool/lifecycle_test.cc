@@ -256,9 +256,12 @@ TEST(PoolLifecycle, StopCancelsRunningAndRejectsQueued) {
 
 TEST(PoolLifecycle, StopRejectsOpsWaitingInBackoff) {
   auto clock = std::make_shared<ManualClock>();
-  OperationPool pool(testing::pool_options(1, clock));
+  PoolOptions po = testing::pool_options(1, clock);
+  po.retry_policy = std::make_shared<Fixed100>();  // a jittered delay could be 0
+  OperationPool pool(po);
   auto f = pool.submit([](OpContext&) { return Status::Unavailable("503"); });
   ASSERT_TRUE(testing::eventually([&] { return pool.stats().retries == 1; }));
+  EXPECT_FALSE(f.ready());
   pool.stop();
   EXPECT_EQ(f.get().code(), Code::kCancelled);
 }
