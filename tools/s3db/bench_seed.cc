@@ -1,0 +1,197 @@
+// `s3db bench` scenario "seed": the seed note's 10,000 inserts of ~200-byte records through
+// Resource::insert, in three arms run one after another in this process:
+//   batched   — pool bypassed; 100 operations started at once (one thread each), the batch
+//               awaited, then the next: the seed's "current" Promise.all-per-100 code;
+//   unbounded — pool bypassed; all N started at once, one thread per operation: the seed's
+//               "uncontrolled parallelism" (threads are what concurrent tasks cost in C++);
+//   pool      — all N submitted with Resource::insert_async to the pool (concurrency C), then
+//               all awaited.
+// Every arm gets a fresh Database (its own memory store, or its own prefix on file:// / S3, removed
+// afterwards), pre-generated records, preallocated timestamp arrays and its own RSS sampler.
+// Per-op latency is submit → completion (a Future::then continuation in the pool arm).
+#include "bench.h"
+#include "cli.h"
+#include "session.h"
+#include "thread_burst.h"
+
+#include <s3db/connection.h>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace s3db::cli {
+namespace {
+
+const char* const kStatuses[] = {"active", "inactive", "pending", "suspended"};
+const char* const kTags[] = {"alpha", "beta", "gamma", "delta", "omega"};
+
+}  // namespace
+
+nlohmann::json seed_record(std::uint64_t i) {
+  // Deterministic per index so every arm and run writes the same data.
+  return {{"name", fmt::format("User {:06}", i)},
+          {"email", fmt::format("user{:06}@example.com", i)},
+          {"age", static_cast<int>(18 + i % 60)},
+          {"status", kStatuses[i % 4]},
+          {"tags", {kTags[i % 5], kTags[(i + 2) % 5]}},
+          {"metadata", {{"source", "bench"}, {"region", "eu-west-1"}, {"score", static_cast<int>(i * 7919 % 1000)},
+                        {"verified", i % 3 == 0}}}};
+}
+
+nlohmann::json seed_attributes() {
+  return {{"name", "string|required"}, {"email", "email|required"}, {"age", "integer|min:0"},
+          {"status", "string"},       {"tags", "array|items:string"}, {"metadata", "object"}};
+}
+
+ArmDb open_arm_db(const BenchOptions& o, const Globals& g, const std::string& arm, int run, bool pool,
+                  const StorageWrapper& wrap) {
+  DatabaseOptions opts;
+  opts.client.pool_enabled = pool;
+  opts.client.pool.concurrency = o.concurrency;
+  // A prefix per arm and run: arms never see each other's records, even on a shared bucket.
+  opts.prefix = fmt::format("s3db-bench-{}-{}-{}", ::getpid(), arm, run);
+  Globals g2 = g;
+  g2.concurrency = o.concurrency;
+  Database db = [&] {
+    if (!wrap) return open_database(g2, o.url, std::move(opts));
+    auto conn = ConnectionOptions::FromUri(o.url);
+    if (!conn.ok()) throw UsageError("invalid --url: " + conn.status().message());
+    std::shared_ptr<StorageClient> storage = take(make_storage_client(*conn));
+    ClientOptions copts = opts.client;
+    if (conn->concurrency) copts.pool.concurrency = *conn->concurrency;
+    auto client = Client::wrap(wrap(std::move(storage)), std::move(copts));
+    return take(Database::open(std::move(client), std::move(opts)));
+  }();
+  ResourceConfig cfg;
+  cfg.name = "bench";
+  cfg.attributes = seed_attributes();
+  Resource res = take(db.create_resource(std::move(cfg)));
+  return {db, res, db.client().storage().kind() != "memory"};
+}
+
+// Removes what an arm wrote on a persistent store (not timed). Memory stores vanish with the Database.
+void cleanup_arm_db(ArmDb& a) {
+  if (!a.remote) return;
+  auto keys = a.db.client().list_all(a.db.prefix());
+  if (!keys.ok()) return;
+  std::vector<std::string> names;
+  names.reserve(keys->size());
+  for (auto& m : *keys) names.push_back(std::move(m.key));
+  (void)a.db.client().remove_many(std::move(names));
+}
+
+namespace {
+
+struct ErrorSink {
+  std::atomic<std::uint64_t> count{0};
+  std::mutex mu;
+  std::string first;
+  void add(const Status& s) {
+    if (count.fetch_add(1, std::memory_order_relaxed) == 0) {
+      std::lock_guard lock(mu);
+      first = s.to_string();
+    }
+  }
+};
+
+// batched / unbounded: one thread per insert, `group` of them at a time (group = N: unbounded).
+ArmRun run_threaded(const BenchOptions& o, const Globals& g, const std::string& name, int run,
+                    std::uint64_t group) {
+  ArmDb a = open_arm_db(o, g, name, run, /*pool=*/false);
+  std::vector<nlohmann::json> docs;
+  docs.reserve(o.ops);
+  for (std::uint64_t i = 0; i < o.ops; ++i) docs.push_back(seed_record(i));
+  OpTimes times;
+  times.resize(o.ops);
+  ErrorSink errors;
+  RssSampler rss;
+  rss.start();
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    ThreadBurst burst(std::min<std::uint64_t>(group, o.ops));
+    for (std::uint64_t base = 0; base < o.ops; base += group) {
+      const std::uint64_t end = std::min(o.ops, base + group);
+      for (std::uint64_t i = base; i < end; ++i) {
+        times.start_ns[i] = ns_since(t0);
+        bool started = burst.spawn([&, i] {
+          auto r = a.res.insert(std::move(docs[i]));
+          times.end_ns[i] = ns_since(t0);
+          if (!r.ok()) errors.add(r.status());
+        });
+        if (!started) errors.add(Status::Unavailable("spawn", burst.last_error()));
+      }
+      burst.join_all();
+    }
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  rss.stop();
+  ArmRun out;
+  out.name = name;
+  out.ops = o.ops;
+  out.duration_ms = ms;
+  out.errors = errors.count.load();
+  out.first_error = errors.first;
+  out.peak_rss_mb = rss.peak_mb();
+  out.baseline_rss_mb = rss.baseline_mb();
+  out.rss = rss.samples();
+  finish_arm(out, times);
+  cleanup_arm_db(a);
+  return out;
+}
+
+ArmRun run_pool(const BenchOptions& o, const Globals& g, int run, BenchExtras& x) {
+  ArmDb a = open_arm_db(o, g, "pool", run, /*pool=*/true);
+  std::vector<nlohmann::json> docs;
+  docs.reserve(o.ops);
+  for (std::uint64_t i = 0; i < o.ops; ++i) docs.push_back(seed_record(i));
+  OpTimes times;
+  times.resize(o.ops);
+  ErrorSink errors;
+  std::atomic<std::uint64_t> remaining{o.ops};
+  RssSampler rss;
+  rss.start();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < o.ops; ++i) {
+    times.start_ns[i] = ns_since(t0);
+    a.res.insert_async(std::move(docs[i])).then([&, i](Result<nlohmann::json> r) {
+      times.end_ns[i] = ns_since(t0);
+      if (!r.ok()) errors.add(r.status());
+      if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) remaining.notify_all();
+    });
+  }
+  for (std::uint64_t left = remaining.load(std::memory_order_acquire); left != 0;
+       left = remaining.load(std::memory_order_acquire))
+    remaining.wait(left, std::memory_order_acquire);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  rss.stop();
+  ArmRun out;
+  out.name = "pool";
+  out.ops = o.ops;
+  out.duration_ms = ms;
+  out.errors = errors.count.load();
+  out.first_error = errors.first;
+  out.peak_rss_mb = rss.peak_mb();
+  out.baseline_rss_mb = rss.baseline_mb();
+  out.rss = rss.samples();
+  finish_arm(out, times);
+  auto& pool = a.db.client().pool();
+  x.pool_metrics = metrics_json(pool.metrics(), pool.stats());
+  x.pool_prometheus = pool.prometheus();
+  cleanup_arm_db(a);
+  return out;
+}
+
+}  // namespace
+
+std::vector<ArmRun> run_seed_once(const BenchOptions& o, const Globals& g, int run, BenchExtras& x) {
+  std::vector<ArmRun> out;
+  out.push_back(run_threaded(o, g, "batched", run, static_cast<std::uint64_t>(std::max(1, o.batch))));
+  out.push_back(run_threaded(o, g, "unbounded", run, o.ops));
+  out.push_back(run_pool(o, g, run, x));
+  return out;
+}
+
+}  // namespace s3db::cli

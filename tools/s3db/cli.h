@@ -1,0 +1,85 @@
+// tools/s3db/cli.h — conventions shared by every s3db command.
+//
+// - Exit codes: 0 success, 1 operation error (a non-OK Status from the library), 2 usage error
+//   (bad flags, bad JSON argument, malformed URL). main() maps the exceptions below to them.
+// - Errors are one line on stderr: "s3db: <what went wrong>". Nothing else goes to stderr except
+//   -v logging and the progress bar (only when stderr is a terminal).
+// - --json: every command prints exactly one JSON value on stdout (JSON Lines for export to stdout
+//   is the data itself, not a report).
+// - Thread safety: the CLI is single-threaded apart from what the library and bench do inside.
+#pragma once
+
+#include <s3db/status.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace s3db::cli {
+
+enum ExitCode : int { kExitOk = 0, kExitOpError = 1, kExitUsage = 2 };
+
+// Thrown for misuse detected after CLI11 parsing (bad JSON argument, bad --where, bad URL...).
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown for a failed library operation; carries the Status for --json error output.
+class OpError : public std::runtime_error {
+ public:
+  explicit OpError(Status s) : std::runtime_error(s.to_string()), status_(std::move(s)) {}
+  const Status& status() const noexcept { return status_; }
+
+ private:
+  Status status_;
+};
+
+// Global options, filled by CLI11 before any command runs.
+struct Globals {
+  std::string url = "memory://";
+  int concurrency = 0;  // 0 = the library's default (or the URL's ?concurrency=)
+  bool json = false;
+  int verbose = 0;
+};
+
+// Each command registers itself on `app` and, when selected, stores its body in `run`.
+struct Command {
+  Globals* globals = nullptr;
+  std::function<int()> run;
+};
+
+// Throws OpError when `s` is not OK (InvalidArgument from URL parsing is a usage error).
+void check(const Status& s);
+template <class T>
+T take(Result<T>&& r) {
+  if (!r.ok()) check(r.status());
+  return std::move(r).value();
+}
+
+// Parses a JSON document given on the command line ("-" reads stdin); UsageError when malformed.
+nlohmann::json parse_json_arg(const std::string& text, const char* what);
+
+// Prints `j` (with --json) or `text` (otherwise) to stdout followed by a newline.
+void emit(const Globals& g, const nlohmann::json& j, const std::string& text);
+
+// Every command's registration function (one per cmd_*.cc file).
+void add_create_resource(CLI::App& app, Command& cmd);
+void add_resources(CLI::App& app, Command& cmd);
+void add_insert(CLI::App& app, Command& cmd);
+void add_get(CLI::App& app, Command& cmd);
+void add_update(CLI::App& app, Command& cmd);
+void add_delete(CLI::App& app, Command& cmd);
+void add_list(CLI::App& app, Command& cmd);
+void add_count(CLI::App& app, Command& cmd);
+void add_query(CLI::App& app, Command& cmd);
+void add_import(CLI::App& app, Command& cmd);
+void add_export(CLI::App& app, Command& cmd);
+void add_metrics(CLI::App& app, Command& cmd);
+void add_bench(CLI::App& app, Command& cmd);
+
+}  // namespace s3db::cli

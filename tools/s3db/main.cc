@@ -1,0 +1,84 @@
+// s3db — command-line face of the library. Global options, command dispatch and the exit-code
+// convention live here; each command is in its own cmd_*.cc file.
+#include "cli.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+
+using namespace s3db::cli;
+
+namespace {
+
+// One line on stderr, prefixed so it is recognisable in pipelines; newlines folded to keep it one.
+int fail(int code, std::string msg) {
+  for (auto& c : msg)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::cerr << "s3db: " << msg << '\n';
+  return code;
+}
+
+void setup_logging(int verbose) {
+  // Logs go to stderr so that stdout stays machine-readable (JSON, JSONL export).
+  auto logger = spdlog::stderr_color_mt("s3db");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(verbose >= 2 ? spdlog::level::trace
+                    : verbose == 1 ? spdlog::level::debug
+                                   : spdlog::level::warn);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"s3db — a document database on S3-compatible object stores"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the command name too
+  Globals g;
+  if (const char* env = std::getenv("S3DB_URL"); env && *env) g.url = env;
+  app.add_option("--url", g.url,
+                 "connection string: memory://, file:///path, s3://bucket/prefix, http://host:port/bucket "
+                 "(env S3DB_URL; credentials from AWS_* like awscli)")
+      ->capture_default_str();
+  app.add_option("--concurrency", g.concurrency, "pool concurrency (default: the library's, 50)")
+      ->check(CLI::Range(1, 100000));
+  app.add_flag("--json", g.json, "machine-readable output: one JSON value on stdout");
+  app.add_flag("-v,--verbose", g.verbose, "log to stderr (-v debug, -vv trace)");
+
+  Command cmd;
+  cmd.globals = &g;
+  add_create_resource(app, cmd);
+  add_resources(app, cmd);
+  add_insert(app, cmd);
+  add_get(app, cmd);
+  add_update(app, cmd);
+  add_delete(app, cmd);
+  add_list(app, cmd);
+  add_count(app, cmd);
+  add_query(app, cmd);
+  add_import(app, cmd);
+  add_export(app, cmd);
+  add_metrics(app, cmd);
+  add_bench(app, cmd);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // prints help on stdout, returns 0
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(kExitUsage, std::string(e.what()) + " (see s3db --help)");
+  }
+  setup_logging(g.verbose);
+  try {
+    return cmd.run ? cmd.run() : fail(kExitUsage, "no command given (see s3db --help)");
+  } catch (const UsageError& e) {
+    return fail(kExitUsage, e.what());
+  } catch (const OpError& e) {
+    return fail(kExitOpError, e.what());
+  } catch (const std::exception& e) {
+    return fail(kExitOpError, e.what());
+  }
+}
