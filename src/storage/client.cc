@@ -71,13 +71,12 @@ Result<std::vector<ObjectMeta>> Client::list_all(std::string prefix, OpOptions o
   request.prefix = std::move(prefix);
   request.max_keys = 1000;
   // Each page is its own pool operation; a server that repeats a token must not loop us forever.
-  for (std::size_t pages = 0;; ++pages) {
+  for (;;) {
     auto page = list(request, options);
     if (!page.ok()) return page.status();
     for (auto& m : page->objects) all.push_back(std::move(m));
     if (!page->truncated) return all;
-    if (page->next_continuation_token.empty() || page->next_continuation_token == request.continuation_token ||
-        pages > 10'000'000) {
+    if (page->next_continuation_token.empty() || page->next_continuation_token == request.continuation_token) {
       return Status::Internal("list_all " + request.prefix, "listing did not advance (continuation token repeated)");
     }
     request.continuation_token = std::move(page->next_continuation_token);

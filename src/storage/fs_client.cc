@@ -117,13 +117,22 @@ class FileSystemClient final : public StorageClient {
     meta.metadata = normalize_metadata(req.metadata);
     const std::string path = path_for(req.key);
 
+    // The temp file is written and synced outside the key's lock; only the condition check and
+    // the rename need to be atomic with respect to other writers of the key.
+    auto tmp = write_temp(meta, req.body);
+    if (!tmp.ok()) return tmp.status();
     std::lock_guard lock(stripe(req.key));
     if (req.if_none_match || !req.if_match.empty()) {
       auto current = load(path, "put", req.key, nullptr);
-      if (!current.ok() && !current.status().is_not_found()) return current.status();
-      S3DB_RETURN_IF_ERROR(check_conditions(req, current.ok() ? &current->meta : nullptr));
+      Status s = current.ok() || current.status().is_not_found()
+                     ? check_conditions(req, current.ok() ? &current->meta : nullptr)
+                     : current.status();
+      if (!s.ok()) {
+        ::unlink(tmp->c_str());
+        return s;
+      }
     }
-    S3DB_RETURN_IF_ERROR(write_object(path, meta, req.body));
+    S3DB_RETURN_IF_ERROR(commit(*tmp, path, req.key));
     return PutResult{meta.etag};
   }
 
@@ -184,8 +193,10 @@ class FileSystemClient final : public StorageClient {
       meta.metadata = normalize_metadata(req.metadata);
       if (!req.content_type.empty()) meta.content_type = req.content_type;
     }
+    auto tmp = write_temp(meta, body);
+    if (!tmp.ok()) return tmp.status();
     std::lock_guard lock(stripe(req.dest_key));
-    S3DB_RETURN_IF_ERROR(write_object(path_for(req.dest_key), meta, body));
+    S3DB_RETURN_IF_ERROR(commit(*tmp, path_for(req.dest_key), req.dest_key));
     return PutResult{meta.etag};
   }
 
@@ -302,21 +313,32 @@ class FileSystemClient final : public StorageClient {
     return out;
   }
 
-  // Temp file in the same directory → (fsync) → rename over the object. Caller holds the stripe.
-  Status write_object(const std::string& path, const ObjectMeta& meta, std::string_view body) {
-    const std::string tmp = dir_ + "/" + std::string(fs::kTempPrefix) + std::to_string(::getpid()) + "-" +
-                            std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed));
+  // Writes header + body to a new temp file in the objects directory (same file system, so the
+  // rename is atomic) and syncs it. Returns the temp path.
+  Result<std::string> write_temp(const ObjectMeta& meta, std::string_view body) {
+    std::string tmp = dir_ + "/" + std::string(fs::kTempPrefix) + std::to_string(::getpid()) + "-" +
+                      std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed));
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (fd.get() < 0) return io_error("put", meta.key, errno);
     const std::string preamble = fs::encode_preamble(meta);
     struct iovec iov[2] = {{const_cast<char*>(preamble.data()), preamble.size()},
                            {const_cast<char*>(body.data()), body.size()}};
-    const bool ok = write_full(fd.get(), iov, body.empty() ? 1 : 2) && (!options_.fsync || ::fsync(fd.get()) == 0) &&
-                    ::close(fd.release()) == 0 && ::rename(tmp.c_str(), path.c_str()) == 0;
+    const bool ok = write_full(fd.get(), iov, body.empty() ? 1 : 2) &&
+                    (!options_.fsync || ::fsync(fd.get()) == 0) && ::close(fd.release()) == 0;
     if (!ok) {
       const int err = errno;
       ::unlink(tmp.c_str());
       return io_error("put", meta.key, err);
+    }
+    return tmp;
+  }
+
+  // Renames the temp file over the object. Caller holds the key's stripe.
+  Status commit(const std::string& tmp, const std::string& path, std::string_view key) {
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      return io_error("put", key, err);
     }
     return Status::OK();
   }
