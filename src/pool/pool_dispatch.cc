@@ -153,7 +153,7 @@ OperationPool::Impl::Decision OperationPool::Impl::decide(TaskBase* t, Status st
   if (ctx.cancelled()) st = ctx.cancel_status();  // the op's own error is a symptom of the cancel
   d.status = std::move(st);
   const Status& s = d.status;
-  if (s.code() == Code::kCancelled || stopped.load(std::memory_order_acquire)) return d;
+  if (s.code() == Code::kCancelled) return d;
   bool retryable = false;
   if (t->extra_ && t->extra_->retryable) {
     try {
@@ -176,6 +176,11 @@ OperationPool::Impl::Decision OperationPool::Impl::decide(TaskBase* t, Status st
   const Duration delay = policy->delay(s, t->attempt_, next_random());
   if (deadline != TimePoint::max() && now + delay >= deadline) {
     d.status = Status::Timeout("deadline would pass during retry backoff", s.to_string());
+    return d;
+  }
+  if (stopped.load(std::memory_order_acquire)) {
+    // It would have retried: the stop, not this attempt's error, is why the op ends here.
+    d.status = Status::Cancelled("pool stopped", s.to_string());
     return d;
   }
   d.retry = true;

@@ -7,6 +7,7 @@
 #include <rapidcheck.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -28,6 +29,11 @@ struct OpSpec {
   Action action;  // applied just before this op is submitted
   int new_limit;
 };
+
+void showValue(const OpSpec& s, std::ostream& os) {
+  os << "{prio " << s.priority << " kind " << static_cast<int>(s.kind) << " action " << static_cast<int>(s.action)
+     << " limit " << s.new_limit << "}";
+}
 
 class ZeroDelay final : public RetryPolicy {
  public:
@@ -87,6 +93,16 @@ Code expected_code(Kind k) {
   }
   return Code::kInternal;
 }
+
+// Prints the failed condition at once: rapidcheck re-runs the shrunk case to report it, and a
+// timing-dependent failure may not recur in that re-run.
+#define POOL_CHECK(cond)                                                        \
+  do {                                                                          \
+    if (!(cond)) {                                                              \
+      std::fprintf(stderr, "property violated: %s (line %d)\n", #cond, __LINE__); \
+      RC_FAIL(#cond);                                                           \
+    }                                                                           \
+  } while (0)
 
 TEST(PoolProperty, LimitRespectedAndEveryOpCompletesOnceCorrectly) {
   const bool ok = rc::check("pool invariants", [] {
@@ -157,18 +173,30 @@ TEST(PoolProperty, LimitRespectedAndEveryOpCompletesOnceCorrectly) {
       clock->advance(std::chrono::milliseconds(10));
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
-    RC_ASSERT(all_done());
-    pool->drain();
-    RC_ASSERT(pool->stats().processed == n);
-    RC_ASSERT(!sh.over_limit.load());
     for (std::size_t i = 0; i < n; ++i) {
-      RC_ASSERT(completions[i]->load() == 1);
+      RC_LOG() << "op " << i << " completions " << completions[i]->load() << " code " << codes[i]->load() << "\n";
+    }
+    RC_LOG() << "over_limit " << sh.over_limit.load() << " max_allowed " << sh.max_allowed.load() << " processed "
+             << pool->stats().processed << " n " << n << "\n";
+    POOL_CHECK(all_done());
+    pool->drain();
+    RC_LOG() << "after drain processed " << pool->stats().processed << " over " << sh.over_limit.load() << "\n";
+    POOL_CHECK(pool->stats().processed == n);
+    POOL_CHECK(!sh.over_limit.load());
+    for (std::size_t i = 0; i < n; ++i) {
+      POOL_CHECK(completions[i]->load() == 1);
       const Code got = static_cast<Code>(codes[i]->load());
       const Code want = expected_code(specs[i].kind);
-      RC_ASSERT(got == want || (stopped && got == Code::kCancelled));
+      RC_LOG() << "op " << i << " got " << static_cast<int>(got) << " want " << static_cast<int>(want) << "\n";
+      if (!(got == want || (stopped && got == Code::kCancelled))) {
+        std::fprintf(stderr, "op %zu kind %d: got %d want %d (stopped %d)\n", i, static_cast<int>(specs[i].kind),
+                     static_cast<int>(got), static_cast<int>(want), stopped);
+      }
+      POOL_CHECK(got == want || (stopped && got == Code::kCancelled));
     }
     pool.reset();  // joins the threads; no completion may arrive afterwards
-    for (std::size_t i = 0; i < n; ++i) RC_ASSERT(completions[i]->load() == 1);
+    for (std::size_t i = 0; i < n; ++i) RC_LOG() << "after reset op " << i << " " << completions[i]->load() << "\n";
+    for (std::size_t i = 0; i < n; ++i) POOL_CHECK(completions[i]->load() == 1);
   });
   EXPECT_TRUE(ok);
 }
