@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <string>
 
 namespace s3db::storage {
@@ -11,6 +13,12 @@ bool valid_utf8(std::string_view s) noexcept {
   std::size_t i = 0;
   const std::size_t n = s.size();
   while (i < n) {
+    // Keys are mostly ASCII: skip 8 ASCII bytes at a time.
+    if (i + 8 <= n) {
+      std::uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) { i += 8; continue; }
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) { ++i; continue; }
     int len = 0;
@@ -44,6 +52,11 @@ Status check_key(std::string_view op, std::string_view key) {
 }
 
 Metadata normalize_metadata(const Metadata& metadata) {
+  // Usually every key is lower-case already: a plain copy of the tree is cheaper than rebuilding it.
+  const bool lower = std::all_of(metadata.begin(), metadata.end(), [](const auto& kv) {
+    return std::none_of(kv.first.begin(), kv.first.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  });
+  if (lower) return metadata;
   Metadata out;
   for (const auto& [k, v] : metadata) {
     std::string lower = k;
