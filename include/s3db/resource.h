@@ -13,8 +13,10 @@
 //   255 bytes without '/' or control characters, else InvalidArgument and nothing written.
 // - insert is a conditional create: an existing id → AlreadyExists (never an overwrite).
 // - update/patch/replace read the record and write it back with If-Match on the ETag read; on
-//   PreconditionFailed (a concurrent writer won) they re-read and re-apply, at most
-//   kMaxUpdateAttempts times, then report PreconditionFailed. No update is lost.
+//   PreconditionFailed (a concurrent writer won) they pause (jittered, growing with each conflict)
+//   then re-read and re-apply, at most kMaxUpdateAttempts times, then report PreconditionFailed.
+//   No update is lost. Every write stores a fresh token in the body, so the ETag changes with
+//   every write even when all fields live in metadata.
 //     update(id, changes): shallow merge — top-level fields of `changes` replace the record's.
 //     update(id, fn):      fn(current) returns the new document (id/createdAt kept); fn may run
 //                          more than once (once per conflict), so it must be pure.
@@ -77,7 +79,7 @@ struct ResourceConfig {
   int id_size = 22;                                     // random id length (8..64) without a generator
 };
 
-inline constexpr int kMaxUpdateAttempts = 10;
+inline constexpr int kMaxUpdateAttempts = 16;
 
 // Result of one item of a bulk call.
 struct ItemResult {

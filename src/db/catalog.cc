@@ -69,7 +69,8 @@ ResourceDef parse_resource(const std::string& name, const json& r) {
   d.next_key = need_int(r, "nextKey", where, 0, 1000000);
   d.keys = need(r, "keys", json::value_t::object, where);
   for (const auto& [attr, key] : d.keys.items()) {
-    if (!key.is_string() || key.get<std::string>().empty() || key.get<std::string>().front() == '_') {
+    if (!key.is_string() || key.get<std::string>().empty() ||
+        key.get<std::string>().find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyz") != std::string::npos) {
       throw Bad{where + ".keys." + attr + " is not a short key"};
     }
   }

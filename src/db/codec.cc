@@ -1,6 +1,7 @@
 #include "db/codec.h"
 
 #include "db/crypto.h"
+#include "db/ids.h"
 #include "db/text.h"
 
 #include <algorithm>
@@ -107,10 +108,14 @@ void put_meta(Metadata& m, const Field& f) {
 }
 
 std::string body_of(const std::vector<const Field*>& fields) {
-  std::string out = "{";
+  std::string out = "{\"";
+  out += kTokenKey;
+  out += "\":\"";
+  out += random_id(16);
+  out += '"';
   std::string v;
   for (const Field* f : fields) {
-    if (out.size() > 1) out += ',';
+    out += ',';
     v.clear();
     escape_value(f->raw, false, v);
     out += json(std::string(f->key)).dump();
@@ -169,6 +174,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
 
   if (total <= kMaxMetadataBytes && behavior != Behavior::kBodyOnly) {
     for (const Field& f : fields) put_meta(out.metadata, f);
+    out.body = "~" + random_id(16);  // write token only (see kTokenKey)
     return out;
   }
   std::vector<const Field*> in_body;
@@ -218,7 +224,11 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
       break;
     }
   }
-  if (!in_body.empty()) out.body = body_of(in_body);
+  if (!in_body.empty()) {
+    out.body = body_of(in_body);
+  } else {
+    out.body = "~" + random_id(16);  // write token only (see kTokenKey)
+  }
   return out;
 }
 
@@ -292,7 +302,7 @@ Status decode_value(const Slot& s, std::string_view stored, const Layout& l, con
 
 Status decode_entry(std::string_view key, std::string_view value, const Layout& l,
                     const SecretBox* box, std::string_view id, json& doc) {
-  if (key == kVersionKey) return Status::OK();
+  if (key == kVersionKey || key == kTokenKey) return Status::OK();
   if (key == kExtraKey) {
     auto raw = unescape_value(value);
     json extra = raw ? json::parse(*raw, nullptr, false) : json(json::value_t::discarded);
@@ -314,7 +324,7 @@ Result<json> decode(const Metadata& metadata, std::string_view body, const Layou
   for (const auto& [k, v] : metadata) {
     S3DB_RETURN_IF_ERROR(decode_entry(k, v, layout, box, id, doc));
   }
-  if (!body.empty()) {
+  if (!body.empty() && body.front() == '{') {  // else: a bare write token
     json parsed = json::parse(body, nullptr, false);
     if (!parsed.is_object()) {
       return Status::Internal("decode " + layout.resource + "/" + std::string(id), "body is not a JSON object");

@@ -16,11 +16,16 @@ namespace s3db::db {
 
 class SecretBox;
 
-// Reserved metadata keys (attribute short keys are base 36: they never start with '_').
-inline constexpr std::string_view kVersionKey = "_v";
-inline constexpr std::string_view kCreatedKey = "_c";
-inline constexpr std::string_view kUpdatedKey = "_u";
-inline constexpr std::string_view kExtraKey = "_x";  // unknown attributes kept (JSON object)
+// Reserved metadata keys. Attribute short keys are base 36 ([0-9a-z]+), so a '-' marks a reserved
+// key. ('_' is not usable: RGW turns it into '-' in x-amz-meta-* names.)
+inline constexpr std::string_view kVersionKey = "v-";
+inline constexpr std::string_view kCreatedKey = "c-";
+inline constexpr std::string_view kUpdatedKey = "u-";
+inline constexpr std::string_view kExtraKey = "x-";  // unknown attributes kept (JSON object)
+// Body key of the write token: every write stores a fresh random token in the body, so that the
+// ETag (the MD5 of the body, on S3) changes with every write and If-Match detects every
+// concurrent writer — even when all fields live in metadata and the body would be empty.
+inline constexpr std::string_view kTokenKey = "w-";
 
 struct Slot {
   std::string name;  // attribute name
@@ -46,7 +51,7 @@ Result<Layout> make_layout(std::string resource, int version, const Schema& sche
 
 struct Encoded {
   Metadata metadata;
-  std::string body;         // empty, or a JSON object {short key: value}
+  std::string body;         // "~<token>", or a JSON object {"w-": token, short key: value, ...}
   bool moved_to_body = false;  // user-managed fallback: the record did not fit metadata
   bool truncated = false;      // truncate-data dropped or cut something
 };

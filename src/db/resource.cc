@@ -6,6 +6,7 @@
 #include "db/records.h"
 #include "db/state.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -36,12 +37,16 @@ Result<std::string> choose_id(Resource::State& rs, const Runtime& rt, json& doc)
   return id;
 }
 
-// Conflict backoff inside an update loop: full jitter, doubling, capped at 16 ms, so that
-// concurrent writers of one record spread out instead of colliding again at once.
-void conflict_pause(int attempt, OpContext& ctx) {
-  const auto ceiling = std::min<std::uint64_t>(16000, std::uint64_t{250} << std::min(attempt, 6));
+// Conflict backoff inside an update loop: full jitter over a ceiling that doubles per conflict
+// and scales with how long one read-modify-write cycle took (a slow store needs wider spacing),
+// so that concurrent writers of one record spread out instead of colliding again at once.
+void conflict_pause(int attempt, std::chrono::steady_clock::duration cycle, OpContext& ctx) {
+  using std::chrono::microseconds;
+  const auto cycle_us = static_cast<std::uint64_t>(std::chrono::duration_cast<microseconds>(cycle).count());
+  const std::uint64_t base = std::max<std::uint64_t>(cycle_us, 100);
+  const std::uint64_t ceiling = std::min<std::uint64_t>(base << std::min(attempt, 6), 2000000);
   const auto us = db::random_u64() % (ceiling + 1);
-  if (!ctx.cancelled()) std::this_thread::sleep_for(std::chrono::microseconds(us));
+  if (!ctx.cancelled()) std::this_thread::sleep_for(microseconds(us));
 }
 
 Status check_given_id(const Runtime& rt, std::string_view id) {
@@ -54,6 +59,7 @@ using Mutation = std::function<Result<json>(json current)>;
 Result<json> update_loop(Resource::State& rs, const std::string& id, const Mutation& mutate, OpContext& ctx) {
   StorageClient& storage = rs.client().storage();
   for (int attempt = 1; attempt <= kMaxUpdateAttempts; ++attempt) {
+    const auto cycle_start = std::chrono::steady_clock::now();
     auto cur = db::read_record(rs, id, ctx);
     if (!cur.ok()) return cur.status();
     auto rt = rs.runtime();
@@ -81,7 +87,7 @@ Result<json> update_loop(Resource::State& rs, const std::string& id, const Mutat
     }
     if (!w.status().is_precondition_failed()) return w.status().with_context("update " + rt->def.name + "/" + id);
     if (ctx.cancelled()) return ctx.cancel_status();
-    conflict_pause(attempt, ctx);
+    conflict_pause(attempt, std::chrono::steady_clock::now() - cycle_start, ctx);
   }
   return Status::PreconditionFailed("update " + rs.runtime()->def.name + "/" + id,
                                     "gave up after " + std::to_string(kMaxUpdateAttempts) +

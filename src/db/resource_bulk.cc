@@ -25,9 +25,16 @@ BulkResult run_bulk(Client& c, std::size_t n, const BulkOptions& o, Submit submi
   BulkResult out;
   if (!o.on_item) out.items.reserve(n);
   const std::size_t window = window_of(c, o);
-  std::deque<std::pair<std::size_t, Future<T>>> in_flight;
+  struct Pending {
+    std::size_t index;
+    std::string id;  // known before the call (caller ids); generated ids come from the result
+    Future<T> future;
+  };
+  std::deque<Pending> in_flight;
   auto settle = [&] {
-    auto [index, fut] = std::move(in_flight.front());
+    Pending p = std::move(in_flight.front());
+    const std::size_t index = p.index;
+    auto& fut = p.future;
     in_flight.pop_front();
     ItemResult item;
     auto r = fut.get();
@@ -41,7 +48,7 @@ BulkResult run_bulk(Client& c, std::size_t n, const BulkOptions& o, Submit submi
         item.status = r.status();
       }
     }
-    if (item.id.empty()) item.id = id_of(index);
+    if (item.id.empty()) item.id = std::move(p.id);
     (item.status.ok() ? out.succeeded : out.failed) += 1;
     if (o.on_item) {
       o.on_item(index, item);
@@ -51,7 +58,8 @@ BulkResult run_bulk(Client& c, std::size_t n, const BulkOptions& o, Submit submi
   };
   for (std::size_t i = 0; i < n; ++i) {
     if (in_flight.size() >= window) settle();
-    in_flight.emplace_back(i, submit(i));
+    std::string id = id_of(i);
+    in_flight.push_back(Pending{i, std::move(id), submit(i)});
   }
   while (!in_flight.empty()) settle();
   return out;
@@ -110,7 +118,10 @@ BulkResult Resource::insert_many(std::vector<json> docs, BulkOptions options) {
   Client& c = state_->client();
   return run_bulk<json>(
       c, docs.size(), options, [&](std::size_t i) { return insert_async(std::move(docs[i]), options.op); },
-      [](std::size_t) { return std::string(); });
+      [&](std::size_t i) {
+        auto it = docs[i].is_object() ? docs[i].find("id") : docs[i].end();
+        return it != docs[i].end() && it->is_string() ? it->template get<std::string>() : std::string();
+      });
 }
 
 BulkResult Resource::get_many(const std::vector<std::string>& ids, BulkOptions options) {
