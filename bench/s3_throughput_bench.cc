@@ -1,6 +1,7 @@
 // S3 throughput of ~200-byte objects against a real server (Ceph RGW by default), PUT and GET
 // at 1, 8 and 64 requests in flight, for three clients measured in the same run:
 //   s3client  S3Client behind a Client (its OperationPool, concurrency = in flight)
+//   direct    S3Client called directly from `inflight` threads, no pool (the client's own cost)
 //   plain     one thread driving a libcurl multi handle with the same SigV4-signed requests
 //             (the ceiling on this machine: no pool, no per-request thread hand-off)
 //   awscli    /usr/bin/aws s3 cp --recursive of the same objects (max_concurrent_requests =
@@ -19,7 +20,9 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -77,6 +80,35 @@ double run_client(const std::string& uri, const std::vector<std::string>& keys, 
       failures += (r.ok() && r->body.size() == kObjectBytes) ? 0 : 1;
     }
   }
+  return keys.size() / seconds_since(t0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// S3Client without a pool: `inflight` threads calling the StorageClient directly (separates the
+// client's own cost from the pool's hand-offs).
+double run_direct(s3db::StorageClient& c, const std::vector<std::string>& keys, int inflight,
+                  bool put, std::size_t& failures) {
+  std::atomic<std::size_t> next{0}, failed{0};
+  auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < inflight; ++t) {
+    threads.emplace_back([&] {
+      s3db::OpContext ctx;
+      for (std::size_t i = next++; i < keys.size(); i = next++) {
+        if (put) {
+          s3db::PutRequest r;
+          r.key = keys[i];
+          r.body = body_for(i);
+          failed += c.put(r, ctx).ok() ? 0 : 1;
+        } else {
+          auto r = c.get(keys[i], ctx);
+          failed += (r.ok() && r->body.size() == kObjectBytes) ? 0 : 1;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  failures += failed;
   return keys.size() / seconds_since(t0);
 }
 
@@ -282,6 +314,12 @@ int main(int argc, char** argv) {
   std::printf("%-9s %-10s %10s %10s %10s %10s\n", "inflight", "client", "PUT", "GET", "PUT/plain",
               "GET/plain");
   std::size_t failures = 0;
+  auto direct = s3db::make_storage_client(*conn);
+  if (!direct.ok()) {
+    std::fprintf(stderr, "client: %s\n", direct.status().to_string().c_str());
+    return 2;
+  }
+  auto& direct_client = *direct;
   for (int k : levels) {
     auto keys_for = [&](const std::string& mode) {
       std::vector<std::string> keys;
@@ -299,7 +337,12 @@ int main(int argc, char** argv) {
     auto client_keys = keys_for("s3client");
     double client_put = run_client(uri, client_keys, k, true, failures);
     double client_get = run_client(uri, client_keys, k, false, failures);
+    auto direct_keys = keys_for("direct");
+    double direct_put = run_direct(*direct_client, direct_keys, k, true, failures);
+    double direct_get = run_direct(*direct_client, direct_keys, k, false, failures);
     std::printf("%-9d %-10s %10.0f %10.0f %10s %10s\n", k, "plain", plain_put, plain_get, "", "");
+    std::printf("%-9d %-10s %10.0f %10.0f %9.0f%% %9.0f%%\n", k, "direct", direct_put, direct_get,
+                100 * direct_put / plain_put, 100 * direct_get / plain_get);
     std::printf("%-9d %-10s %10.0f %10.0f %9.0f%% %9.0f%%\n", k, "s3client", client_put,
                 client_get, 100 * client_put / plain_put, 100 * client_get / plain_get);
     if (awscli) {
