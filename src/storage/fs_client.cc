@@ -117,6 +117,10 @@ class FileSystemClient final : public StorageClient {
     meta.metadata = normalize_metadata(req.metadata);
     const std::string path = path_for(req.key);
 
+    // A create-only put of an existing key fails without writing anything (checked again below).
+    if (req.if_none_match && ::access(path.c_str(), F_OK) == 0) {
+      return Status::AlreadyExists("put " + req.key, "object already exists (If-None-Match: *)");
+    }
     // The temp file is written and synced outside the key's lock; only the condition check and
     // the rename need to be atomic with respect to other writers of the key.
     auto tmp = write_temp(meta, req.body);
