@@ -85,7 +85,32 @@ void OperationPool::Impl::prepare(TaskBase* t, OpOptions& o) {
 }
 
 void OperationPool::Impl::submit_prepared(TaskBase* t) {
-  std::unique_lock<std::mutex> lk(mu);
+  if (!t->extra_ && opts.max_queue == 0) {
+    // Lock-free path. seq_cst throughout: it pairs with stop() (either stop() sees this op in the
+    // inbox or we see `stopped`) and with idle workers / releasing slots (either they see the op
+    // or we see them and take the mutex to wake them).
+    queued.fetch_add(1, std::memory_order_seq_cst);
+    TaskBase* head = inbox.load(std::memory_order_relaxed);
+    do {
+      t->next_ = head;
+    } while (!inbox.compare_exchange_weak(head, t, std::memory_order_seq_cst, std::memory_order_relaxed));
+    if (stopped.load(std::memory_order_seq_cst)) {
+      std::lock_guard<std::mutex> g(mu);
+      reject_queued_locked();
+      return;
+    }
+    if (idle.load(std::memory_order_seq_cst) > 0 ||
+        active.load(std::memory_order_seq_cst) < limit.load(std::memory_order_seq_cst)) {
+      std::unique_lock<std::mutex> lk(mu, std::defer_lock);
+      pool::lock_spin(lk);
+      kick_locked(1);
+    }
+    // Otherwise every slot is busy: its holder drains the inbox when it lets go.
+    saturated.store(true, std::memory_order_relaxed);
+    return;
+  }
+  std::unique_lock<std::mutex> lk(mu, std::defer_lock);
+  pool::lock_spin(lk);
   for (;;) {
     if (stopped.load(std::memory_order_relaxed)) {
       defer_locked(t, Status::Cancelled("pool stopped"));
@@ -283,9 +308,10 @@ void OperationPool::stop() {
   std::vector<RunSlot*> to_cancel;
   {
     std::lock_guard<std::mutex> g(p.mu);
-    if (p.stopped.exchange(true)) return;
+    if (p.stopped.exchange(true, std::memory_order_seq_cst)) return;
+    p.drain_inbox_locked();
     p.queue.take_all(rejected);
-    p.queued.store(0, std::memory_order_seq_cst);
+    p.queued.fetch_sub(rejected.size(), std::memory_order_seq_cst);
     for (TaskBase* t : rejected) {
       t->pool_flags_ = 0;
       if (t->extra_) p.timers.remove(&t->extra_->timer);

@@ -42,8 +42,40 @@ void OperationPool::Impl::release_slot() noexcept {
   }
 }
 
+// Moves lock-free submissions into the priority queue, in submission order.
+void OperationPool::Impl::drain_inbox_locked() {
+  TaskBase* list = inbox.exchange(nullptr, std::memory_order_seq_cst);
+  TaskBase* ordered = nullptr;
+  while (list) {  // the stack holds newest first: reverse it
+    TaskBase* next = list->next_;
+    list->next_ = ordered;
+    ordered = list;
+    list = next;
+  }
+  while (ordered) {
+    TaskBase* next = ordered->next_;
+    ordered->pool_flags_ |= pool::kQueued;
+    queue.push(ordered);  // already counted in `queued` by the submitter
+    ordered = next;
+  }
+}
+
+// After stop(): completes every queued op (inbox included) with Cancelled, on the timer thread.
+void OperationPool::Impl::reject_queued_locked() {
+  drain_inbox_locked();
+  std::size_t n = 0;
+  while (TaskBase* t = queue.pop()) {
+    t->pool_flags_ = 0;
+    if (t->extra_) timers.remove(&t->extra_->timer);
+    defer_locked(t, Status::Cancelled("pool stopped"));
+    ++n;
+  }
+  queued.fetch_sub(n, std::memory_order_seq_cst);
+}
+
 // Wakes (or starts) up to `wanted` workers for queued work that has free slots.
 void OperationPool::Impl::kick_locked(std::size_t wanted) {
+  drain_inbox_locked();
   if (shutdown || paused.load(std::memory_order_relaxed) || stopped.load(std::memory_order_relaxed) ||
       queue.empty()) {
     return;
@@ -89,6 +121,7 @@ void OperationPool::Impl::defer_locked(TaskBase* t, Status status) {
 }
 
 TaskBase* OperationPool::Impl::try_pop_locked(RunSlot& slot) {
+  drain_inbox_locked();
   if (paused.load(std::memory_order_relaxed) || stopped.load(std::memory_order_relaxed) || queue.empty()) {
     return nullptr;
   }
@@ -307,7 +340,7 @@ TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::uniq
 
   // Captured before unlocking: once the backoff is scheduled another thread may finish `t`.
   EventInfo retry_event{};
-  lk.lock();
+  pool::lock_spin(lk);
   unregister_locked(lk, slot);
   std::optional<pool::ConcurrencyChange> change;
   if (opts.adaptive.enabled) change = feedback_locked(attempt_code, exec, now);
@@ -338,7 +371,7 @@ TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::uniq
   } else {
     finish(t, std::move(d.status), exec, now);
   }
-  lk.lock();
+  pool::lock_spin(lk);
   return next;
 }
 

@@ -54,6 +54,24 @@ struct TaskExtra {
 
 namespace pool {
 
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// The pool mutex is held for a few hundred nanoseconds at a time: a short spin on try_lock avoids
+// the futex sleep/wake pair that dominates the hand-off cost under contention.
+inline void lock_spin(std::unique_lock<std::mutex>& lk) {
+  for (int i = 0; i < 100; ++i) {
+    if (lk.try_lock()) return;
+    cpu_relax();
+  }
+  lk.lock();
+}
+
 using detail::TaskBase;
 using detail::TaskExtra;
 using detail::TimerNode;
@@ -159,6 +177,10 @@ struct OperationPool::Impl {
   std::atomic<std::uint32_t> next_id{1};
   std::atomic<std::uint32_t> listener_mask{0};
   std::atomic<std::uint64_t> rng_counter{0};
+  // Lock-free submission inbox (a Treiber stack through TaskBase::next_) for plain ops on an
+  // unbounded queue: a submitter pushes with one CAS and takes the mutex only when a worker must
+  // be woken or started. Whoever next holds the mutex moves the inbox into the priority queue.
+  std::atomic<detail::TaskBase*> inbox{nullptr};
 
   // ---- mutex-guarded state -------------------------------------------------------------------
   std::mutex mu;
@@ -169,7 +191,7 @@ struct OperationPool::Impl {
   std::size_t backoff_count = 0;
   std::vector<std::pair<detail::TaskBase*, Status>> deferred;  // completed by the timer thread
   std::vector<std::thread> workers;
-  int idle = 0;
+  std::atomic<int> idle{0};  // written under mu; read without it by submit's lock-free path
   int signalled = 0;
   int space_waiters = 0;
   bool shutdown = false;    // workers exit
@@ -183,7 +205,7 @@ struct OperationPool::Impl {
   // adaptive concurrency (guarded by mu)
   TimePoint window_start;
   TimePoint last_decrease = TimePoint::min();
-  bool saturated = false;
+  std::atomic<bool> saturated{false};  // set without the mutex by lock-free submits
   std::uint64_t lat_sum_ns = 0;
   std::uint64_t lat_n = 0;
 
@@ -211,6 +233,8 @@ struct OperationPool::Impl {
   void timer_main();
   detail::TaskBase* run_attempt(detail::TaskBase* t, pool::RunSlot& slot, std::unique_lock<std::mutex>& lk);
   void enqueue_locked(detail::TaskBase* t);
+  void drain_inbox_locked();
+  void reject_queued_locked();
   void defer_locked(detail::TaskBase* t, Status status);
   void finish(detail::TaskBase* t, Status status, Duration last_exec, TimePoint now);
   Status run_bypass(detail::TaskBase* t);
