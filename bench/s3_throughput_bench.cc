@@ -7,7 +7,9 @@
 //   awscli    /usr/bin/aws s3 cp --recursive of the same objects (max_concurrent_requests =
 //             in flight; includes the CLI's start-up, as a user would see it)
 //
-// Usage: s3_throughput_bench [--objects N] [--inflight 1,8,64] [--no-awscli] [URL]
+// Usage: s3_throughput_bench [--objects N] [--inflight 1,8,64] [--repeat R] [--no-awscli] [URL]
+//   --repeat R runs every plain/direct/s3client cell R times (interleaved) and prints the median,
+//   which tames the noise of a shared machine.
 //   URL defaults to $S3DB_TEST_RGW_URL (scripts/test-servers.sh start; source .run/servers.env).
 #include <s3db/client.h>
 #include <s3db/connection.h>
@@ -20,6 +22,7 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -265,6 +268,7 @@ double run_awscli(const s3db::ConnectionOptions& o, const std::filesystem::path&
 
 int main(int argc, char** argv) {
   std::size_t objects = 1000;
+  int repeat = 1;
   std::vector<int> levels = {1, 8, 64};
   bool awscli = access("/usr/bin/aws", X_OK) == 0;
   std::string uri = std::getenv("S3DB_TEST_RGW_URL") ? std::getenv("S3DB_TEST_RGW_URL") : "";
@@ -280,6 +284,8 @@ int main(int argc, char** argv) {
         levels.push_back(std::stoi(list.substr(p, q - p)));
         p = q == std::string::npos ? list.size() : q + 1;
       }
+    } else if (a == "--repeat" && i + 1 < argc) {
+      repeat = std::max(1, std::stoi(argv[++i]));
     } else if (a == "--no-awscli") {
       awscli = false;
     } else {
@@ -309,8 +315,8 @@ int main(int argc, char** argv) {
   auto work = std::filesystem::temp_directory_path() / s3::cat("s3db-", run);
   std::filesystem::create_directories(work);
 
-  std::printf("S3 throughput, %zu objects of %zu bytes per cell, server %s (ops/s)\n", objects,
-              kObjectBytes, conn->endpoint.c_str());
+  std::printf("S3 throughput, %zu objects of %zu bytes per cell, median of %d, server %s (ops/s)\n",
+              objects, kObjectBytes, repeat, conn->endpoint.c_str());
   std::printf("%-9s %-10s %10s %10s %10s %10s\n", "inflight", "client", "PUT", "GET", "PUT/plain",
               "GET/plain");
   std::size_t failures = 0;
@@ -332,14 +338,23 @@ int main(int argc, char** argv) {
     };
     auto plain_keys = keys_for("plain");
     for (auto& key : plain_keys) key = s3::cat(root, key);
-    double plain_put = run_plain(signer, plain_keys, k, true, failures);
-    double plain_get = run_plain(signer, plain_keys, k, false, failures);
     auto client_keys = keys_for("s3client");
-    double client_put = run_client(uri, client_keys, k, true, failures);
-    double client_get = run_client(uri, client_keys, k, false, failures);
     auto direct_keys = keys_for("direct");
-    double direct_put = run_direct(*direct_client, direct_keys, k, true, failures);
-    double direct_get = run_direct(*direct_client, direct_keys, k, false, failures);
+    std::vector<double> pp, pg, cp, cg, dp, dg;
+    for (int r = 0; r < repeat; ++r) {
+      pp.push_back(run_plain(signer, plain_keys, k, true, failures));
+      pg.push_back(run_plain(signer, plain_keys, k, false, failures));
+      cp.push_back(run_client(uri, client_keys, k, true, failures));
+      cg.push_back(run_client(uri, client_keys, k, false, failures));
+      dp.push_back(run_direct(*direct_client, direct_keys, k, true, failures));
+      dg.push_back(run_direct(*direct_client, direct_keys, k, false, failures));
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    double plain_put = median(pp), plain_get = median(pg), client_put = median(cp),
+           client_get = median(cg), direct_put = median(dp), direct_get = median(dg);
     std::printf("%-9d %-10s %10.0f %10.0f %10s %10s\n", k, "plain", plain_put, plain_get, "", "");
     std::printf("%-9d %-10s %10.0f %10.0f %9.0f%% %9.0f%%\n", k, "direct", direct_put, direct_get,
                 100 * direct_put / plain_put, 100 * direct_get / plain_get);
