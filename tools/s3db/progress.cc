@@ -28,12 +28,12 @@ std::string ProgressBar::render(const std::string& label, std::uint64_t records,
                                 std::uint64_t errors, std::uint64_t bytes_done,
                                 std::uint64_t total_bytes, double elapsed_s) {
   const double rate = elapsed_s > 0 ? static_cast<double>(records) / elapsed_s : 0.0;
-  std::string out = label + " ";
+  std::string out = fmt::format("{} ", label);
   if (total_bytes > 0) {
     const double frac = std::min(1.0, static_cast<double>(bytes_done) / static_cast<double>(total_bytes));
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(frac * kWidth);
-    out += "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] ";
+    out += fmt::format("[{}{}] ", std::string(filled, '#'), std::string(kWidth - filled, '.'));
     out += fmt::format("{:5.1f}% ", frac * 100);
     const double byte_rate = elapsed_s > 0 ? static_cast<double>(bytes_done) / elapsed_s : 0.0;
     const double eta = byte_rate > 0 ? static_cast<double>(total_bytes - std::min(bytes_done, total_bytes)) / byte_rate : -1;
@@ -60,7 +60,7 @@ void ProgressBar::draw() {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   // "\r" + clear-to-end-of-line keeps the bar on one line while it shrinks or grows.
-  std::string line = "\r" + render(label_, records_, errors_, bytes_, total_bytes_, elapsed) + "\x1b[K";
+  std::string line = fmt::format("\r{}\x1b[K", render(label_, records_, errors_, bytes_, total_bytes_, elapsed));
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
   drawn_ = true;

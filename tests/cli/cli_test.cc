@@ -1,0 +1,392 @@
+// Runs the built `s3db` binary as a user would and checks exit codes, stderr and (JSON) output.
+// The binary is found relative to this test executable: <build>/tests/s3db_cli_tests →
+// <build>/tools/s3db/s3db (or $S3DB_CLI). Multi-command round trips use file:// in a temporary
+// directory, since every invocation is a new process and memory:// data dies with it.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <pugixml.hpp>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string cli_path() {
+  if (const char* p = std::getenv("S3DB_CLI"); p && *p) return p;
+  return (fs::read_symlink("/proc/self/exe").parent_path() / ".." / "tools" / "s3db" / "s3db").lexically_normal();
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "s3db-cli-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  std::string url() const { return "file://" + path_.string() + "/db"; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs s3db with `args`; `input` becomes stdin; `env` entries are set (empty value = unset).
+CliRun run(const std::vector<std::string>& args, const std::string& input = "",
+        const std::map<std::string, std::string>& env = {}) {
+  TempDir io;
+  const fs::path in = io.path() / "in", out = io.path() / "out", err = io.path() / "err";
+  { std::ofstream(in, std::ios::binary) << input; }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fi = ::open(in.c_str(), O_RDONLY), fo = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
+        fe = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fi, 0); ::dup2(fo, 1); ::dup2(fe, 2);
+    ::unsetenv("S3DB_URL");
+    for (const auto& [k, v] : env) {
+      if (v.empty()) ::unsetenv(k.c_str());
+      else ::setenv(k.c_str(), v.c_str(), 1);
+    }
+    const std::string bin = cli_path();
+    std::vector<char*> argv{const_cast<char*>(bin.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CliRun r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::size_t lines(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// One clear line on stderr, recognisable as ours.
+void expect_one_error_line(const CliRun& r) {
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_EQ(r.err.rfind("s3db: ", 0), 0u) << r.err;
+}
+
+const std::vector<std::string> kUserAttrs = {"--attr", "name=string|required", "--attr", "email=email",
+                                             "--attr", "age=integer|min:0", "--attr", "country=string"};
+
+std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+TEST(CliBinary, IsBuilt) {
+  ASSERT_TRUE(fs::exists(cli_path())) << "s3db binary not found at " << cli_path()
+                                      << " (build the s3db_cli target, or set S3DB_CLI)";
+}
+
+TEST(CliUsage, HelpListsCommandsAndExitsZero) {
+  CliRun r = run({"--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* c : {"create-resource", "insert", "import", "export", "query", "metrics", "bench"})
+    EXPECT_NE(r.out.find(c), std::string::npos) << c;
+  CliRun sub = run({"bench", "--help"});
+  EXPECT_EQ(sub.code, 0);
+  EXPECT_NE(sub.out.find("--plot"), std::string::npos);
+}
+
+TEST(CliUsage, UsageErrorsExitTwoWithOneLine) {
+  const std::vector<std::vector<std::string>> cases = {
+      {},                                              // no command
+      {"frobnicate"},                                  // unknown command
+      {"insert", "users"},                             // missing argument
+      {"get"},                                         // missing arguments
+      {"--concurrency", "0", "resources"},             // out of range
+      {"bench", "--runs", "0"},                        // out of range
+      {"bench", "nonsense"},                           // unknown scenario
+      {"list", "users", "--limit", "many"},            // not a number
+      {"insert", "users", "{not json"},                // bad JSON argument
+      {"insert", "users", "[1,2]"},                    // JSON but not an object
+      {"query", "users", "--where", "novalue"},        // bad --where
+      {"list", "users", "--value", "country=PT"},      // --value without --partition
+  };
+  for (const auto& args : cases) {
+    CliRun r = run(args);
+    std::string joined;
+    for (auto& a : args) joined += a + " ";
+    EXPECT_EQ(r.code, 2) << joined << "\n" << r.err;
+    expect_one_error_line(r);
+    EXPECT_TRUE(r.out.empty()) << joined << r.out;
+  }
+}
+
+TEST(CliUsage, BadUrlsAreOneClearLineAndNeverLeakSecrets) {
+  for (std::string url : {"ftp://example.com/bucket", "memory://x?bogus=1", "not a url",
+                          "s3://AKIDEXAMPLE:SUPERSECRETVALUE@bucket?nope=1"}) {
+    CliRun r = run({"--url", url, "resources"});
+    EXPECT_EQ(r.code, 2) << url << ": " << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("--url"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("SUPERSECRETVALUE"), std::string::npos) << r.err;
+  }
+  // The unknown parameter is named.
+  CliRun r = run({"--url", "memory://x?bogus=1", "resources"});
+  EXPECT_NE(r.err.find("bogus"), std::string::npos) << r.err;
+  // S3DB_URL is read too.
+  CliRun e = run({"resources"}, "", {{"S3DB_URL", "ftp://nowhere"}});
+  EXPECT_EQ(e.code, 2) << e.err;
+}
+
+TEST(CliOps, OperationErrorsExitOne) {
+  TempDir d;
+  CliRun missing_resource = run({"--url", d.url(), "get", "users", "nope"});
+  EXPECT_EQ(missing_resource.code, 1) << missing_resource.err;
+  expect_one_error_line(missing_resource);
+  EXPECT_NE(missing_resource.err.find("NotFound"), std::string::npos) << missing_resource.err;
+
+  ASSERT_EQ(run(cat({"--url", d.url(), "create-resource", "users"}, kUserAttrs)).code, 0);
+  CliRun missing_id = run({"--url", d.url(), "get", "users", "no-such-id"});
+  EXPECT_EQ(missing_id.code, 1);
+  expect_one_error_line(missing_id);
+
+  // Validation failure from the library is an operation error naming the field.
+  CliRun invalid = run({"--url", d.url(), "insert", "users", R"({"email":"a@b.co","age":-3})"});
+  EXPECT_EQ(invalid.code, 1) << invalid.err;
+  expect_one_error_line(invalid);
+  EXPECT_NE(invalid.err.find("name"), std::string::npos) << invalid.err;
+
+  // A duplicate id is AlreadyExists, never an overwrite.
+  ASSERT_EQ(run({"--url", d.url(), "insert", "users", R"({"id":"u1","name":"Ann"})"}).code, 0);
+  CliRun dup = run({"--url", d.url(), "insert", "users", R"({"id":"u1","name":"Bob"})"});
+  EXPECT_EQ(dup.code, 1);
+  EXPECT_NE(dup.err.find("AlreadyExists"), std::string::npos) << dup.err;
+  CliRun still = run({"--url", d.url(), "--json", "get", "users", "u1"});
+  EXPECT_EQ(json::parse(still.out)["name"], "Ann");
+}
+
+TEST(CliRoundTrip, InsertGetListExportImportCountOnFileStore) {
+  TempDir d;
+  const std::string url = d.url();
+  CliRun created = run(cat({"--url", url, "--json", "create-resource", "users", "--partition", "byCountry:country"},
+                        kUserAttrs));
+  ASSERT_EQ(created.code, 0) << created.err;
+  json c = json::parse(created.out);
+  EXPECT_EQ(c["name"], "users");
+  EXPECT_EQ(c["schema_version"], 1);
+  EXPECT_TRUE(c["partitions"].contains("byCountry"));
+
+  std::vector<json> inserted;
+  const std::vector<std::string> docs = {R"({"name":"Ann","email":"ann@example.com","age":31,"country":"PT"})",
+                                         R"({"name":"Bob","email":"bob@example.com","age":42,"country":"FR"})",
+                                         R"({"name":"Cid","age":27,"country":"PT"})"};
+  for (const auto& doc : docs) {
+    CliRun r = run({"--url", url, "--json", "insert", "users", doc});
+    ASSERT_EQ(r.code, 0) << r.err;
+    inserted.push_back(json::parse(r.out));
+    ASSERT_TRUE(inserted.back()["id"].is_string());
+  }
+  // Text mode prints the id; stdin works with "-".
+  CliRun from_stdin = run({"--url", url, "insert", "users", "-"}, R"({"name":"Dee","country":"ES"})");
+  ASSERT_EQ(from_stdin.code, 0) << from_stdin.err;
+  const std::string dee_id = from_stdin.out.substr(0, from_stdin.out.find('\n'));
+  EXPECT_FALSE(dee_id.empty());
+
+  for (const auto& doc : inserted) {
+    CliRun g = run({"--url", url, "--json", "get", "users", doc["id"].get<std::string>()});
+    ASSERT_EQ(g.code, 0) << g.err;
+    json got = json::parse(g.out);
+    for (auto& [k, v] : doc.items()) EXPECT_EQ(got[k], v) << k;
+  }
+
+  CliRun all = run({"--url", url, "--json", "list", "users"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_EQ(json::parse(all.out).size(), 4u);
+  CliRun limited = run({"--url", url, "--json", "list", "users", "--limit", "2"});
+  EXPECT_EQ(json::parse(limited.out).size(), 2u);
+  CliRun text_list = run({"--url", url, "list", "users"});
+  EXPECT_EQ(lines(text_list.out), 4u);  // JSON Lines
+  CliRun part = run({"--url", url, "--json", "list", "users", "--partition", "byCountry", "--value", "country=PT"});
+  ASSERT_EQ(part.code, 0) << part.err;
+  EXPECT_EQ(json::parse(part.out).size(), 2u);
+  CliRun counted_part = run({"--url", url, "--json", "count", "users", "--partition", "byCountry", "--value", "country=FR"});
+  EXPECT_EQ(json::parse(counted_part.out)["count"], 1);
+
+  CliRun q = run({"--url", url, "--json", "query", "users", "--where", "country=PT", "--where", "age=31"});
+  ASSERT_EQ(q.code, 0) << q.err;
+  json qj = json::parse(q.out);
+  ASSERT_EQ(qj.size(), 1u);
+  EXPECT_EQ(qj[0]["name"], "Ann");
+
+  const fs::path dump = d.path() / "users.jsonl";
+  CliRun exported = run({"--url", url, "--json", "export", "users", dump.string()});
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  EXPECT_EQ(json::parse(exported.out)["exported"], 4);
+  EXPECT_EQ(lines(slurp(dump)), 4u);
+  CliRun to_stdout = run({"--url", url, "export", "users"});
+  EXPECT_EQ(to_stdout.out, slurp(dump));  // stdout carries the data and nothing else
+
+  ASSERT_EQ(run(cat({"--url", url, "create-resource", "copy"}, kUserAttrs)).code, 0);
+  CliRun imported = run({"--url", url, "--json", "import", "copy", dump.string()});
+  ASSERT_EQ(imported.code, 0) << imported.err;
+  json ij = json::parse(imported.out);
+  EXPECT_EQ(ij["imported"], 4);
+  EXPECT_EQ(ij["errors"], 0);
+  EXPECT_TRUE(imported.err.empty()) << "no progress bar when stderr is not a terminal: " << imported.err;
+
+  CliRun counted = run({"--url", url, "--json", "count", "copy"});
+  ASSERT_EQ(counted.code, 0) << counted.err;
+  EXPECT_EQ(json::parse(counted.out)["count"], 4);
+  CliRun copied = run({"--url", url, "--json", "get", "copy", inserted[1]["id"].get<std::string>()});
+  ASSERT_EQ(copied.code, 0) << copied.err;
+  EXPECT_EQ(json::parse(copied.out)["email"], "bob@example.com");
+
+  CliRun res = run({"--url", url, "--json", "resources"});
+  ASSERT_EQ(res.code, 0);
+  json names = json::array();
+  for (auto& r : json::parse(res.out)["resources"]) names.push_back(r["name"]);
+  EXPECT_EQ(names, json::array({"copy", "users"}));
+}
+
+TEST(CliRoundTrip, UpdatePatchDelete) {
+  TempDir d;
+  const std::string url = d.url();
+  ASSERT_EQ(run(cat({"--url", url, "create-resource", "users"}, kUserAttrs)).code, 0);
+  ASSERT_EQ(run({"--url", url, "insert", "users", R"({"id":"a","name":"Ann","age":30})"}).code, 0);
+  CliRun u = run({"--url", url, "--json", "update", "users", "a", R"({"age":31})"});
+  ASSERT_EQ(u.code, 0) << u.err;
+  EXPECT_EQ(json::parse(u.out)["age"], 31);
+  EXPECT_EQ(json::parse(run({"--url", url, "--json", "get", "users", "a"}).out)["age"], 31);
+  CliRun del = run({"--url", url, "--json", "delete", "users", "a"});
+  ASSERT_EQ(del.code, 0) << del.err;
+  EXPECT_EQ(json::parse(del.out)["deleted"], json::array({"a"}));
+  EXPECT_EQ(run({"--url", url, "get", "users", "a"}).code, 1);
+}
+
+TEST(CliImport, BadLinesAreCountedAndFailTheCommand) {
+  TempDir d;
+  const std::string url = d.url();
+  ASSERT_EQ(run(cat({"--url", url, "create-resource", "users"}, kUserAttrs)).code, 0);
+  const std::string input = "{\"name\":\"Ann\"}\n\n{broken\n[1]\n{\"name\":\"Bob\"}\n{\"age\":3}\n";
+  CliRun r = run({"--url", url, "--json", "import", "users", "-"}, input);
+  EXPECT_EQ(r.code, 1);
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["imported"], 2);
+  EXPECT_EQ(j["errors"], 3);  // broken JSON, not an object, missing required name
+  EXPECT_EQ(j["lines"], 6);
+  EXPECT_NE(j["first_error"].get<std::string>().find("line 3"), std::string::npos) << j;
+  expect_one_error_line(r);
+  EXPECT_EQ(r.err.find('\r'), std::string::npos);
+  EXPECT_EQ(json::parse(run({"--url", url, "--json", "count", "users"}).out)["count"], 2);
+}
+
+TEST(CliMetrics, JsonAndPrometheus) {
+  CliRun j = run({"--json", "metrics"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  json m = json::parse(j.out)["metrics"];
+  EXPECT_TRUE(m.contains("queue_wait"));
+  EXPECT_TRUE(m["stats"].contains("processed"));
+  CliRun p = run({"metrics"});
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.out.find("# TYPE"), std::string::npos) << p.out;
+}
+
+TEST(CliBench, SeedJsonShape) {
+  CliRun r = run({"bench", "--ops", "200", "--runs", "1", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["scenario"], "seed");
+  EXPECT_EQ(j["ops"], 200);
+  EXPECT_EQ(j["concurrency"], 50);
+  EXPECT_EQ(j["runs"], 1);
+  EXPECT_TRUE(j["url"].get<std::string>().rfind("memory://", 0) == 0);
+  ASSERT_EQ(j["arms"].size(), 3u);
+  const char* names[] = {"batched", "unbounded", "pool"};
+  for (int i = 0; i < 3; ++i) {
+    const json& a = j["arms"][static_cast<std::size_t>(i)];
+    EXPECT_EQ(a["name"], names[i]);
+    for (const char* k : {"duration_ms", "ops_per_sec", "avg_latency_ms", "peak_rss_mb"}) {
+      ASSERT_TRUE(a[k].is_number()) << k;
+      EXPECT_GT(a[k].get<double>(), 0) << names[i] << " " << k;
+    }
+    EXPECT_EQ(a["errors"], 0) << a;
+    EXPECT_EQ(a["ops"], 200);
+  }
+  EXPECT_TRUE(j["improvement"].contains("batched"));
+  EXPECT_EQ(j["seed_reference"]["current_ms"], 5953);
+  EXPECT_EQ(j["seed_reference"]["pool_ms"], 3830);
+}
+
+TEST(CliBench, PlotIsAnSvgWithBothChartsPerArm) {
+  TempDir d;
+  const fs::path svg = d.path() / "bench.svg";
+  CliRun r = run({"bench", "--ops", "200", "--plot", svg.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("batched"), std::string::npos);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file(svg.c_str())) << "not well-formed XML";
+  pugi::xml_node root = doc.child("svg");
+  ASSERT_TRUE(root);
+  std::map<std::string, int> per_arm;
+  for (auto x : doc.select_nodes("//polyline")) per_arm[x.node().attribute("data-name").value()]++;
+  EXPECT_EQ(per_arm["batched"], 2);  // throughput and RSS
+  EXPECT_EQ(per_arm["unbounded"], 2);
+  EXPECT_EQ(per_arm["pool"], 2);
+  EXPECT_GE(doc.select_nodes("//text").size(), 20u);  // titles, axis labels, ticks, legend
+}
+
+TEST(CliBench, MemoryScenarioPoolBoundsOperationsInFlight) {
+  CliRun r = run({"--concurrency", "4", "bench", "memory", "--ops", "400", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["scenario"], "memory");
+  ASSERT_EQ(j["arms"].size(), 2u);
+  EXPECT_EQ(j["arms"][0]["name"], "no_pool");
+  EXPECT_EQ(j["arms"][1]["name"], "pool");
+  EXPECT_EQ(j["arms"][1]["errors"], 0);
+  EXPECT_GE(j["arms"][1]["peak_in_flight"].get<int>(), 1);
+  EXPECT_LE(j["arms"][1]["peak_in_flight"].get<int>(), 4);  // the pool's limit holds
+  EXPECT_EQ(j["arms"][1]["requests"], 100);
+  EXPECT_EQ(j["arms"][1]["items_per_request"], 4);
+}
+
+TEST(CliBench, OverheadScenarioShape) {
+  CliRun r = run({"bench", "overhead", "--ops", "2000", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  ASSERT_EQ(j["arms"].size(), 3u);
+  for (auto& a : j["arms"]) {
+    EXPECT_EQ(a["errors"], 0);
+    EXPECT_TRUE(a["ns_per_op"].is_number());
+  }
+}
