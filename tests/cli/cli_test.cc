@@ -274,7 +274,8 @@ TEST(CliRoundTrip, InsertGetListExportImportCountOnFileStore) {
   CliRun res = run({"--url", url, "--json", "resources"});
   ASSERT_EQ(res.code, 0);
   json names = json::array();
-  for (auto& r : json::parse(res.out)["resources"]) names.push_back(r["name"]);
+  const json listed = json::parse(res.out);  // kept alive: the loop iterates into it
+  for (const auto& r : listed["resources"]) names.push_back(r["name"]);
   EXPECT_EQ(names, json::array({"copy", "users"}));
 }
 
