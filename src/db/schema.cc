@@ -296,11 +296,16 @@ struct Checker {
   bool partial;
   std::vector<FieldError>& errors;
 
-  void add(const std::string& path, std::string rule) { errors.push_back({path, std::move(rule)}); }
+  // Paths are built only when an error is reported: the valid path allocates nothing.
+  void add(std::string_view prefix, std::string_view name, std::string rule) {
+    std::string path(prefix);
+    path += name;
+    errors.push_back({std::move(path), std::move(rule)});
+  }
 
-  void field(const FieldRule& r, json& v, const std::string& path) {
+  void field(const FieldRule& r, json& v, std::string_view prefix) {
     if (!type_ok(r.type, v)) {
-      add(path, "type:" + std::string(field_type_name(r.type)));
+      add(prefix, r.name, "type:" + std::string(field_type_name(r.type)));
       return;
     }
     double size = 0;
@@ -314,19 +319,21 @@ struct Checker {
     } else {
       sized = false;
     }
-    if (sized && r.min && size < *r.min) add(path, "min:" + fmt_num(*r.min));
-    if (sized && r.max && size > *r.max) add(path, "max:" + fmt_num(*r.max));
+    if (sized && r.min && size < *r.min) add(prefix, r.name, "min:" + fmt_num(*r.min));
+    if (sized && r.max && size > *r.max) add(prefix, r.name, "max:" + fmt_num(*r.max));
     if (r.type == FieldType::kArray && r.items) {
       for (std::size_t i = 0; i < v.size(); ++i) {
         if (!type_ok(*r.items, v[i])) {
-          add(path + "[" + std::to_string(i) + "]", "items:" + std::string(field_type_name(*r.items)));
+          add(prefix, r.name + "[" + std::to_string(i) + "]", "items:" + std::string(field_type_name(*r.items)));
         }
       }
     }
-    if (r.type == FieldType::kObject && !r.children.empty()) object(r.children, v, path + ".", false);
+    if (r.type == FieldType::kObject && !r.children.empty()) {
+      object(r.children, v, std::string(prefix) + r.name + ".", false);
+    }
   }
 
-  void object(const std::vector<FieldRule>& rules, json& doc, const std::string& prefix, bool top) {
+  void object(const std::vector<FieldRule>& rules, json& doc, std::string_view prefix, bool top) {
     std::size_t present = 0;  // document keys covered by a rule
     for (const FieldRule& r : rules) {
       auto it = doc.find(r.name);
@@ -340,16 +347,14 @@ struct Checker {
           doc[r.name] = *r.default_value;
           ++present;
         } else if (r.required) {
-          add(prefix + r.name, "required");
+          add(prefix, r.name, "required");
         }
         continue;
       }
       ++present;
-      field(r, *it, prefix + r.name);
+      field(r, *it, prefix);
     }
-    if (top) {
-      for (const char* k : {"id", "createdAt", "updatedAt"}) present += doc.contains(k) ? 1 : 0;
-    }
+    if (top && doc.size() > present) present += doc.contains("id") ? 1 : 0;
     // Unknown attributes: walk the document only when it has keys the rules do not cover.
     if (doc.size() == present) return;
     for (auto it = doc.begin(); it != doc.end();) {
@@ -358,7 +363,7 @@ struct Checker {
                          std::any_of(rules.begin(), rules.end(), [&](const FieldRule& r) { return r.name == k; });
       if (known || unknown == UnknownAttributes::kKeep) { ++it; continue; }
       if (unknown == UnknownAttributes::kStrip) { it = doc.erase(it); continue; }
-      add(prefix + k, "unknown");
+      add(prefix, k, "unknown");
       ++it;
     }
   }
