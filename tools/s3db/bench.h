@@ -37,6 +37,7 @@ struct BenchOptions {
   std::string plot;      // SVG path, empty = none
   bool metrics = false;  // print the pool's metrics (Prometheus, or in the JSON) at the end
   int batch = 100;       // seed "batched" arm batch size
+  std::vector<std::string> arms;  // seed: run only these arms (empty = all), e.g. for profiling
 };
 
 // Per-op timestamps in ns since the arm's start; preallocate with resize(n) before timing.

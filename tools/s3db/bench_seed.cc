@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -187,10 +188,14 @@ ArmRun run_pool(const BenchOptions& o, const Globals& g, int run, BenchExtras& x
 }  // namespace
 
 std::vector<ArmRun> run_seed_once(const BenchOptions& o, const Globals& g, int run, BenchExtras& x) {
+  auto wanted = [&](const char* arm) {
+    return o.arms.empty() || std::find(o.arms.begin(), o.arms.end(), arm) != o.arms.end();
+  };
   std::vector<ArmRun> out;
-  out.push_back(run_threaded(o, g, "batched", run, static_cast<std::uint64_t>(std::max(1, o.batch))));
-  out.push_back(run_threaded(o, g, "unbounded", run, o.ops));
-  out.push_back(run_pool(o, g, run, x));
+  if (wanted("batched"))
+    out.push_back(run_threaded(o, g, "batched", run, static_cast<std::uint64_t>(std::max(1, o.batch))));
+  if (wanted("unbounded")) out.push_back(run_threaded(o, g, "unbounded", run, o.ops));
+  if (wanted("pool")) out.push_back(run_pool(o, g, run, x));
   return out;
 }
 
