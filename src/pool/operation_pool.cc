@@ -99,13 +99,14 @@ void OperationPool::Impl::submit_prepared(TaskBase* t) {
       reject_queued_locked();
       return;
     }
-    if (idle.load(std::memory_order_seq_cst) > 0 ||
+    // No wake-up while a worker is searching: it drains the inbox after it stops searching (see
+    // worker_main). None when every slot is busy: the holder drains the inbox when it lets go.
+    if (searching.load(std::memory_order_seq_cst) == 0 &&
         active.load(std::memory_order_seq_cst) < limit.load(std::memory_order_seq_cst)) {
       std::unique_lock<std::mutex> lk(mu, std::defer_lock);
       pool::lock_spin(lk);
       kick_locked(1);
     }
-    // Otherwise every slot is busy: its holder drains the inbox when it lets go.
     saturated.store(true, std::memory_order_relaxed);
     return;
   }

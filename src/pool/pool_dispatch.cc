@@ -85,9 +85,11 @@ void OperationPool::Impl::kick_locked(std::size_t wanted) {
     saturated = true;
     return;
   }
-  std::size_t n = std::min({wanted, static_cast<std::size_t>(free_slots), queue.size()});
-  while (n-- > 0) {
-    if (idle > signalled) {
+  const std::size_t target = std::min({wanted, static_cast<std::size_t>(free_slots), queue.size()});
+  // Workers already searching will take this work (and wake the next one if more is queued).
+  while (static_cast<std::size_t>(searching.load(std::memory_order_relaxed)) < target) {
+    searching.fetch_add(1, std::memory_order_seq_cst);
+    if (idle.load(std::memory_order_relaxed) > signalled) {
       ++signalled;
       work_cv.notify_one();
     } else {
@@ -95,7 +97,7 @@ void OperationPool::Impl::kick_locked(std::size_t wanted) {
       // limit) or outside one, running a completion that may block (e.g. a then() callback that
       // submits and waits). Start a thread rather than wait for it. Threads therefore never exceed
       // limit + the number of completions blocked at once.
-      workers.emplace_back([this] { worker_main(); });
+      workers.emplace_back([this] { worker_main(/*searcher=*/true); });
     }
   }
 }
@@ -271,7 +273,10 @@ void OperationPool::Impl::on_idle() {
 
 // ---- workers -----------------------------------------------------------------------------------
 
-void OperationPool::Impl::worker_main() {
+// A worker holds `mu` except while it runs an attempt. It takes its next task in the critical
+// section that releases its slot, so a busy worker costs one lock round per task and never sleeps
+// while it can run queued work.
+void OperationPool::Impl::worker_main(bool searcher) {
   OpContext ctx;
   RunSlot slot;
   slot.ctx = &ctx;
@@ -279,22 +284,35 @@ void OperationPool::Impl::worker_main() {
   TaskBase* t = nullptr;
   for (;;) {
     if (!t) t = try_pop_locked(slot);
+    if (searcher) {
+      searcher = false;
+      // seq_cst pairs with submit's lock-free path: a submitter that saw us searching skipped its
+      // wake-up, so after this decrement we look at the inbox again (try_pop drains it) — either
+      // we see its op or it sees no searcher and wakes someone.
+      searching.fetch_sub(1, std::memory_order_seq_cst);
+      if (!t) continue;
+      if (queued.load(std::memory_order_seq_cst) > 0) kick_locked(1);  // chain wake-up
+    }
     if (!t) {
       if (shutdown) return;
-      ++idle;
+      idle.fetch_add(1, std::memory_order_relaxed);
       work_cv.wait(lk);
-      --idle;
-      if (signalled > 0) --signalled;
+      idle.fetch_sub(1, std::memory_order_relaxed);
+      if (signalled > 0) {
+        --signalled;
+        searcher = true;  // whoever consumes a signal does the searching it was sent for
+      }
       continue;
     }
     t = run_attempt(t, slot, lk);
   }
 }
 
-// Runs one registered attempt of `t` (entered and left with `lk` held), settles it (retry or
-// finish) and returns the next task this worker already popped and registered, if any.
+// Runs one registered attempt of `t`, settles it (retry or finish) and returns the next task this
+// worker already popped and registered, if any. Entered with or without `lk` held; returns with
+// `lk` held only when there is no next task (the worker then goes looking or to sleep).
 TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std::mutex>& lk) {
-  lk.unlock();
+  if (lk.owns_lock()) lk.unlock();
   OpContext& ctx = *slot.ctx;
   TimePoint now = clock->now();
   if (t->attempt_ == 1) {
@@ -371,7 +389,7 @@ TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::uniq
   } else {
     finish(t, std::move(d.status), exec, now);
   }
-  pool::lock_spin(lk);
+  if (!next) pool::lock_spin(lk);
   return next;
 }
 

@@ -191,8 +191,14 @@ struct OperationPool::Impl {
   std::size_t backoff_count = 0;
   std::vector<std::pair<detail::TaskBase*, Status>> deferred;  // completed by the timer thread
   std::vector<std::thread> workers;
-  std::atomic<int> idle{0};  // written under mu; read without it by submit's lock-free path
-  int signalled = 0;
+  std::atomic<int> idle{0};  // workers parked on work_cv (written under mu)
+  int signalled = 0;         // notify_one()s sent to parked workers that have not woken yet
+  // Workers woken or started for queued work that have not yet taken a task or gone back to sleep.
+  // Written under mu; read without it by submit's lock-free path. While one is searching, nobody
+  // wakes another: the searcher, once it holds a task, wakes the next one if work is still queued
+  // (chain wake-up). Blocking ops thus still fan out to the full limit, while short ops stay on a
+  // few workers that loop without sleeping, and a burst of submits costs one wake-up, not one each.
+  std::atomic<int> searching{0};
   int space_waiters = 0;
   bool shutdown = false;    // workers exit
   bool timer_exit = false;  // the timer thread exits (after the workers)
@@ -229,7 +235,7 @@ struct OperationPool::Impl {
   detail::TaskBase* try_pop_locked(pool::RunSlot& slot);
   void register_locked(pool::RunSlot& slot, detail::TaskBase* t, TimePoint now);
   void unregister_locked(std::unique_lock<std::mutex>& lk, pool::RunSlot& slot);
-  void worker_main();
+  void worker_main(bool searcher);
   void timer_main();
   detail::TaskBase* run_attempt(detail::TaskBase* t, pool::RunSlot& slot, std::unique_lock<std::mutex>& lk);
   void enqueue_locked(detail::TaskBase* t);
