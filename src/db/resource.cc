@@ -5,6 +5,7 @@
 #include "db/ids.h"
 #include "db/records.h"
 #include "db/state.h"
+#include "storage/object_util.h"
 
 #include <algorithm>
 #include <chrono>
@@ -85,7 +86,21 @@ Result<json> update_loop(Resource::State& rs, const std::string& id, const Mutat
       S3DB_RETURN_IF_ERROR(db::sync_refs(storage, before, db::partition_keys(*rt, doc, id), ctx));
       return std::move(*next);
     }
-    if (!w.status().is_precondition_failed()) return w.status().with_context("update " + rt->def.name + "/" + id);
+    if (w.status().retryable() && !ctx.cancelled()) {
+      // Ambiguous outcome: the store failed the conditional write without saying whether it was
+      // applied (RGW answers HTTP 500 to racing If-Match writes of one object). The write token
+      // makes our body — hence its ETag — unique, so one HEAD decides; re-running the mutation
+      // blindly (a pool retry) could apply it twice.
+      auto now = storage.head(put->key, ctx);
+      if (now.ok() && now->etag == storage::md5_hex(put->body)) {
+        S3DB_RETURN_IF_ERROR(db::sync_refs(storage, before, db::partition_keys(*rt, doc, id), ctx));
+        return std::move(*next);
+      }
+      if (!now.ok()) return w.status().with_context("update " + rt->def.name + "/" + id);
+      // Not applied: go round again like a conflict.
+    } else if (!w.status().is_precondition_failed()) {
+      return w.status().with_context("update " + rt->def.name + "/" + id);
+    }
     if (ctx.cancelled()) return ctx.cancel_status();
     conflict_pause(attempt, std::chrono::steady_clock::now() - cycle_start, ctx);
   }

@@ -4,7 +4,8 @@
 // over the object's file, so readers (who read through one open descriptor) see either the old or
 // the new object, never a mix, and a crash leaves at worst a temp file, which list() ignores and
 // the next open removes. Conditional writes must check-and-replace atomically: writers of one key
-// serialise on a striped mutex table (one process; other processes are not coordinated).
+// serialise on a striped mutex table, and conditional writers also hold an flock on the stripe's
+// lock file under <root>/locks, so processes sharing one root cannot both pass a check.
 #include "storage/fs_client.h"
 
 #include "storage/fs_format.h"
@@ -14,6 +15,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -101,7 +103,14 @@ struct Loaded {
 class FileSystemClient final : public StorageClient {
  public:
   FileSystemClient(std::string root, FileClientOptions options)
-      : root_(std::move(root)), dir_(root_ + "/objects"), options_(options) {}
+      : root_(std::move(root)), dir_(root_ + "/objects"), options_(options) {
+    lock_fds_.fill(-1);
+  }
+  ~FileSystemClient() override {
+    for (int fd : lock_fds_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
 
   std::string_view kind() const noexcept override { return "file"; }
   std::string describe() const override { return "file://" + root_; }
@@ -125,8 +134,15 @@ class FileSystemClient final : public StorageClient {
     // the rename need to be atomic with respect to other writers of the key.
     auto tmp = write_temp(meta, req.body);
     if (!tmp.ok()) return tmp.status();
-    std::lock_guard lock(stripe(req.key));
+    const std::size_t slot = stripe_index(req.key);
+    std::lock_guard lock(stripes_[slot]);
+    ProcessLock cross_process;
     if (req.if_none_match || !req.if_match.empty()) {
+      Status locked = lock_across_processes(slot, cross_process);
+      if (!locked.ok()) {
+        ::unlink(tmp->c_str());
+        return locked.with_context("put " + req.key);
+      }
       auto current = load(path, "put", req.key, nullptr);
       Status s = current.ok() || current.status().is_not_found()
                      ? check_conditions(req, current.ok() ? &current->meta : nullptr)
@@ -259,8 +275,43 @@ class FileSystemClient final : public StorageClient {
  private:
   std::string path_for(std::string_view key) const { return dir_ + "/" + fs::file_name_for(key); }
 
-  std::mutex& stripe(std::string_view key) {
-    return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];
+  // FNV-1a: the same stripe for a key in every process (std::hash promises no such thing).
+  std::size_t stripe_index(std::string_view key) const {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
+    return static_cast<std::size_t>(h % stripes_.size());
+  }
+  std::mutex& stripe(std::string_view key) { return stripes_[stripe_index(key)]; }
+
+  // An exclusive flock held until destruction.
+  class ProcessLock {
+   public:
+    ProcessLock() = default;
+    ProcessLock(const ProcessLock&) = delete;
+    ProcessLock& operator=(const ProcessLock&) = delete;
+    ~ProcessLock() {
+      if (fd_ >= 0) ::flock(fd_, LOCK_UN);
+    }
+    void adopt(int fd) { fd_ = fd; }
+
+   private:
+    int fd_ = -1;
+  };
+
+  // Takes the flock of stripe `slot`; the caller holds the stripe's mutex, which also guards the
+  // lazily opened descriptor (flock excludes other processes, the mutex other threads).
+  Status lock_across_processes(std::size_t slot, ProcessLock& out) {
+    int& fd = lock_fds_[slot];
+    if (fd < 0) {
+      const std::string path = root_ + "/locks/" + std::to_string(slot);
+      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) return io_error("lock", path, errno);
+    }
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) return io_error("lock", std::to_string(slot), errno);
+    }
+    out.adopt(fd);
+    return Status::OK();
   }
 
   static Status check_conditions(const PutRequest& req, const ObjectMeta* existing) {
@@ -376,6 +427,7 @@ class FileSystemClient final : public StorageClient {
   const std::string dir_;
   const FileClientOptions options_;
   std::array<std::mutex, 64> stripes_;
+  std::array<int, 64> lock_fds_;  // <root>/locks/<stripe>, opened on first conditional write
 };
 
 }  // namespace
@@ -384,6 +436,7 @@ Result<std::unique_ptr<StorageClient>> make_file_client(const std::string& root,
   if (root.empty()) return Status::InvalidArgument("file store", "empty root directory");
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(root) / "objects", ec);
+  if (!ec) std::filesystem::create_directories(std::filesystem::path(root) / "locks", ec);
   if (ec) return Status::InvalidArgument("file store " + root, "cannot create directory: " + ec.message());
   std::string normal = std::filesystem::path(root).lexically_normal().string();
   if (normal.size() > 1 && normal.back() == '/') normal.pop_back();
