@@ -12,6 +12,6 @@ cmake --build "$work/cmake" -j2 >/dev/null
 "$work/cmake/consumer"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
   g++ -std=c++20 "$root/tests/consumer/main.cc" -o "$work/consumer-pc" \
-  $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs --static s3db)
+  $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs s3db)
 "$work/consumer-pc"
 echo "consumer: find_package and pkg-config builds OK"
