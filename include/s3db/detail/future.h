@@ -263,6 +263,10 @@ template <class T, class Cb>
 class Continuation final : public ContinuationBase {
  public:
   explicit Continuation(Cb cb) : cb_(std::move(cb)) {}
+  // Recycled task memory (then() is on every insert_async's path); `delete` through the base
+  // pointer reaches these through the virtual destructor, with this class's size.
+  static void* operator new(std::size_t n) { return task_alloc(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { task_free(p, n); }
   void run(TaskBase& task) noexcept override {
     try {
       cb_(static_cast<ResultTask<T>&>(task).take());
