@@ -213,19 +213,13 @@ void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
     }
     // A retry: the slot is released for the backoff and the next attempt goes through the queue.
     t->extra_ = TaskExtra::create();
-    EventInfo retry_event{};
+    p.emit_retry(t, d.status, exec, d.delay);
     {
       std::lock_guard<std::mutex> g(p.mu);
       if (p.stopped.load(std::memory_order_relaxed)) {
         d.retry = false;
         d.status = Status::Cancelled("pool stopped", d.status.to_string());
       } else {
-        retry_event.event = PoolEvent::kTaskRetry;
-        retry_event.task_id = t->id_;
-        retry_event.priority = t->priority_;
-        retry_event.attempt = t->attempt_;
-        retry_event.duration = exec;
-        retry_event.retry_delay = d.delay;
         p.schedule_backoff_locked(t, t1 + d.delay);
       }
     }
@@ -235,10 +229,6 @@ void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
       return;
     }
     p.release_slot();
-    if (p.wants(PoolEvent::kTaskRetry)) {
-      retry_event.status = &d.status;
-      p.emit(retry_event);
-    }
     detail::wait_done(task);
     return;
   }

@@ -223,6 +223,19 @@ OperationPool::Impl::Decision OperationPool::Impl::decide(TaskBase* t, Status st
   return d;
 }
 
+void OperationPool::Impl::emit_retry(const TaskBase* t, const Status& status, Duration exec, Duration delay) {
+  if (!wants(PoolEvent::kTaskRetry)) return;
+  EventInfo e{};
+  e.event = PoolEvent::kTaskRetry;
+  e.task_id = t->id_;
+  e.priority = t->priority_;
+  e.attempt = t->attempt_;
+  e.duration = exec;
+  e.retry_delay = delay;
+  e.status = &status;
+  emit(e);
+}
+
 void OperationPool::Impl::schedule_backoff_locked(TaskBase* t, TimePoint when) {
   ++t->attempt_;
   t->pool_flags_ |= pool::kInBackoff;
@@ -356,8 +369,7 @@ TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::uniq
   Decision d = decide(t, std::move(st), ctx, now);
   TaskExtra* fresh = (d.retry && !t->extra_) ? TaskExtra::create() : nullptr;
 
-  // Captured before unlocking: once the backoff is scheduled another thread may finish `t`.
-  EventInfo retry_event{};
+  if (d.retry) emit_retry(t, d.status, exec, d.delay);
   pool::lock_spin(lk);
   unregister_locked(lk, slot);
   std::optional<pool::ConcurrencyChange> change;
@@ -368,12 +380,6 @@ TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::uniq
   }
   if (d.retry) {
     if (fresh) t->extra_ = std::exchange(fresh, nullptr);
-    retry_event.event = PoolEvent::kTaskRetry;
-    retry_event.task_id = t->id_;
-    retry_event.priority = t->priority_;
-    retry_event.attempt = t->attempt_;
-    retry_event.duration = exec;
-    retry_event.retry_delay = d.delay;
     schedule_backoff_locked(t, now + d.delay);
   }
   active.fetch_sub(1, std::memory_order_seq_cst);  // our own pop below reuses the slot if it can
@@ -381,14 +387,7 @@ TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::uniq
   lk.unlock();
   TaskExtra::destroy(fresh);
   if (change) emit_change(*change);
-  if (d.retry) {
-    if (wants(PoolEvent::kTaskRetry)) {
-      retry_event.status = &d.status;
-      emit(retry_event);
-    }
-  } else {
-    finish(t, std::move(d.status), exec, now);
-  }
+  if (!d.retry) finish(t, std::move(d.status), exec, now);
   if (!next) pool::lock_spin(lk);
   return next;
 }

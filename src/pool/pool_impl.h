@@ -254,6 +254,9 @@ struct OperationPool::Impl {
   };
   Decision decide(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now);
   void schedule_backoff_locked(detail::TaskBase* t, TimePoint when);
+  // Emits task_retry for the attempt of `t` that just failed. Called before the backoff is
+  // scheduled: once it is, the next attempt may start (and emit task_started) on another thread.
+  void emit_retry(const detail::TaskBase* t, const Status& status, Duration exec, Duration delay);
 
   std::uint64_t next_random() noexcept;
   std::chrono::milliseconds attempt_timeout(const detail::TaskBase* t) const noexcept {
