@@ -197,8 +197,7 @@ TEST_P(ResourceTest, PartitionsFollowInsertUpdateRemove) {
 TEST_P(ResourceTest, PagesWithCursors) {
   auto r = users();
   for (int i = 0; i < 25; ++i) {
-    char id[8];
-    std::snprintf(id, sizeof id, "p%02d", i);
+    const std::string id = (i < 10 ? "p0" : "p") + std::to_string(i);
     ASSERT_TRUE(r.insert({{"id", id}, {"name", "nn"}}).ok());
   }
   std::vector<std::string> seen;
