@@ -195,6 +195,20 @@ TEST(CliOps, OperationErrorsExitOne) {
   EXPECT_EQ(json::parse(still.out)["name"], "Ann");
 }
 
+// A caller-chosen id may start with '-': after "--" it is a positional like any other; without
+// "--" it is a usage error (exit 2), never a silently wrong lookup.
+TEST(CliOps, IdsStartingWithADashNeedTheDoubleDash) {
+  TempDir d;
+  ASSERT_EQ(run(cat({"--url", d.url(), "create-resource", "users"}, kUserAttrs)).code, 0);
+  ASSERT_EQ(run({"--url", d.url(), "insert", "users", R"({"id":"-dash","name":"Ann"})"}).code, 0);
+  CliRun got = run({"--url", d.url(), "--json", "get", "users", "--", "-dash"});
+  ASSERT_EQ(got.code, 0) << got.err;
+  EXPECT_EQ(json::parse(got.out)["name"], "Ann");
+  CliRun bare = run({"--url", d.url(), "get", "users", "-dash"});
+  EXPECT_EQ(bare.code, 2) << bare.out;
+  expect_one_error_line(bare);
+}
+
 TEST(CliRoundTrip, InsertGetListExportImportCountOnFileStore) {
   TempDir d;
   const std::string url = d.url();
