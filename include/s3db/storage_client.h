@@ -15,6 +15,7 @@
 //   next_continuation_token. remove_many() accepts any number of keys (batched by 1,000).
 #pragma once
 
+#include <s3db/metadata.h>
 #include <s3db/operation_pool.h>
 #include <s3db/status.h>
 
@@ -27,7 +28,6 @@
 
 namespace s3db {
 
-using Metadata = std::map<std::string, std::string>;  // user metadata, lower-case keys
 
 // Size S3 counts against its 2 KB user-metadata limit: sum of UTF-8 bytes of keys and values.
 std::size_t metadata_size(const Metadata& metadata) noexcept;
@@ -50,7 +50,7 @@ struct Object {
 struct PutRequest {
   std::string key;
   std::string body;
-  std::string content_type = "application/octet-stream";
+  std::string content_type;  // empty = application/octet-stream
   Metadata metadata;
   bool if_none_match = false;  // create only: existing key → AlreadyExists
   std::string if_match;        // overwrite only this ETag: else → PreconditionFailed
@@ -98,6 +98,10 @@ class StorageClient {
   virtual std::string describe() const = 0;            // location, never secrets
 
   virtual Result<PutResult> put(const PutRequest& request, OpContext& ctx) = 0;
+  // put() that may take the body and metadata out of `request` — only when it returns OK; after
+  // any failure `request` is intact, so the caller can retry it. Saves a copy of every byte on
+  // clients that keep objects in memory; the default simply calls put().
+  virtual Result<PutResult> put_moved(PutRequest&& request, OpContext& ctx) { return put(request, ctx); }
   virtual Result<Object> get(std::string_view key, OpContext& ctx) = 0;
   virtual Result<ObjectMeta> head(std::string_view key, OpContext& ctx) = 0;
   virtual Status remove(std::string_view key, OpContext& ctx) = 0;

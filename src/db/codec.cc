@@ -67,7 +67,7 @@ Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretB
         f.raw = v.get_ref<const std::string&>();
         return Status::OK();
       }
-      f.owned = v.dump();  // kept unknown shapes (should not happen after validation)
+      dump_json(v, f.owned);  // kept unknown shapes (should not happen after validation)
       break;
     case FieldType::kInteger:
       f.owned = to_base36(v.is_number_integer() ? v.get<std::int64_t>()
@@ -92,7 +92,7 @@ Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretB
       break;
     }
     default:
-      f.owned = v.dump();
+      dump_json(v, f.owned);
   }
   f.raw = f.owned;
   return Status::OK();
@@ -162,7 +162,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
     Field& f = fields.emplace_back();
     f.key = kExtraKey;
     f.type = FieldType::kJson;
-    f.owned = extra.dump();
+    dump_json(extra, f.owned);
     f.raw = f.owned;
   }
 
@@ -170,6 +170,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
   const std::size_t version_cost = kVersionKey.size() + layout.version_text.size();
   std::size_t total = version_cost;
   for (const Field& f : fields) total += cost(f);
+  out.metadata.reserve(fields.size() + 1);
   out.metadata.emplace(std::string(kVersionKey), layout.version_text);
 
   if (total <= kMaxMetadataBytes && behavior != Behavior::kBodyOnly) {

@@ -148,7 +148,7 @@ Status sync_refs(StorageClient& storage, const std::vector<std::string>& before,
     if (std::find(before.begin(), before.end(), key) != before.end()) continue;
     PutRequest ref;
     ref.key = key;
-    auto r = storage.put(ref, ctx);
+    auto r = storage.put_moved(std::move(ref), ctx);
     if (!r.ok()) return r.status().with_context("write partition reference " + key);
   }
   for (const auto& key : before) {

@@ -81,7 +81,7 @@ Result<json> update_loop(Resource::State& rs, const std::string& id, const Mutat
     auto put = db::prepare_put(rs, *rt, doc, id);
     if (!put.ok()) return put.status();
     put->if_match = cur->etag;
-    auto w = storage.put(*put, ctx);
+    auto w = storage.put_moved(std::move(*put), ctx);  // consumed only on success
     if (w.ok()) {
       S3DB_RETURN_IF_ERROR(db::sync_refs(storage, before, db::partition_keys(*rt, doc, id), ctx));
       return std::move(*next);
@@ -146,7 +146,8 @@ struct InsertOp {
   Result<json> operator()(OpContext& ctx) {
     if (!prepared) S3DB_RETURN_IF_ERROR(prepare());
     StorageClient& storage = rs->client().storage();
-    auto w = storage.put(put, ctx);
+    // Consumed only on success; a failed attempt keeps `put` for the checks below and a retry.
+    auto w = storage.put_moved(std::move(put), ctx);
     if (!w.ok()) {
       if (!w.status().is_already_exists()) return w.status().with_context("insert " + rt->def.name + "/" + id);
       if (upsert) {

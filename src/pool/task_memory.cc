@@ -23,7 +23,7 @@ namespace {
 
 #ifndef S3DB_PLAIN_TASK_ALLOC
 constexpr std::size_t kGranule = 64;
-constexpr int kClasses = 4;  // 64, 128, 192, 256 bytes
+constexpr int kClasses = 8;  // 64, 128, ..., 512 bytes: a Resource op with its prepared request fits
 // Just under 256 KiB so that the allocator's header and alignment still fit in 64 pages.
 constexpr std::size_t kSlabBytes = 256 * 1024 - 128;
 constexpr int kBatch = 64;           // blocks moved between a thread cache and the global list

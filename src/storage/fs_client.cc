@@ -121,7 +121,7 @@ class FileSystemClient final : public StorageClient {
     ObjectMeta meta;
     meta.key = req.key;
     meta.etag = md5_hex(req.body);
-    meta.content_type = req.content_type;
+    meta.content_type = req.content_type.empty() ? std::string(kDefaultContentType) : req.content_type;
     meta.last_modified_ms = now_unix_ms();
     meta.metadata = normalize_metadata(req.metadata);
     const std::string path = path_for(req.key);
@@ -145,7 +145,7 @@ class FileSystemClient final : public StorageClient {
       }
       auto current = load(path, "put", req.key, nullptr);
       Status s = current.ok() || current.status().is_not_found()
-                     ? check_conditions(req, current.ok() ? &current->meta : nullptr)
+                     ? check_put_conditions(req, current.ok() ? &current->meta.etag : nullptr)
                      : current.status();
       if (!s.ok()) {
         ::unlink(tmp->c_str());
@@ -194,12 +194,8 @@ class FileSystemClient final : public StorageClient {
 
   Result<PutResult> copy(const CopyRequest& req, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
-    S3DB_RETURN_IF_ERROR(check_key("copy", req.source_key));
-    S3DB_RETURN_IF_ERROR(check_key("copy", req.dest_key));
-    const std::string context = "copy " + req.source_key + " -> " + req.dest_key;
-    if (req.source_key == req.dest_key && req.directive == MetadataDirective::kCopy) {
-      return Status::InvalidArgument(context, "copying an object onto itself needs the REPLACE directive");
-    }
+    std::string context;
+    S3DB_RETURN_IF_ERROR(check_copy(req, context));
     std::string body;
     auto src = load(path_for(req.source_key), "copy", req.source_key, &body);
     if (!src.ok()) {
@@ -209,10 +205,7 @@ class FileSystemClient final : public StorageClient {
     ObjectMeta meta = std::move(src->meta);
     meta.key = req.dest_key;
     meta.last_modified_ms = now_unix_ms();
-    if (req.directive == MetadataDirective::kReplace) {
-      meta.metadata = normalize_metadata(req.metadata);
-      if (!req.content_type.empty()) meta.content_type = req.content_type;
-    }
+    apply_copy_directive(req, meta.metadata, meta.content_type);
     auto tmp = write_temp(meta, body);
     if (!tmp.ok()) return tmp.status();
     std::lock_guard lock(stripe(req.dest_key));
@@ -311,21 +304,6 @@ class FileSystemClient final : public StorageClient {
       if (errno != EINTR) return io_error("lock", std::to_string(slot), errno);
     }
     out.adopt(fd);
-    return Status::OK();
-  }
-
-  static Status check_conditions(const PutRequest& req, const ObjectMeta* existing) {
-    if (req.if_none_match && existing != nullptr) {
-      return Status::AlreadyExists("put " + req.key, "object already exists (If-None-Match: *)");
-    }
-    if (!req.if_match.empty()) {
-      const std::string_view want = unquote_etag(req.if_match);
-      if (existing == nullptr) return Status::PreconditionFailed("put " + req.key, "object does not exist (If-Match)");
-      if (existing->etag != want) {
-        return Status::PreconditionFailed("put " + req.key,
-                                          "ETag is " + existing->etag + ", If-Match wanted " + std::string(want));
-      }
-    }
     return Status::OK();
   }
 

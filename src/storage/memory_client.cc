@@ -1,26 +1,47 @@
-// MemoryClient: the whole store in one ordered map, for tests, benchmarks and memory:// databases.
+// MemoryClient: the whole store in memory, for tests, benchmarks and memory:// databases.
 //
-// One std::map under a shared_mutex: lookups and listings share the lock, writers take it alone.
-// An ordered map (not a hash map) because list() must page in UTF-8 byte order; a write costs
-// O(log n) under the lock, which at ~1 µs per put is far below any storage round trip. Bodies
-// are shared_ptr so that replacing an object never copies a body while the lock is held.
+// Keys are spread over kShards ordered maps by a hash of the key, each under its own mutex, so
+// that writers on different threads rarely meet (one map under one lock was the hottest spot of
+// the 10,000-insert benchmark: 50 threads queueing on a reader-writer lock). Point operations
+// lock one shard; list() locks every shard in index order and merges them, since S3 pages in
+// UTF-8 byte order across the whole key space.
+//
+// An object is one immutable block (metadata, body, ETag, type, time) behind a shared_ptr: a put
+// builds it before taking the lock, the lock only swaps a pointer, a reader copies the pointer
+// out and the bytes after unlocking, and a replaced object is freed outside the lock.
 #include "storage/memory_client.h"
 
 #include "storage/listing.h"
 #include "storage/object_util.h"
 
+#include <algorithm>
+#include <array>
 #include <map>
 #include <mutex>
-#include <shared_mutex>
 
 namespace s3db {
 namespace storage {
 namespace {
 
-struct Entry {
-  ObjectMeta meta;  // size, etag, content_type, last_modified_ms, metadata; key is the map's
-  std::shared_ptr<const std::string> body;
+struct Stored {
+  Metadata metadata;
+  std::string body;
+  std::string content_type;  // empty = kDefaultContentType
+  std::string etag;
+  std::int64_t last_modified_ms = 0;
 };
+using StoredPtr = std::shared_ptr<const Stored>;
+
+ObjectMeta meta_of(std::string_view key, const Stored& s, bool with_metadata) {
+  ObjectMeta m;
+  m.key = std::string(key);
+  m.size = s.body.size();
+  m.etag = s.etag;
+  m.content_type = s.content_type.empty() ? std::string(kDefaultContentType) : s.content_type;
+  m.last_modified_ms = s.last_modified_ms;
+  if (with_metadata) m.metadata = s.metadata;
+  return m;
+}
 
 class MemoryClient final : public StorageClient {
  public:
@@ -31,28 +52,39 @@ class MemoryClient final : public StorageClient {
   std::string describe() const override { return label_; }
 
   Result<PutResult> put(const PutRequest& req, OpContext& ctx) override {
+    PutRequest copy = req;
+    return put_moved(std::move(copy), ctx);
+  }
+
+  Result<PutResult> put_moved(PutRequest&& req, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
     S3DB_RETURN_IF_ERROR(check_key("put", req.key));
-    Entry e;
-    e.meta.metadata = normalize_metadata(req.metadata);
+    auto s = std::make_shared<Stored>();
+    // Keys are usually lower-case already: then the request's map moves in below, uncopied.
+    const bool lowered = has_upper_case_key(req.metadata);
+    if (lowered) s->metadata = normalize_metadata(req.metadata);
     if (options_.enforce_metadata_limit) {
-      S3DB_RETURN_IF_ERROR(check_metadata_limit("put", req.key, e.meta.metadata));
+      S3DB_RETURN_IF_ERROR(check_metadata_limit("put", req.key, lowered ? s->metadata : req.metadata));
     }
-    e.meta.size = req.body.size();
-    e.meta.etag = md5_hex(req.body);
-    e.meta.content_type = req.content_type;
-    e.meta.last_modified_ms = now_unix_ms();
-    e.body = std::make_shared<const std::string>(req.body);
-    PutResult result{e.meta.etag};
+    s->etag = md5_hex(req.body);
+    s->last_modified_ms = now_unix_ms();
+    PutResult result{s->etag};
 
-    std::unique_lock lock(mu_);
-    auto it = objects_.find(req.key);
-    S3DB_RETURN_IF_ERROR(check_conditions(req, it == objects_.end() ? nullptr : &it->second));
-    if (it == objects_.end()) {
-      objects_.emplace(req.key, std::move(e));
-    } else {
-      std::swap(it->second, e);  // the old entry is destroyed after the lock is released
-      lock.unlock();
+    Shard& shard = shard_of(req.key);
+    StoredPtr replaced;  // freed after the lock is released
+    {
+      std::lock_guard lock(shard.mu);
+      auto it = shard.objects.find(req.key);
+      S3DB_RETURN_IF_ERROR(check_put_conditions(req, it == shard.objects.end() ? nullptr : &it->second->etag));
+      // From here on the put succeeds: the request's bytes may move into the stored object.
+      s->body = std::move(req.body);
+      s->content_type = std::move(req.content_type);
+      if (!lowered) s->metadata = std::move(req.metadata);
+      if (it == shard.objects.end()) {
+        shard.objects.emplace(std::move(req.key), std::move(s));
+      } else {
+        replaced = std::exchange(it->second, std::move(s));
+      }
     }
     return result;
   }
@@ -60,41 +92,26 @@ class MemoryClient final : public StorageClient {
   Result<Object> get(std::string_view key, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
     S3DB_RETURN_IF_ERROR(check_key("get", key));
-    std::shared_ptr<const std::string> body;
+    StoredPtr s = find(key);
+    if (!s) return not_found("get", key);
     Object out;
-    {
-      std::shared_lock lock(mu_);
-      auto it = objects_.find(key);
-      if (it == objects_.end()) return not_found("get", key);
-      out.meta = it->second.meta;
-      out.meta.key = it->first;
-      body = it->second.body;
-    }
-    out.body = *body;
+    out.meta = meta_of(key, *s, /*with_metadata=*/true);
+    out.body = s->body;
     return out;
   }
 
   Result<ObjectMeta> head(std::string_view key, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
     S3DB_RETURN_IF_ERROR(check_key("head", key));
-    std::shared_lock lock(mu_);
-    auto it = objects_.find(key);
-    if (it == objects_.end()) return not_found("head", key);
-    ObjectMeta meta = it->second.meta;
-    meta.key = it->first;
-    return meta;
+    StoredPtr s = find(key);
+    if (!s) return not_found("head", key);
+    return meta_of(key, *s, /*with_metadata=*/true);
   }
 
   Status remove(std::string_view key, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
     S3DB_RETURN_IF_ERROR(check_key("delete", key));
-    Entry old;
-    std::unique_lock lock(mu_);
-    auto it = objects_.find(key);
-    if (it != objects_.end()) {
-      old = std::move(it->second);
-      objects_.erase(it);
-    }
+    erase(key);
     return Status::OK();  // a missing key is not an error (S3 semantics)
   }
 
@@ -104,14 +121,13 @@ class MemoryClient final : public StorageClient {
     for (std::size_t start = 0; start < keys.size(); start += 1000) {
       S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
       const std::size_t end = std::min(keys.size(), start + 1000);
-      std::unique_lock lock(mu_);
       for (std::size_t i = start; i < end; ++i) {
         Status s = check_key("delete", keys[i]);
         if (!s.ok()) {
           result.failed.emplace_back(keys[i], std::move(s));
           continue;
         }
-        objects_.erase(keys[i]);
+        erase(keys[i]);
         ++result.deleted;
       }
     }
@@ -120,58 +136,53 @@ class MemoryClient final : public StorageClient {
 
   Result<PutResult> copy(const CopyRequest& req, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
-    S3DB_RETURN_IF_ERROR(check_key("copy", req.source_key));
-    S3DB_RETURN_IF_ERROR(check_key("copy", req.dest_key));
-    const std::string context = "copy " + req.source_key + " -> " + req.dest_key;
-    if (req.source_key == req.dest_key && req.directive == MetadataDirective::kCopy) {
-      // S3 refuses a copy onto itself that changes nothing.
-      return Status::InvalidArgument(context, "copying an object onto itself needs the REPLACE directive");
+    std::string context;
+    S3DB_RETURN_IF_ERROR(check_copy(req, context));
+    StoredPtr src = find(req.source_key);
+    if (!src) return Status::NotFound(context, "source key does not exist");
+    auto s = std::make_shared<Stored>(*src);
+    s->last_modified_ms = now_unix_ms();
+    apply_copy_directive(req, s->metadata, s->content_type);
+    if (options_.enforce_metadata_limit) {
+      S3DB_RETURN_IF_ERROR(check_metadata_limit("copy", req.dest_key, s->metadata));
     }
-    Metadata replacement;
-    if (req.directive == MetadataDirective::kReplace) {
-      replacement = normalize_metadata(req.metadata);
-      if (options_.enforce_metadata_limit) {
-        S3DB_RETURN_IF_ERROR(check_metadata_limit("copy", req.dest_key, replacement));
-      }
+    PutResult result{s->etag};
+    Shard& shard = shard_of(req.dest_key);
+    StoredPtr replaced;
+    {
+      std::lock_guard lock(shard.mu);
+      auto [it, inserted] = shard.objects.try_emplace(req.dest_key);
+      replaced = std::exchange(it->second, std::move(s));
     }
-    Entry old;
-    std::unique_lock lock(mu_);
-    auto src = objects_.find(req.source_key);
-    if (src == objects_.end()) return Status::NotFound(context, "source key does not exist");
-    Entry e = src->second;  // shares the body
-    e.meta.last_modified_ms = now_unix_ms();
-    if (req.directive == MetadataDirective::kReplace) {
-      e.meta.metadata = std::move(replacement);
-      if (!req.content_type.empty()) e.meta.content_type = req.content_type;
-    }
-    PutResult result{e.meta.etag};
-    auto [it, inserted] = objects_.try_emplace(req.dest_key);
-    if (!inserted) old = std::move(it->second);
-    it->second = std::move(e);
     return result;
   }
 
   Result<ListPage> list(const ListRequest& req, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
-    std::shared_lock lock(mu_);
-    NextKey next = [this](std::string_view bound, bool inclusive) -> std::optional<std::string_view> {
-      auto it = inclusive ? objects_.lower_bound(bound) : objects_.upper_bound(bound);
-      if (it == objects_.end()) return std::nullopt;
-      return std::string_view(it->first);
+    // Every shard locked (in index order, the only order anyone takes several): one snapshot.
+    std::array<std::unique_lock<std::mutex>, kShards> locks;
+    for (std::size_t i = 0; i < kShards; ++i) locks[i] = std::unique_lock(shards_[i].mu);
+    // The smallest key ≥ (or >) bound over all shards; it points into a map node, stable while
+    // the locks are held.
+    const std::string* last = nullptr;
+    NextKey next = [this, &last](std::string_view bound, bool inclusive) -> std::optional<std::string_view> {
+      last = nullptr;
+      for (Shard& shard : shards_) {
+        auto it = inclusive ? shard.objects.lower_bound(bound) : shard.objects.upper_bound(bound);
+        if (it != shard.objects.end() && (last == nullptr || it->first < *last)) last = &it->first;
+      }
+      if (last == nullptr) return std::nullopt;
+      return std::string_view(*last);
     };
     auto keys = paginate(req, next);
     if (!keys.ok()) return keys.status();
     ListPage page;
     page.objects.reserve(keys->keys.size());
-    for (const auto& k : keys->keys) {
-      const ObjectMeta& m = objects_.find(k)->second.meta;
-      ObjectMeta lm;  // list entries carry no user metadata (like S3's ListObjectsV2)
-      lm.key = k;
-      lm.size = m.size;
-      lm.etag = m.etag;
-      lm.content_type = m.content_type;
-      lm.last_modified_ms = m.last_modified_ms;
-      page.objects.push_back(std::move(lm));
+    for (auto& k : keys->keys) {
+      const Shard& shard = shard_of(k);
+      const Stored& s = *shard.objects.find(k)->second;
+      // List entries carry no user metadata (like S3's ListObjectsV2).
+      page.objects.push_back(meta_of(k, s, /*with_metadata=*/false));
     }
     page.common_prefixes = std::move(keys->common_prefixes);
     page.next_continuation_token = std::move(keys->next_continuation_token);
@@ -180,31 +191,55 @@ class MemoryClient final : public StorageClient {
   }
 
  private:
+  static constexpr std::size_t kShards = 16;
+
+  struct alignas(64) Shard {  // one cache line apart: the shards' mutexes never share one
+    std::mutex mu;
+    std::map<std::string, StoredPtr, std::less<>> objects;
+  };
+
+  static std::size_t shard_index(std::string_view key) noexcept {
+    // FNV-1a over the key's last 16 bytes: keys of one resource share long prefixes and differ
+    // at the end (ids), so the tail spreads them and bounds the cost for long keys.
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (char c : key.substr(key.size() > 16 ? key.size() - 16 : 0)) {
+      h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    }
+    return (h ^ (h >> 32)) % kShards;
+  }
+  Shard& shard_of(std::string_view key) noexcept { return shards_[shard_index(key)]; }
+  const Shard& shard_of(std::string_view key) const noexcept { return shards_[shard_index(key)]; }
+
+  StoredPtr find(std::string_view key) {
+    Shard& shard = shard_of(key);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.objects.find(key);
+    return it == shard.objects.end() ? nullptr : it->second;
+  }
+
+  void erase(std::string_view key) {
+    Shard& shard = shard_of(key);
+    StoredPtr old;  // freed after the lock is released
+    std::lock_guard lock(shard.mu);
+    auto it = shard.objects.find(key);
+    if (it == shard.objects.end()) return;
+    old = std::move(it->second);
+    shard.objects.erase(it);
+  }
+
+  static bool has_upper_case_key(const Metadata& m) noexcept {
+    return std::any_of(m.begin(), m.end(), [](const auto& kv) {
+      return std::any_of(kv.first.begin(), kv.first.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+    });
+  }
+
   static Status not_found(std::string_view op, std::string_view key) {
     return Status::NotFound(std::string(op) + " " + std::string(key), "no such key");
   }
 
-  static Status check_conditions(const PutRequest& req, const Entry* existing) {
-    if (req.if_none_match && existing != nullptr) {
-      return Status::AlreadyExists("put " + req.key, "object already exists (If-None-Match: *)");
-    }
-    if (!req.if_match.empty()) {
-      const std::string_view want = unquote_etag(req.if_match);
-      if (existing == nullptr) {
-        return Status::PreconditionFailed("put " + req.key, "object does not exist (If-Match)");
-      }
-      if (existing->meta.etag != want) {
-        return Status::PreconditionFailed("put " + req.key, "ETag is " + existing->meta.etag +
-                                                                ", If-Match wanted " + std::string(want));
-      }
-    }
-    return Status::OK();
-  }
-
   const MemoryClientOptions options_;
   const std::string label_;
-  mutable std::shared_mutex mu_;
-  std::map<std::string, Entry, std::less<>> objects_;
+  std::array<Shard, kShards> shards_;
 };
 
 }  // namespace

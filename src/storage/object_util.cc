@@ -68,6 +68,39 @@ Metadata normalize_metadata(const Metadata& metadata) {
   return out;
 }
 
+Status check_put_conditions(const PutRequest& req, const std::string* existing_etag) {
+  if (req.if_none_match && existing_etag != nullptr) {
+    return Status::AlreadyExists("put " + req.key, "object already exists (If-None-Match: *)");
+  }
+  if (!req.if_match.empty()) {
+    const std::string_view want = unquote_etag(req.if_match);
+    if (existing_etag == nullptr) {
+      return Status::PreconditionFailed("put " + req.key, "object does not exist (If-Match)");
+    }
+    if (*existing_etag != want) {
+      return Status::PreconditionFailed("put " + req.key,
+                                        "ETag is " + *existing_etag + ", If-Match wanted " + std::string(want));
+    }
+  }
+  return Status::OK();
+}
+
+Status check_copy(const CopyRequest& req, std::string& context) {
+  S3DB_RETURN_IF_ERROR(check_key("copy", req.source_key));
+  S3DB_RETURN_IF_ERROR(check_key("copy", req.dest_key));
+  context = "copy " + req.source_key + " -> " + req.dest_key;
+  if (req.source_key == req.dest_key && req.directive == MetadataDirective::kCopy) {
+    return Status::InvalidArgument(context, "copying an object onto itself needs the REPLACE directive");
+  }
+  return Status::OK();
+}
+
+void apply_copy_directive(const CopyRequest& req, Metadata& metadata, std::string& content_type) {
+  if (req.directive != MetadataDirective::kReplace) return;
+  metadata = normalize_metadata(req.metadata);
+  if (!req.content_type.empty()) content_type = req.content_type;
+}
+
 Status check_metadata_limit(std::string_view op, std::string_view key, const Metadata& metadata) {
   const std::size_t size = metadata_size(metadata);
   if (size <= kMaxMetadataBytes) return Status::OK();

@@ -23,6 +23,21 @@ Metadata normalize_metadata(const Metadata& metadata);
 [[nodiscard]] Status check_metadata_limit(std::string_view op, std::string_view key,
                                           const Metadata& metadata);
 
+// put's If-None-Match / If-Match against the current object's ETag (`existing` null = no object):
+// AlreadyExists or PreconditionFailed worded alike by every embedded client.
+[[nodiscard]] Status check_put_conditions(const PutRequest& req, const std::string* existing_etag);
+
+// copy's argument rules, shared by the embedded clients: both keys valid, and a copy onto itself
+// only with the REPLACE directive (S3 refuses one that changes nothing). On success `context` is
+// "copy SRC -> DST" for later messages.
+[[nodiscard]] Status check_copy(const CopyRequest& req, std::string& context);
+
+// Applies a REPLACE directive to the copied object's metadata and content type (COPY keeps both).
+void apply_copy_directive(const CopyRequest& req, Metadata& metadata, std::string& content_type);
+
+// The content type an object reports when its writer gave none.
+inline constexpr std::string_view kDefaultContentType = "application/octet-stream";
+
 // Hex MD5 of the body: S3's ETag of a single-part object.
 std::string md5_hex(std::string_view data);
 // Hex SHA-256 (file names of long keys).

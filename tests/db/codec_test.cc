@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <set>
 
 namespace s3db::db {
@@ -55,6 +57,36 @@ TEST(TextTest, EscapingIsHeaderSafeAndReversible) {
   EXPECT_FALSE(unescape_value("~%4").has_value());
   EXPECT_FALSE(unescape_value("~%zz").has_value());
   EXPECT_EQ(key_segment("a/b=c%d é"), "a%2Fb%3Dc%25d%20%C3%A9");
+}
+
+// dump_json replaces json::dump() on the write path: same bytes for everything but floats, whose
+// shortest form must still parse back to the same value and type.
+TEST(TextTest, DumpJsonMatchesDump) {
+  const json values[] = {
+      json(), true, false, 0, -7, 42, std::numeric_limits<std::int64_t>::min(),
+      std::numeric_limits<std::uint64_t>::max(), "", "plain", "quote \" back \\ slash",
+      "ctl \b\f\n\r\t \x01\x1f end", "ação 日本 🚀", json::array(), json::object(),
+      json::parse(R"({"b":[1,"x",{"c":null}],"a":{"z":true,"y":[[],{}]},"é":"ü"})"),
+      json::array({"alpha", "gamma"})};
+  for (const json& v : values) {
+    std::string out;
+    dump_json(v, out);
+    EXPECT_EQ(out, v.dump()) << v.dump();
+  }
+  const double floats[] = {0.0, -0.0, 1.0, 0.1, 1234.5, -2.5e-7, 1e300, 123456789012345680.0, 3.141592653589793};
+  for (double d : floats) {
+    std::string out;
+    dump_json(json(d), out);
+    const json back = json::parse(out);
+    EXPECT_TRUE(back.is_number_float()) << out;
+    EXPECT_EQ(back.get<double>(), d) << out;
+    EXPECT_EQ(std::signbit(back.get<double>()), std::signbit(d)) << out;
+  }
+  std::string nan_out;
+  dump_json(json(std::nan("")), nan_out);
+  EXPECT_EQ(nan_out, "null");
+  std::string bad;
+  EXPECT_THROW(dump_json(json(std::string("\xff\xfe")), bad), json::type_error);
 }
 
 TEST(IdsTest, RandomIdsAreUrlSafeAndDistinct) {

@@ -17,10 +17,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,6 +69,31 @@ struct ArmRun {
 // Fills latency figures and the throughput series of `run` from `times` (ops with end_ns == 0
 // are ignored); `duration_ms` must be set.
 void finish_arm(ArmRun& run, OpTimes& times);
+
+// Failures of one arm, from any thread: how many, and the first one's message.
+struct ErrorSink {
+  std::atomic<std::uint64_t> count{0};
+  std::mutex mu;
+  std::string first;
+  void add(const Status& s);
+};
+
+// The timed window of one arm. The constructor starts the RSS sampler, then the CPU and wall
+// clocks (so the sampler's start-up is not timed); finish() stops them and returns the arm's
+// figures: duration, CPU time ("cpu_ms" and "cpu_us_per_op" in extra), RSS, errors, and
+// latencies from `times` (offsets from t0()).
+class ArmTimer {
+ public:
+  ArmTimer();
+  std::chrono::steady_clock::time_point t0() const { return t0_; }
+  std::int64_t ns() const { return ns_since(t0_); }
+  ArmRun finish(std::string name, std::uint64_t ops, ErrorSink& errors, OpTimes& times);
+
+ private:
+  RssSampler rss_;
+  double cpu0_ = 0;
+  std::chrono::steady_clock::time_point t0_;
+};
 
 double median(std::vector<double> v);
 
@@ -121,6 +148,8 @@ ArmDb open_arm_db(const BenchOptions& o, const Globals& g, const std::string& ar
                   const StorageWrapper& wrap = {});
 // Deletes what the arm wrote on a persistent store (not timed); nothing to do for memory://.
 void cleanup_arm_db(ArmDb& a);
+// Keeps the pool's metrics of an arm's database for --metrics.
+void keep_pool_metrics(ArmDb& a, BenchExtras& x);
 
 // The seed's published figures (../shared/seed/operation-pool.md, "Benchmark Results").
 inline constexpr double kSeedCurrentMs = 5953, kSeedPoolMs = 3830;

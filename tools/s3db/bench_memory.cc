@@ -14,7 +14,6 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <mutex>
 
 namespace s3db::cli {
 namespace {
@@ -38,18 +37,6 @@ class InFlightCounter final : public ForwardingClient {
   std::atomic<int> active_{0}, peak_{0};
 };
 
-struct Errors {
-  std::atomic<std::uint64_t> count{0};
-  std::mutex mu;
-  std::string first;
-  void add(const Status& s) {
-    if (count.fetch_add(1) == 0) {
-      std::lock_guard lock(mu);
-      first = s.to_string();
-    }
-  }
-};
-
 ArmRun run_arm(const BenchOptions& o, const Globals& g, int run, bool pool, BenchExtras& x) {
   const std::string name = pool ? "pool" : "no_pool";
   const std::uint64_t requests = std::min<std::uint64_t>(100, std::max<std::uint64_t>(1, o.ops));
@@ -62,10 +49,8 @@ ArmRun run_arm(const BenchOptions& o, const Globals& g, int run, bool pool, Benc
   });
   OpTimes times;
   times.resize(total);
-  Errors errors;
-  RssSampler rss;
-  rss.start();
-  const auto t0 = std::chrono::steady_clock::now();
+  ErrorSink errors;
+  ArmTimer timer;
   {
     ThreadBurst request_threads(requests);
     for (std::uint64_t q = 0; q < requests; ++q) {
@@ -78,10 +63,10 @@ ArmRun run_arm(const BenchOptions& o, const Globals& g, int run, bool pool, Benc
           ThreadBurst item_threads(items);
           for (std::uint64_t k = 0; k < items; ++k) {
             const std::uint64_t i = q * items + k;
-            times.start_ns[i] = ns_since(t0);
+            times.start_ns[i] = timer.ns();
             if (!item_threads.spawn([&, i, k] {
                   auto r = a.res.insert(std::move(docs[k]));
-                  times.end_ns[i] = ns_since(t0);
+                  times.end_ns[i] = timer.ns();
                   if (!r.ok()) errors.add(r.status());
                 }))
               errors.add(Status::Unavailable("spawn", item_threads.last_error()));
@@ -91,9 +76,9 @@ ArmRun run_arm(const BenchOptions& o, const Globals& g, int run, bool pool, Benc
           std::atomic<std::uint64_t> left{items};
           for (std::uint64_t k = 0; k < items; ++k) {
             const std::uint64_t i = q * items + k;
-            times.start_ns[i] = ns_since(t0);
+            times.start_ns[i] = timer.ns();
             a.res.insert_async(std::move(docs[k])).then([&, i](Result<nlohmann::json> r) {
-              times.end_ns[i] = ns_since(t0);
+              times.end_ns[i] = timer.ns();
               if (!r.ok()) errors.add(r.status());
               if (left.fetch_sub(1, std::memory_order_acq_rel) == 1) left.notify_all();
             });
@@ -107,26 +92,11 @@ ArmRun run_arm(const BenchOptions& o, const Globals& g, int run, bool pool, Benc
     }
     request_threads.join_all();
   }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  rss.stop();
-  ArmRun out;
-  out.name = name;
-  out.ops = total;
-  out.duration_ms = ms;
-  out.errors = errors.count.load();
-  out.first_error = errors.first;
-  out.peak_rss_mb = rss.peak_mb();
-  out.baseline_rss_mb = rss.baseline_mb();
-  out.rss = rss.samples();
-  finish_arm(out, times);
-  out.extra = {{"peak_in_flight", counter ? counter->peak() : 0},
-               {"requests", requests},
-               {"items_per_request", items}};
-  if (pool) {
-    auto& p = a.db.client().pool();
-    x.pool_metrics = metrics_json(p.metrics(), p.stats());
-    x.pool_prometheus = p.prometheus();
-  }
+  ArmRun out = timer.finish(name, total, errors, times);
+  out.extra["peak_in_flight"] = counter ? counter->peak() : 0;
+  out.extra["requests"] = requests;
+  out.extra["items_per_request"] = items;
+  if (pool) keep_pool_metrics(a, x);
   cleanup_arm_db(a);
   return out;
 }

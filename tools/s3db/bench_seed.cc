@@ -21,7 +21,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 
 namespace s3db::cli {
 namespace {
@@ -84,42 +83,39 @@ void cleanup_arm_db(ArmDb& a) {
   (void)a.db.client().remove_many(std::move(names));
 }
 
+void keep_pool_metrics(ArmDb& a, BenchExtras& x) {
+  auto& pool = a.db.client().pool();
+  x.pool_metrics = metrics_json(pool.metrics(), pool.stats());
+  x.pool_prometheus = pool.prometheus();
+}
+
 namespace {
 
-struct ErrorSink {
-  std::atomic<std::uint64_t> count{0};
-  std::mutex mu;
-  std::string first;
-  void add(const Status& s) {
-    if (count.fetch_add(1, std::memory_order_relaxed) == 0) {
-      std::lock_guard lock(mu);
-      first = s.to_string();
-    }
-  }
-};
+std::vector<nlohmann::json> seed_records(std::uint64_t n) {
+  std::vector<nlohmann::json> docs;
+  docs.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) docs.push_back(seed_record(i));
+  return docs;
+}
 
 // batched / unbounded: one thread per insert, `group` of them at a time (group = N: unbounded).
 ArmRun run_threaded(const BenchOptions& o, const Globals& g, const std::string& name, int run,
                     std::uint64_t group) {
   ArmDb a = open_arm_db(o, g, name, run, /*pool=*/false);
-  std::vector<nlohmann::json> docs;
-  docs.reserve(o.ops);
-  for (std::uint64_t i = 0; i < o.ops; ++i) docs.push_back(seed_record(i));
+  std::vector<nlohmann::json> docs = seed_records(o.ops);
   OpTimes times;
   times.resize(o.ops);
   ErrorSink errors;
-  RssSampler rss;
-  rss.start();
-  const auto t0 = std::chrono::steady_clock::now();
+  ArmTimer timer;
   {
     ThreadBurst burst(std::min<std::uint64_t>(group, o.ops));
     for (std::uint64_t base = 0; base < o.ops; base += group) {
       const std::uint64_t end = std::min(o.ops, base + group);
       for (std::uint64_t i = base; i < end; ++i) {
-        times.start_ns[i] = ns_since(t0);
+        times.start_ns[i] = timer.ns();
         bool started = burst.spawn([&, i] {
           auto r = a.res.insert(std::move(docs[i]));
-          times.end_ns[i] = ns_since(t0);
+          times.end_ns[i] = timer.ns();
           if (!r.ok()) errors.add(r.status());
         });
         if (!started) errors.add(Status::Unavailable("spawn", burst.last_error()));
@@ -127,38 +123,23 @@ ArmRun run_threaded(const BenchOptions& o, const Globals& g, const std::string& 
       burst.join_all();
     }
   }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  rss.stop();
-  ArmRun out;
-  out.name = name;
-  out.ops = o.ops;
-  out.duration_ms = ms;
-  out.errors = errors.count.load();
-  out.first_error = errors.first;
-  out.peak_rss_mb = rss.peak_mb();
-  out.baseline_rss_mb = rss.baseline_mb();
-  out.rss = rss.samples();
-  finish_arm(out, times);
+  ArmRun out = timer.finish(name, o.ops, errors, times);
   cleanup_arm_db(a);
   return out;
 }
 
 ArmRun run_pool(const BenchOptions& o, const Globals& g, int run, BenchExtras& x) {
   ArmDb a = open_arm_db(o, g, "pool", run, /*pool=*/true);
-  std::vector<nlohmann::json> docs;
-  docs.reserve(o.ops);
-  for (std::uint64_t i = 0; i < o.ops; ++i) docs.push_back(seed_record(i));
+  std::vector<nlohmann::json> docs = seed_records(o.ops);
   OpTimes times;
   times.resize(o.ops);
   ErrorSink errors;
   std::atomic<std::uint64_t> remaining{o.ops};
-  RssSampler rss;
-  rss.start();
-  const auto t0 = std::chrono::steady_clock::now();
+  ArmTimer timer;
   for (std::uint64_t i = 0; i < o.ops; ++i) {
-    times.start_ns[i] = ns_since(t0);
+    times.start_ns[i] = timer.ns();
     a.res.insert_async(std::move(docs[i])).then([&, i](Result<nlohmann::json> r) {
-      times.end_ns[i] = ns_since(t0);
+      times.end_ns[i] = timer.ns();
       if (!r.ok()) errors.add(r.status());
       if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) remaining.notify_all();
     });
@@ -166,21 +147,8 @@ ArmRun run_pool(const BenchOptions& o, const Globals& g, int run, BenchExtras& x
   for (std::uint64_t left = remaining.load(std::memory_order_acquire); left != 0;
        left = remaining.load(std::memory_order_acquire))
     remaining.wait(left, std::memory_order_acquire);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  rss.stop();
-  ArmRun out;
-  out.name = "pool";
-  out.ops = o.ops;
-  out.duration_ms = ms;
-  out.errors = errors.count.load();
-  out.first_error = errors.first;
-  out.peak_rss_mb = rss.peak_mb();
-  out.baseline_rss_mb = rss.baseline_mb();
-  out.rss = rss.samples();
-  finish_arm(out, times);
-  auto& pool = a.db.client().pool();
-  x.pool_metrics = metrics_json(pool.metrics(), pool.stats());
-  x.pool_prometheus = pool.prometheus();
+  ArmRun out = timer.finish("pool", o.ops, errors, times);
+  keep_pool_metrics(a, x);
   cleanup_arm_db(a);
   return out;
 }

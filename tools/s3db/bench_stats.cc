@@ -1,6 +1,7 @@
 // Statistics for `s3db bench`: latency figures, throughput series and medians over runs. All of
 // it runs after the timed region, so sorting and allocation here cost the measurement nothing.
 #include "bench.h"
+#include "session.h"
 
 #include <algorithm>
 #include <map>
@@ -100,6 +101,41 @@ std::vector<ArmSummary> summarize(const std::vector<ArmRun>& runs) {
     }
     out.push_back(std::move(s));
   }
+  return out;
+}
+
+void ErrorSink::add(const Status& s) {
+  if (count.fetch_add(1, std::memory_order_relaxed) == 0) {
+    std::lock_guard lock(mu);
+    first = s.to_string();
+  }
+}
+
+ArmTimer::ArmTimer() {
+  rss_.start();
+  cpu0_ = process_cpu_ms();
+  t0_ = std::chrono::steady_clock::now();
+}
+
+ArmRun ArmTimer::finish(std::string name, std::uint64_t ops, ErrorSink& errors, OpTimes& times) {
+  const auto end = std::chrono::steady_clock::now();
+  const double cpu_ms = process_cpu_ms() - cpu0_;
+  rss_.stop();
+  ArmRun out;
+  out.name = std::move(name);
+  out.ops = ops;
+  out.duration_ms = std::chrono::duration<double, std::milli>(end - t0_).count();
+  out.errors = errors.count.load();
+  {
+    std::lock_guard lock(errors.mu);
+    out.first_error = errors.first;
+  }
+  out.peak_rss_mb = rss_.peak_mb();
+  out.baseline_rss_mb = rss_.baseline_mb();
+  out.rss = rss_.samples();
+  finish_arm(out, times);
+  out.extra["cpu_ms"] = cpu_ms;
+  out.extra["cpu_us_per_op"] = ops ? cpu_ms * 1e3 / static_cast<double>(ops) : 0.0;
   return out;
 }
 

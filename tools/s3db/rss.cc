@@ -1,6 +1,7 @@
 #include "rss.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,13 @@ double read_statm(int fd) {
 }
 
 }  // namespace
+
+double process_cpu_ms() {
+  rusage u{};
+  if (::getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  auto ms = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3; };
+  return ms(u.ru_utime) + ms(u.ru_stime);
+}
 
 double current_rss_mb() {
   int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);

@@ -18,6 +18,7 @@ namespace s3db::cli {
 double current_rss_mb();  // /proc/self/statm resident pages
 double vm_hwm_mb();       // /proc/self/status VmHWM (peak since start or last reset)
 bool reset_peak_rss();    // true when VmHWM was reset
+double process_cpu_ms();  // user + system CPU time of the whole process (getrusage)
 
 struct RssSample {
   double t_ms;    // since start()

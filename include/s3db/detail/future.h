@@ -38,7 +38,7 @@ namespace detail {
 struct TaskExtra;  // pool-private per-op options and retry state (src/pool)
 class TaskBase;
 
-// Task memory: 64-byte size classes up to 256 bytes, recycled through per-thread free lists.
+// Task memory: 64-byte size classes up to 512 bytes, recycled through per-thread free lists.
 void* task_alloc(std::size_t size);
 void task_free(void* p, std::size_t size) noexcept;
 
