@@ -101,13 +101,15 @@ void OperationPool::Impl::submit_prepared(TaskBase* t) {
     }
     // No wake-up while a worker is searching: it drains the inbox after it stops searching (see
     // worker_main). None when every slot is busy: the holder drains the inbox when it lets go.
-    if (searching.load(std::memory_order_seq_cst) == 0 &&
-        active.load(std::memory_order_seq_cst) < limit.load(std::memory_order_seq_cst)) {
+    const bool slot_free = active.load(std::memory_order_seq_cst) < limit.load(std::memory_order_seq_cst);
+    if (slot_free && searching.load(std::memory_order_seq_cst) == 0) {
       std::unique_lock<std::mutex> lk(mu, std::defer_lock);
       pool::lock_spin(lk);
       kick_locked(1);
     }
-    saturated.store(true, std::memory_order_relaxed);
+    // Saturation (what lets adaptive AIMD raise the limit) means an op had to wait for a slot;
+    // one submitted while a slot was free says nothing of the kind.
+    if (!slot_free) saturated.store(true, std::memory_order_relaxed);
     return;
   }
   std::unique_lock<std::mutex> lk(mu, std::defer_lock);

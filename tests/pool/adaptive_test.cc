@@ -118,6 +118,23 @@ TEST(PoolAdaptive, AdditiveIncreaseOnlyWhileSaturated) {
   EXPECT_EQ(ch.reasons[0], "saturated");
 }
 
+// Asynchronous submissions that find a free slot are not saturation either: the limit must not
+// grow under a load that never used it (a submit once marked the pool saturated unconditionally).
+TEST(PoolAdaptive, SubmitsThatFindAFreeSlotAreNotSaturation) {
+  auto clock = std::make_shared<ManualClock>();
+  OperationPool pool(adaptive(2, clock));
+  Changes ch;
+  auto sub = pool.on(PoolEvent::kConcurrencyChanged, ch.listener());
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(pool.submit([](OpContext&) { return Status::OK(); }).get().ok());
+    clock->advance(milliseconds(1000));
+  }
+  EXPECT_TRUE(pool.submit([](OpContext&) { return Status::OK(); }).get().ok());
+  EXPECT_EQ(pool.stats().concurrency, 2);
+  std::lock_guard<std::mutex> g(ch.mu);
+  EXPECT_TRUE(ch.values.empty());
+}
+
 TEST(PoolAdaptive, LatencyGuardUsesSuccessfulAttemptsOnly) {
   auto clock = std::make_shared<ManualClock>();
   PoolOptions o = adaptive(10, clock);
