@@ -1,7 +1,7 @@
 // FileSystemClient: a persistent store under a directory (format: storage/fs_format.h).
 //
 // Atomicity: every write goes to a temp file in the objects directory, is fsynced, then renamed
-// over the object's file, so readers (who read through one open descriptor) see either the old or
+// over the object's file (and the directory fsynced, so the rename survives a power loss), so readers (who read through one open descriptor) see either the old or
 // the new object, never a mix, and a crash leaves at worst a temp file, which list() ignores and
 // the next open removes. Conditional writes must check-and-replace atomically: writers of one key
 // serialise on a striped mutex table, and conditional writers also hold an flock on the stripe's
@@ -372,6 +372,12 @@ class FileSystemClient final : public StorageClient {
       const int err = errno;
       ::unlink(tmp.c_str());
       return io_error("put", key, err);
+    }
+    // The rename lives in the directory: until the directory is synced, a power loss can bring
+    // back the old object (or none) after put() said OK.
+    if (options_.fsync) {
+      Fd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (dir.get() < 0 || ::fsync(dir.get()) != 0) return io_error("put (sync directory)", key, errno);
     }
     return Status::OK();
   }

@@ -10,8 +10,9 @@
 namespace s3db::storage {
 
 struct FileClientOptions {
-  // fsync each object file before renaming it into place (durability across power loss). Turning
-  // it off keeps atomicity (rename) but a crash may lose the latest writes.
+  // fsync each object file before renaming it into place, and the directory after (durability
+  // across power loss). Turning it off keeps atomicity (rename) but a crash may lose the latest
+  // writes.
   bool fsync = true;
 };
 
