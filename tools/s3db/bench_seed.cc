@@ -17,6 +17,7 @@
 #include <s3db/connection.h>
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +49,9 @@ nlohmann::json seed_attributes() {
 
 ArmDb open_arm_db(const BenchOptions& o, const Globals& g, const std::string& arm, int run, bool pool,
                   const StorageWrapper& wrap) {
+  // Hand the memory freed by the previous arm back to the system first, so that every arm starts
+  // from a similar heap and its peak RSS is its own (glibc keeps freed memory otherwise).
+  ::malloc_trim(0);
   DatabaseOptions opts;
   opts.client.pool_enabled = pool;
   opts.client.pool.concurrency = o.concurrency;
