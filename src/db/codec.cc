@@ -107,11 +107,21 @@ void put_meta(Metadata& m, const Field& f) {
   m.emplace(std::string(f.key), std::move(value));
 }
 
+// put_meta for a field that is not needed afterwards: a value encoded into `owned` (JSON, numbers)
+// that needs no escaping moves into the metadata instead of being copied.
+void take_meta(Metadata& m, Field& f) {
+  if (!f.owned.empty() && f.raw.data() == f.owned.data() && escaped_size(f.raw, true) == f.raw.size()) {
+    m.emplace(std::string(f.key), std::move(f.owned));
+    return;
+  }
+  put_meta(m, f);
+}
+
 std::string body_of(const std::vector<const Field*>& fields) {
   std::string out = "{\"";
   out += kTokenKey;
   out += "\":\"";
-  out += random_id(16);
+  out += random_id(kTokenChars);
   out += '"';
   std::string v;
   for (const Field* f : fields) {
@@ -140,8 +150,16 @@ std::string_view fit_prefix(std::string_view s, std::size_t room) {
 }  // namespace
 
 Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior, const SecretBox* box) {
-  std::vector<Field> fields;
+  // Reused per thread: encoding runs once per write, and its scratch list need not be allocated
+  // each time. (Fields view strings of `doc` or own theirs; all are cleared before returning.)
+  thread_local std::vector<Field> scratch;
+  std::vector<Field>& fields = scratch;
+  fields.clear();
   fields.reserve(layout.slots.size() + 1);
+  struct Clear {
+    std::vector<Field>& v;
+    ~Clear() { v.clear(); }
+  } clear_on_return{fields};
   std::size_t matched = 0;
   for (const Slot& s : layout.slots) {
     auto it = doc.find(s.name);
@@ -174,8 +192,8 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
   out.metadata.emplace(std::string(kVersionKey), layout.version_text);
 
   if (total <= kMaxMetadataBytes && behavior != Behavior::kBodyOnly) {
-    for (const Field& f : fields) put_meta(out.metadata, f);
-    out.body = "~" + random_id(16);  // write token only (see kTokenKey)
+    for (Field& f : fields) take_meta(out.metadata, f);
+    out.body = "~" + random_id(kTokenChars);  // write token only (see kTokenKey)
     return out;
   }
   std::vector<const Field*> in_body;
@@ -228,7 +246,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
   if (!in_body.empty()) {
     out.body = body_of(in_body);
   } else {
-    out.body = "~" + random_id(16);  // write token only (see kTokenKey)
+    out.body = "~" + random_id(kTokenChars);  // write token only (see kTokenKey)
   }
   return out;
 }

@@ -26,6 +26,9 @@ inline constexpr std::string_view kExtraKey = "x-";  // unknown attributes kept 
 // ETag (the MD5 of the body, on S3) changes with every write and If-Match detects every
 // concurrent writer — even when all fields live in metadata and the body would be empty.
 inline constexpr std::string_view kTokenKey = "w-";
+// Random base64url characters of a write token: 84 bits, and "~" + token fits a std::string
+// without a heap allocation.
+inline constexpr int kTokenChars = 14;
 
 struct Slot {
   std::string name;  // attribute name
