@@ -5,8 +5,9 @@
 //   file:///absolute/path[/prefix]         file://./relative/path
 //   s3://[KEY:SECRET@]bucket[/prefix][?params]                        (AWS, virtual-hosted)
 //   http(s)://[KEY:SECRET@]host[:port]/bucket[/prefix][?params]       (custom endpoint, path-style)
-// Params: region, session_token, path_style (true|false), verify_tls (true|false),
-//   timeout_ms, connect_timeout_ms, concurrency, max_retries. Unknown params → InvalidArgument
+// Params: region, session_token, path_style (true|false), verify_tls (true|false), ca_file
+//   (PEM bundle of the CAs to trust for https instead of the system store; read when a request
+//   is made), timeout_ms, connect_timeout_ms, concurrency, max_retries. Unknown params → InvalidArgument
 //   naming the parameter and listing the allowed ones. Percent-encoding is decoded in
 //   credentials and path segments.
 // Fallbacks (awscli-like) when the URI lacks them: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -43,6 +44,7 @@ struct ConnectionOptions {
   std::string session_token;
   bool path_style = false;   // true for custom endpoints unless path_style=false
   bool verify_tls = true;
+  std::string ca_file;       // PEM CA bundle for https; empty = the system's trust store
   std::chrono::milliseconds timeout{0};           // per request, 0 = none (the pool's timeout rules)
   std::chrono::milliseconds connect_timeout{10000};
 

@@ -20,9 +20,9 @@ using Env = std::function<std::optional<std::string>(std::string_view)>;
 
 constexpr std::string_view kContext = "connection string";
 const std::vector<std::string_view> kCommonParams = {"concurrency", "max_retries", "timeout_ms"};
-const std::vector<std::string_view> kS3Params = {"concurrency",   "connect_timeout_ms", "max_retries",
-                                                 "path_style",    "region",             "session_token",
-                                                 "timeout_ms",    "verify_tls"};
+const std::vector<std::string_view> kS3Params = {"ca_file",    "concurrency",   "connect_timeout_ms",
+                                                 "max_retries", "path_style",   "region",
+                                                 "session_token", "timeout_ms", "verify_tls"};
 
 bool unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -232,6 +232,10 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
   if (auto it = params_.find("session_token"); it != params_.end()) {
     if (it->second.empty()) return fail("parameter 'session_token' is empty");
     o.session_token = it->second;
+  }
+  if (auto it = params_.find("ca_file"); it != params_.end()) {
+    if (it->second.empty()) return fail("parameter 'ca_file' is empty (give the path of a PEM CA bundle)");
+    o.ca_file = it->second;
   }
   return Status::OK();
 }
@@ -447,6 +451,7 @@ std::string ConnectionOptions::to_string() const {
       if (!session_token.empty()) add("session_token", "***");
       if (path_style != custom) add("path_style", path_style ? "true" : "false");
       if (!verify_tls) add("verify_tls", "false");
+      if (!ca_file.empty()) add("ca_file", ca_file);
       if (connect_timeout != std::chrono::milliseconds(10000)) {
         add("connect_timeout_ms", std::to_string(connect_timeout.count()));
       }

@@ -105,8 +105,9 @@ TEST(ConnectionTest, CustomEndpointForms) {
 
 TEST(ConnectionTest, AllParams) {
   auto o = ok("s3://K:S@bucket-1?region=ap-south-1&session_token=TOKEN%2Babc&path_style=true&verify_tls=false"
-              "&timeout_ms=1500&connect_timeout_ms=300&concurrency=64&max_retries=5");
+              "&timeout_ms=1500&connect_timeout_ms=300&concurrency=64&max_retries=5&ca_file=%2Fetc%2Fmy%20ca.pem");
   EXPECT_EQ(o.region, "ap-south-1");
+  EXPECT_EQ(o.ca_file, "/etc/my ca.pem");
   EXPECT_EQ(o.session_token, "TOKEN+abc");
   EXPECT_TRUE(o.path_style);
   EXPECT_FALSE(o.verify_tls);
@@ -163,8 +164,8 @@ TEST(ConnectionTest, ProcessEnvironmentIsRead) {
 TEST(ConnectionTest, UnknownParamNamedWithAllowedList) {
   auto m = error_of("s3://K:S@bucket-1?regoin=eu-west-1");
   EXPECT_NE(m.find("'regoin'"), std::string::npos) << m;
-  EXPECT_NE(m.find("allowed: concurrency, connect_timeout_ms, max_retries, path_style, region, session_token, "
-                   "timeout_ms, verify_tls"),
+  EXPECT_NE(m.find("allowed: ca_file, concurrency, connect_timeout_ms, max_retries, path_style, region, "
+                   "session_token, timeout_ms, verify_tls"),
             std::string::npos)
       << m;
   // S3-only params are unknown to memory:// and file://, whose list is shorter.
@@ -187,6 +188,8 @@ TEST(ConnectionTest, MalformedUrisAreClearErrors) {
             std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?timeout_ms=12x").find("'timeout_ms'"), std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?verify_tls=yes").find("true or false"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?ca_file=").find("'ca_file'"), std::string::npos);
+  EXPECT_NE(error_of("memory://b?ca_file=/x.pem").find("'ca_file'"), std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?path_style=1").find("true or false"), std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1/a%zzb").find("percent-encoding"), std::string::npos);
   EXPECT_NE(error_of("s3://KEYONLY@bucket-1").find("KEY:SECRET"), std::string::npos);
@@ -226,7 +229,7 @@ TEST(ConnectionTest, SecretsNeverInErrors) {
 TEST(ConnectionTest, ToStringMasksSecretsAndRoundTrips) {
   const std::string uri =
       "s3://AKID:Sup3rS3cret%2Fx@bucket-1/my%20db/v1?region=eu-west-1&session_token=TOK3N&timeout_ms=900"
-      "&concurrency=8&max_retries=2&verify_tls=false&connect_timeout_ms=500";
+      "&concurrency=8&max_retries=2&verify_tls=false&connect_timeout_ms=500&ca_file=/etc/ssl/private-ca.pem";
   auto o = ok(uri);
   const std::string s = o.to_string();
   EXPECT_EQ(s.find("Sup3rS3cret"), std::string::npos) << s;
@@ -244,6 +247,7 @@ TEST(ConnectionTest, ToStringMasksSecretsAndRoundTrips) {
   EXPECT_EQ(back.concurrency, o.concurrency);
   EXPECT_EQ(back.max_retries, o.max_retries);
   EXPECT_EQ(back.verify_tls, o.verify_tls);
+  EXPECT_EQ(back.ca_file, "/etc/ssl/private-ca.pem");
   EXPECT_EQ(back.path_style, o.path_style);
   EXPECT_EQ(back.endpoint, o.endpoint);
 

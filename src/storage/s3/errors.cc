@@ -67,10 +67,11 @@ Status map_curl(const ErrorInfo& e) {
     case CURLE_ABORTED_BY_CALLBACK:
       return Status::Cancelled(ctx, detail_of(e, "transfer aborted"));
     case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
       return Status::Unauthorized(
-          ctx, detail_of(e, "TLS certificate verification failed; verify_tls=false only for test "
-                            "servers"));
+          ctx, detail_of(e, "TLS certificate verification failed: trust the server's CA with "
+                            "ca_file=/path/ca.pem (verify_tls=false only for test servers)"));
+    case CURLE_SSL_CACERT_BADFILE:
+      return Status::InvalidArgument(ctx, detail_of(e, "cannot use the CA bundle given by ca_file"));
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
       return Status::InvalidArgument(ctx, detail_of(e, "check the endpoint URL"));

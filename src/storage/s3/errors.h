@@ -7,7 +7,8 @@
 //
 // Table (first match wins)
 //   curl: operation timed out → Timeout; aborted by callback → Cancelled; TLS verification →
-//         Unauthorized (hint: verify_tls); malformed URL → InvalidArgument; anything else →
+//         Unauthorized (hint: ca_file); unreadable ca_file or malformed URL → InvalidArgument;
+//         anything else →
 //         Unavailable (connection refused/reset, DNS, empty reply, partial transfer)
 //   SlowDown, 503, 429 → Throttled (Retry-After kept)
 //   RequestTimeout, 408 → Timeout

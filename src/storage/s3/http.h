@@ -49,6 +49,7 @@ struct HttpResponse {
 
 struct HttpOptions {
   bool verify_tls = true;
+  std::string ca_file;  // PEM CA bundle; empty = libcurl's default (the system store)
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds timeout{0};  // whole transfer; 0 = none
 };

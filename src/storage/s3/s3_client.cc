@@ -35,7 +35,7 @@ class S3Client final : public StorageClient {
         root_(options_.prefix.empty() ? std::string() : options_.prefix + "/"),
         requester_(std::move(endpoint), options_.region,
                    Credentials{options_.access_key, options_.secret_key, options_.session_token},
-                   HttpOptions{options_.verify_tls, options_.connect_timeout, options_.timeout}) {}
+                   HttpOptions{options_.verify_tls, options_.ca_file, options_.connect_timeout, options_.timeout}) {}
 
   std::string_view kind() const noexcept override { return "s3"; }
 
