@@ -1,5 +1,7 @@
 #include "db/ids.h"
 
+#include "storage/object_util.h"
+
 #include <random>
 
 namespace s3db::db {
@@ -33,20 +35,6 @@ Xoshiro& rng() {
 }
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -82,7 +70,7 @@ Status check_id(std::string_view id) {
       return Status::InvalidArgument("invalid id", "contains a control character");
     }
   }
-  if (!valid_utf8(id)) return Status::InvalidArgument("invalid id", "not valid UTF-8");
+  if (!storage::valid_utf8(id)) return Status::InvalidArgument("invalid id", "not valid UTF-8");
   return Status::OK();
 }
 

@@ -1,5 +1,7 @@
 #include "db/text.h"
 
+#include "storage/object_util.h"
+
 #include <charconv>
 #include <cmath>
 
@@ -182,30 +184,6 @@ std::string key_segment(std::string_view v) {
 
 namespace {
 
-bool valid_utf8_text(std::string_view s) noexcept {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) { ++i; continue; }
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-    else return false;
-    if (i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n;
-  }
-  return true;
-}
-
 void dump_string(const std::string& s, std::string& out) {
   out += '"';
   bool ascii = true;
@@ -233,7 +211,7 @@ void dump_string(const std::string& s, std::string& out) {
   }
   out += '"';
   // Same contract as dump(): invalid UTF-8 is an error (nlohmann's type_error 316), not data.
-  if (!ascii && !valid_utf8_text(s)) (void)nlohmann::json(s).dump();
+  if (!ascii && !storage::valid_utf8(s)) (void)nlohmann::json(s).dump();
 }
 
 template <typename T>

@@ -117,7 +117,9 @@ TEST(IdsTest, CheckId) {
   EXPECT_TRUE(check_id("abc-DEF_123").ok());
   EXPECT_TRUE(check_id("ação").ok());
   for (std::string bad : {std::string(), std::string("a/b"), std::string(".."), std::string("a\nb"),
-                          std::string(256, 'a'), std::string("\xff\xfe")}) {
+                          std::string(256, 'a'), std::string("\xff\xfe"),
+                          // an overlong '/' and a UTF-16 surrogate: not UTF-8 (S3 rejects such keys)
+                          std::string("a\xc0\xaf" "b"), std::string("\xed\xa0\x80")}) {
     Status s = check_id(bad);
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << bad;
   }
