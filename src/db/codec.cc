@@ -153,8 +153,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
   // Reused per thread: encoding runs once per write, and its scratch list need not be allocated
   // each time. (Fields view strings of `doc` or own theirs; all are cleared before returning.)
   thread_local std::vector<Field> scratch;
-  std::vector<Field>& fields = scratch;
-  fields.clear();
+  std::vector<Field>& fields = scratch;  // empty: every call clears it on its way out
   fields.reserve(layout.slots.size() + 1);
   struct Clear {
     std::vector<Field>& v;

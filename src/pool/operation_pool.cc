@@ -185,14 +185,7 @@ void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
     OpContext ctx;
     const TimePoint t0 = p.clock->now();
     p.queue_wait.record(0);
-    if (p.wants(PoolEvent::kTaskStarted)) {
-      EventInfo e{};
-      e.event = PoolEvent::kTaskStarted;
-      e.task_id = t->id_;
-      e.priority = t->priority_;
-      e.attempt = 1;
-      p.emit(e);
-    }
+    if (p.wants(PoolEvent::kTaskStarted)) p.emit(Impl::task_event(PoolEvent::kTaskStarted, t));
     Status st = t->attempt(ctx);
     const TimePoint t1 = p.clock->now();
     const Duration exec = t1 - t0;

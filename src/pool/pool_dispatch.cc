@@ -225,11 +225,7 @@ OperationPool::Impl::Decision OperationPool::Impl::decide(TaskBase* t, Status st
 
 void OperationPool::Impl::emit_retry(const TaskBase* t, const Status& status, Duration exec, Duration delay) {
   if (!wants(PoolEvent::kTaskRetry)) return;
-  EventInfo e{};
-  e.event = PoolEvent::kTaskRetry;
-  e.task_id = t->id_;
-  e.priority = t->priority_;
-  e.attempt = t->attempt_;
+  EventInfo e = task_event(PoolEvent::kTaskRetry, t);
   e.duration = exec;
   e.retry_delay = delay;
   e.status = &status;
@@ -262,11 +258,7 @@ void OperationPool::Impl::finish(TaskBase* t, Status status, Duration last_exec,
   throughput.tick(ns_since_start(now) / 1'000'000'000);
   const PoolEvent ev = ok ? PoolEvent::kTaskCompleted : PoolEvent::kTaskError;
   if (wants(ev)) {
-    EventInfo e{};
-    e.event = ev;
-    e.task_id = t->id_;
-    e.priority = t->priority_;
-    e.attempt = t->attempt_;
+    EventInfo e = task_event(ev, t);
     e.duration = last_exec;
     e.status = ok ? nullptr : &status;
     emit(e);
@@ -328,24 +320,14 @@ TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::uniq
   if (lk.owns_lock()) lk.unlock();
   OpContext& ctx = *slot.ctx;
   TimePoint now = clock->now();
+  Duration wait{};  // queue wait of a first attempt (a retry's wait is its backoff, not counted)
   if (t->attempt_ == 1) {
-    const auto wait = now - TimePoint(Duration(t->enqueued_ns_));
+    wait = now - TimePoint(Duration(t->enqueued_ns_));
     queue_wait.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count())));
-    if (wants(PoolEvent::kTaskStarted)) {
-      EventInfo e{};
-      e.event = PoolEvent::kTaskStarted;
-      e.task_id = t->id_;
-      e.priority = t->priority_;
-      e.attempt = t->attempt_;
-      e.queue_wait = wait;
-      emit(e);
-    }
-  } else if (wants(PoolEvent::kTaskStarted)) {
-    EventInfo e{};
-    e.event = PoolEvent::kTaskStarted;
-    e.task_id = t->id_;
-    e.priority = t->priority_;
-    e.attempt = t->attempt_;
+  }
+  if (wants(PoolEvent::kTaskStarted)) {
+    EventInfo e = task_event(PoolEvent::kTaskStarted, t);
+    e.queue_wait = wait;
     emit(e);
   }
 

@@ -276,6 +276,15 @@ struct OperationPool::Impl {
     return (listener_mask.load(std::memory_order_relaxed) >> static_cast<int>(e)) & 1u;
   }
   void emit(const EventInfo& info);
+  // An event about task `t` (event, id, priority, attempt set; the rest left for the caller).
+  static EventInfo task_event(PoolEvent ev, const detail::TaskBase* t) noexcept {
+    EventInfo e{};
+    e.event = ev;
+    e.task_id = t->id_;
+    e.priority = t->priority_;
+    e.attempt = t->attempt_;
+    return e;
+  }
   void emit_simple(PoolEvent e);
   void emit_change(const pool::ConcurrencyChange& c);
   void on_idle();

@@ -1,11 +1,12 @@
 // FileSystemClient: a persistent store under a directory (format: storage/fs_format.h).
 //
 // Atomicity: every write goes to a temp file in the objects directory, is fsynced, then renamed
-// over the object's file (and the directory fsynced, so the rename survives a power loss), so readers (who read through one open descriptor) see either the old or
-// the new object, never a mix, and a crash leaves at worst a temp file, which list() ignores and
-// the next open removes. Conditional writes must check-and-replace atomically: writers of one key
-// serialise on a striped mutex table, and conditional writers also hold an flock on the stripe's
-// lock file under <root>/locks, so processes sharing one root cannot both pass a check.
+// over the object's file, and the directory is fsynced so that the rename survives a power loss.
+// Readers (who read through one open descriptor) see either the old or the new object, never a
+// mix, and a crash leaves at worst a temp file, which list() ignores and the next open removes.
+// Conditional writes must check-and-replace atomically: writers of one key serialise on a striped
+// mutex table, and conditional writers also hold an flock on the stripe's lock file under
+// <root>/locks, so processes sharing one root cannot both pass a check.
 #include "storage/fs_client.h"
 
 #include "storage/fs_format.h"
@@ -268,11 +269,9 @@ class FileSystemClient final : public StorageClient {
  private:
   std::string path_for(std::string_view key) const { return dir_ + "/" + fs::file_name_for(key); }
 
-  // FNV-1a: the same stripe for a key in every process (std::hash promises no such thing).
+  // The same stripe for a key in every process: the flock files are shared between processes.
   std::size_t stripe_index(std::string_view key) const {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
-    return static_cast<std::size_t>(h % stripes_.size());
+    return static_cast<std::size_t>(fnv1a(key) % stripes_.size());
   }
   std::mutex& stripe(std::string_view key) { return stripes_[stripe_index(key)]; }
 

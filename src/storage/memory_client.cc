@@ -199,12 +199,9 @@ class MemoryClient final : public StorageClient {
   };
 
   static std::size_t shard_index(std::string_view key) noexcept {
-    // FNV-1a over the key's last 16 bytes: keys of one resource share long prefixes and differ
-    // at the end (ids), so the tail spreads them and bounds the cost for long keys.
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (char c : key.substr(key.size() > 16 ? key.size() - 16 : 0)) {
-      h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
-    }
+    // The key's last 16 bytes: keys of one resource share long prefixes and differ at the end
+    // (ids), so the tail spreads them and bounds the cost for long keys.
+    const std::uint64_t h = fnv1a(key.substr(key.size() > 16 ? key.size() - 16 : 0));
     return (h ^ (h >> 32)) % kShards;
   }
   Shard& shard_of(std::string_view key) noexcept { return shards_[shard_index(key)]; }
@@ -225,12 +222,6 @@ class MemoryClient final : public StorageClient {
     if (it == shard.objects.end()) return;
     old = std::move(it->second);
     shard.objects.erase(it);
-  }
-
-  static bool has_upper_case_key(const Metadata& m) noexcept {
-    return std::any_of(m.begin(), m.end(), [](const auto& kv) {
-      return std::any_of(kv.first.begin(), kv.first.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-    });
   }
 
   static Status not_found(std::string_view op, std::string_view key) {

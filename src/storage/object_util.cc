@@ -51,12 +51,21 @@ Status check_key(std::string_view op, std::string_view key) {
   return Status::OK();
 }
 
-Metadata normalize_metadata(const Metadata& metadata) {
-  // Usually every key is lower-case already: a plain copy of the tree is cheaper than rebuilding it.
-  const bool lower = std::all_of(metadata.begin(), metadata.end(), [](const auto& kv) {
-    return std::none_of(kv.first.begin(), kv.first.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+bool has_upper_case_key(const Metadata& metadata) noexcept {
+  return std::any_of(metadata.begin(), metadata.end(), [](const auto& kv) {
+    return std::any_of(kv.first.begin(), kv.first.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
   });
-  if (lower) return metadata;
+}
+
+std::uint64_t fnv1a(std::string_view data) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : data) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+Metadata normalize_metadata(const Metadata& metadata) {
+  // Usually every key is lower-case already: a plain copy is cheaper than rebuilding it.
+  if (!has_upper_case_key(metadata)) return metadata;
   Metadata out;
   for (const auto& [k, v] : metadata) {
     std::string lower = k;

@@ -18,6 +18,12 @@ bool valid_utf8(std::string_view s) noexcept;
 
 // Lower-cases ASCII letters of metadata keys (S3 does so on the wire).
 Metadata normalize_metadata(const Metadata& metadata);
+// True when some metadata key has an upper-case ASCII letter (normalize_metadata would change it).
+bool has_upper_case_key(const Metadata& metadata) noexcept;
+
+// 64-bit FNV-1a: a hash that is the same in every process and build (std::hash promises neither),
+// for striping keys over locks and shards.
+std::uint64_t fnv1a(std::string_view data) noexcept;
 
 // InvalidArgument naming the size and the limit when metadata exceeds kMaxMetadataBytes.
 [[nodiscard]] Status check_metadata_limit(std::string_view op, std::string_view key,
