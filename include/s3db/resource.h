@@ -81,6 +81,12 @@ struct ResourceConfig {
 
 inline constexpr int kMaxUpdateAttempts = 16;
 
+// What restore() does when a record with the document's id already exists.
+enum class IfExists : std::uint8_t {
+  kFail,     // AlreadyExists, the stored record untouched
+  kReplace,  // the stored record is replaced by the document (conditional write, like replace())
+};
+
 // Result of one item of a bulk call.
 struct ItemResult {
   std::string id;
@@ -146,12 +152,20 @@ class Resource {
   Result<nlohmann::json> replace(std::string_view id, nlohmann::json doc, OpOptions options = {});
   Result<nlohmann::json> upsert(nlohmann::json doc, OpOptions options = {});
   Status remove(std::string_view id, OpOptions options = {});
+  // Writes a document as an export gave it: like insert (the id is generated when absent), but
+  // "createdAt"/"updatedAt" are kept as given (ISO 8601 strings, else InvalidArgument naming the
+  // field; a missing one is set to now) when the resource has timestamps. An existing id →
+  // AlreadyExists, or with IfExists::kReplace the stored record is replaced (timestamps as given).
+  Result<nlohmann::json> restore(nlohmann::json doc, IfExists if_exists = IfExists::kFail,
+                                 OpOptions options = {});
 
   // Asynchronous forms: the Future completes with what the synchronous form returns.
   Future<nlohmann::json> insert_async(nlohmann::json doc, OpOptions options = {});
   Future<nlohmann::json> get_async(std::string id, OpOptions options = {});
   Future<nlohmann::json> update_async(std::string id, nlohmann::json changes, OpOptions options = {});
   Future<void> remove_async(std::string id, OpOptions options = {});
+  Future<nlohmann::json> restore_async(nlohmann::json doc, IfExists if_exists = IfExists::kFail,
+                                       OpOptions options = {});
 
   // Bulk calls with backpressure; per-item results in input order.
   BulkResult insert_many(std::vector<nlohmann::json> docs, BulkOptions options = {});

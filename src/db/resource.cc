@@ -5,6 +5,7 @@
 #include "db/ids.h"
 #include "db/records.h"
 #include "db/state.h"
+#include "db/text.h"
 #include "storage/object_util.h"
 
 #include <algorithm>
@@ -57,7 +58,8 @@ Status check_given_id(const Runtime& rt, std::string_view id) {
 using Mutation = std::function<Result<json>(json current)>;
 
 // Read, mutate, conditional write (If-Match), re-read on conflict. Moves partition references.
-Result<json> update_loop(Resource::State& rs, const std::string& id, const Mutation& mutate, OpContext& ctx) {
+Result<json> update_loop(Resource::State& rs, const std::string& id, const Mutation& mutate, OpContext& ctx,
+                         bool keep_timestamps = false) {
   StorageClient& storage = rs.client().storage();
   for (int attempt = 1; attempt <= kMaxUpdateAttempts; ++attempt) {
     const auto cycle_start = std::chrono::steady_clock::now();
@@ -74,7 +76,7 @@ Result<json> update_loop(Resource::State& rs, const std::string& id, const Mutat
       return Status::InvalidArgument("update " + rt->def.name + "/" + id, "the id cannot be changed");
     }
     doc["id"] = id;
-    if (rt->def.timestamps) {
+    if (rt->def.timestamps && !keep_timestamps) {
       if (!created.is_null()) doc["createdAt"] = created;
       doc["updatedAt"] = db::now_iso8601();
     }
@@ -112,12 +114,13 @@ Result<json> update_loop(Resource::State& rs, const std::string& id, const Mutat
 // insert (and upsert): a conditional create. Prepared once; the pool may re-run it on a
 // retryable failure, when an AlreadyExists of our own earlier attempt must count as success.
 struct InsertOp {
-  InsertOp(StatePtr state, json document, bool is_upsert = false)
-      : rs(std::move(state)), doc(std::move(document)), upsert(is_upsert) {}
+  InsertOp(StatePtr state, json document, bool is_upsert = false, bool keep_times = false)
+      : rs(std::move(state)), doc(std::move(document)), upsert(is_upsert), keep_timestamps(keep_times) {}
 
   StatePtr rs;
   json doc;
   bool upsert = false;
+  bool keep_timestamps = false;
   bool prepared = false;
   std::string id;
   PutRequest put;
@@ -131,8 +134,15 @@ struct InsertOp {
     id = std::move(chosen).value();
     if (rt->def.timestamps) {
       auto now = db::now_iso8601();
-      doc["createdAt"] = now;
-      doc["updatedAt"] = std::move(now);
+      for (const char* field : {"createdAt", "updatedAt"}) {
+        auto it = doc.find(field);
+        if (!keep_timestamps || it == doc.end() || it->is_null()) {
+          doc[field] = now;
+        } else if (!it->is_string() || !db::valid_date(it->get_ref<const std::string&>())) {
+          return Status::InvalidArgument("restore " + rt->def.name + "/" + id,
+                                         std::string(field) + " is not an ISO 8601 date");
+        }
+      }
     }
     auto p = db::prepare_put(*rs, *rt, doc, id);
     if (!p.ok()) return p.status();
@@ -152,11 +162,12 @@ struct InsertOp {
       if (!w.status().is_already_exists()) return w.status().with_context("insert " + rt->def.name + "/" + id);
       if (upsert) {
         json replacement = doc;
-        return update_loop(*rs, id, [replacement](json current) -> Result<json> {
+        const bool keep = keep_timestamps;
+        return update_loop(*rs, id, [replacement, keep](json current) -> Result<json> {
           json next = replacement;
-          if (current.contains("createdAt")) next["createdAt"] = current["createdAt"];
+          if (!keep && current.contains("createdAt")) next["createdAt"] = current["createdAt"];
           return next;
-        }, ctx);
+        }, ctx, keep);
       }
       bool ours = false;
       if (ctx.attempt() > 1) {  // an earlier attempt may have written it before failing
@@ -254,6 +265,18 @@ Future<json> Resource::insert_async(json doc, OpOptions options) {
 Result<json> Resource::upsert(json doc, OpOptions options) {
   Client& c = state_->client();
   return c.pool().run(InsertOp(state_, std::move(doc), /*is_upsert=*/true), c.effective(std::move(options)));
+}
+
+Result<json> Resource::restore(json doc, IfExists if_exists, OpOptions options) {
+  Client& c = state_->client();
+  return c.pool().run(InsertOp(state_, std::move(doc), if_exists == IfExists::kReplace, /*keep_times=*/true),
+                      c.effective(std::move(options)));
+}
+
+Future<json> Resource::restore_async(json doc, IfExists if_exists, OpOptions options) {
+  Client& c = state_->client();
+  return c.pool().submit(InsertOp(state_, std::move(doc), if_exists == IfExists::kReplace, /*keep_times=*/true),
+                         c.effective(std::move(options)));
 }
 
 Result<json> Resource::get(std::string_view id, OpOptions options) {

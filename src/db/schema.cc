@@ -229,44 +229,6 @@ bool valid_url(std::string_view s) {
   return true;
 }
 
-bool digits(std::string_view s, std::size_t pos, std::size_t n, int lo, int hi) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  return v >= lo && v <= hi;
-}
-
-// ISO-8601 / RFC 3339 subset: YYYY-MM-DD[THH:MM[:SS[.fraction]][Z|±HH:MM]].
-bool valid_date(std::string_view s) {
-  if (!digits(s, 0, 4, 0, 9999) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, 1, 12) ||
-      s[7] != '-' || !digits(s, 8, 2, 1, 31)) {
-    return false;
-  }
-  if (s.size() == 10) return true;
-  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return false;
-  std::size_t p = 11;
-  if (!digits(s, p, 2, 0, 23) || p + 2 >= s.size() || s[p + 2] != ':' || !digits(s, p + 3, 2, 0, 59)) return false;
-  p += 5;
-  if (p < s.size() && s[p] == ':') {
-    if (!digits(s, p + 1, 2, 0, 60)) return false;
-    p += 3;
-    if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
-      const std::size_t start = ++p;
-      while (p < s.size() && s[p] >= '0' && s[p] <= '9') ++p;
-      if (p == start) return false;
-    }
-  }
-  if (p == s.size()) return true;
-  if ((s[p] == 'Z' || s[p] == 'z') && p + 1 == s.size()) return true;
-  if ((s[p] == '+' || s[p] == '-') && p + 6 == s.size()) {
-    return digits(s, p + 1, 2, 0, 23) && s[p + 3] == ':' && digits(s, p + 4, 2, 0, 59);
-  }
-  return false;
-}
-
 std::string fmt_num(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   return json(v).dump();
@@ -283,7 +245,7 @@ bool type_ok(FieldType t, const json& v) {
     case FieldType::kBoolean: return v.is_boolean();
     case FieldType::kEmail: return v.is_string() && valid_email(v.get_ref<const std::string&>());
     case FieldType::kUrl: return v.is_string() && valid_url(v.get_ref<const std::string&>());
-    case FieldType::kDate: return v.is_string() && valid_date(v.get_ref<const std::string&>());
+    case FieldType::kDate: return v.is_string() && db::valid_date(v.get_ref<const std::string&>());
     case FieldType::kArray: return v.is_array();
     case FieldType::kObject: return v.is_object();
     case FieldType::kJson: case FieldType::kAny: return true;

@@ -18,6 +18,9 @@ std::optional<std::string> base64url_decode(std::string_view text);
 std::string to_base36(std::int64_t v);
 std::optional<std::int64_t> from_base36(std::string_view s);
 
+// ISO-8601 / RFC 3339 subset: YYYY-MM-DD[THH:MM[:SS[.fraction]][Z|±HH:MM]] (the "date" type).
+bool valid_date(std::string_view s);
+
 // Number of UTF-8 code points (continuation bytes are not counted).
 std::size_t utf8_length(std::string_view s) noexcept;
 
