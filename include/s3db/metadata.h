@@ -97,4 +97,21 @@ class Metadata {
   std::vector<value_type> entries_;
 };
 
+// --- the 2 KB limit ------------------------------------------------------------------------------
+// S3 limits user metadata to 2,048 bytes: the sum of the sizes of every name and value AS RECEIVED
+// (without the "x-amz-meta-" prefix). A value that is not safe in an HTTP header travels as an
+// RFC 2047 encoded word ("=?UTF-8?B?<base64>?="), which is what S3 stores and counts. Every client
+// of this library (memory, file, S3) applies the same count, so a record accepted by one store is
+// accepted by all.
+inline constexpr std::size_t kMaxMetadataBytes = 2048;
+
+// True when `value` travels byte for byte in a header: printable ASCII (0x20..0x7E), no leading
+// or trailing space, no run of two spaces (signers and proxies collapse them), and not starting
+// with "=?" (it would read as an encoded word).
+bool metadata_value_is_plain(std::string_view value) noexcept;
+// Bytes S3 counts for `value`: its size when plain, else the size of its RFC 2047 form.
+std::size_t metadata_value_size(std::string_view value) noexcept;
+// Bytes S3 counts for the whole map: names plus metadata_value_size() of every value.
+std::size_t metadata_size(const Metadata& metadata) noexcept;
+
 }  // namespace s3db

@@ -5,6 +5,8 @@
 //   retry-after hint carried from the server (S3's Retry-After). An OK Status never allocates.
 // - Whether a failure may be retried is derived from its Code only (retryable()), never from
 //   message text: Throttled, Unavailable and Timeout are retryable; everything else is not.
+//   UnknownOutcome is never retryable: the write it reports may already have been applied, and
+//   only the caller can decide (after reading) whether to write again.
 // - Result<T> holds either a T or a non-OK Status. Accessing value() of a failed Result throws
 //   std::logic_error naming the Status (a programming error, not an operational one).
 // - Thread safety: plain values; distinct objects may be used from distinct threads freely.
@@ -33,8 +35,10 @@ enum class Code : std::uint8_t {
   kTimeout,             // attempt timeout or deadline passed (retryable per attempt)
   kCancelled,           // pool stopped / caller cancelled
   kInternal,            // a bug or an unexpected condition
+  kUnknownOutcome,      // a write that may or may not have been applied (the request failed
+                        // ambiguously and its effect could not be verified): read to find out
 };
-inline constexpr int kCodeCount = 11;
+inline constexpr int kCodeCount = 12;
 
 // "NotFound", "Throttled", ... (stable names, used in metrics labels and JSON output).
 std::string_view code_name(Code code) noexcept;
@@ -56,6 +60,7 @@ class [[nodiscard]] Status {
   static Status Timeout(std::string_view context, std::string_view detail = {});
   static Status Cancelled(std::string_view context, std::string_view detail = {});
   static Status Internal(std::string_view context, std::string_view detail = {});
+  static Status UnknownOutcome(std::string_view context, std::string_view detail = {});
 
   bool ok() const noexcept { return code_ == Code::kOk; }
   Code code() const noexcept { return code_; }

@@ -11,6 +11,10 @@
 //   different ETag (or missing key) → PreconditionFailed. Identical across every client.
 // - ETags are returned without quotes. Metadata keys are lower-case without "x-amz-meta-".
 // - Keys are UTF-8, 1..1024 bytes; anything else → InvalidArgument, nothing written.
+// - User metadata over 2 KB as S3 counts it (metadata_size() in s3db/metadata.h: values that are
+//   not header-safe count in their RFC 2047 form) → InvalidArgument on put/copy, nothing written,
+//   on every client (AWS refuses it; the S3 client checks before sending, for servers that would
+//   not).
 // - list(): keys in UTF-8 byte order; max_keys clamped to 1..1000; a truncated page carries
 //   next_continuation_token. remove_many() accepts any number of keys (batched by 1,000).
 #pragma once
@@ -28,10 +32,7 @@
 
 namespace s3db {
 
-
-// Size S3 counts against its 2 KB user-metadata limit: sum of UTF-8 bytes of keys and values.
-std::size_t metadata_size(const Metadata& metadata) noexcept;
-inline constexpr std::size_t kMaxMetadataBytes = 2048;
+// metadata_size() and kMaxMetadataBytes (the 2 KB limit every client enforces): s3db/metadata.h.
 
 struct ObjectMeta {
   std::string key;
@@ -135,7 +136,9 @@ class ForwardingClient : public StorageClient {
 };
 
 struct MemoryClientOptions {
-  bool enforce_metadata_limit = false;  // reject > 2 KB user metadata with InvalidArgument
+  // Reject user metadata over 2 KB (metadata_size(), as S3 counts it) with InvalidArgument, like
+  // every other client. Off only for tests that need to store what S3 would refuse.
+  bool enforce_metadata_limit = true;
 };
 std::unique_ptr<StorageClient> make_memory_client(MemoryClientOptions options = {});
 

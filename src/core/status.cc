@@ -15,6 +15,7 @@ std::string_view code_name(Code code) noexcept {
     case Code::kTimeout: return "Timeout";
     case Code::kCancelled: return "Cancelled";
     case Code::kInternal: return "Internal";
+    case Code::kUnknownOutcome: return "UnknownOutcome";
   }
   return "Unknown";
 }
@@ -44,6 +45,7 @@ S3DB_STATUS_BUILDER(Unavailable)
 S3DB_STATUS_BUILDER(Timeout)
 S3DB_STATUS_BUILDER(Cancelled)
 S3DB_STATUS_BUILDER(Internal)
+S3DB_STATUS_BUILDER(UnknownOutcome)
 #undef S3DB_STATUS_BUILDER
 
 Status Status::with_context(std::string_view context) const {

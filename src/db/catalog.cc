@@ -1,5 +1,7 @@
 #include "db/catalog.h"
 
+#include "db/stamp.h"
+
 namespace s3db::db {
 
 using nlohmann::json;
@@ -138,8 +140,8 @@ Result<Catalog> parse_catalog(std::string_view text, std::string_view key) {
   }
 }
 
-std::string serialize_catalog(const Catalog& c) {
-  json root = {{"format", "s3db"}, {"formatVersion", kCatalogFormat}};
+std::string serialize_catalog(const Catalog& c, std::string_view stamp) {
+  json root = {{"format", "s3db"}, {"formatVersion", kCatalogFormat}, {kStampKey, stamp}};
   if (c.security.present()) {
     root["security"] = {{"kdf", "pbkdf2-sha256"}, {"cipher", "aes-256-gcm"}, {"salt", c.security.salt},
                         {"iterations", c.security.iterations}, {"check", c.security.check}};

@@ -44,7 +44,8 @@ struct Catalog {
 
 // InvalidArgument "s3db.json at <key> is corrupt: <why>" on anything unexpected.
 Result<Catalog> parse_catalog(std::string_view text, std::string_view key);
-std::string serialize_catalog(const Catalog& catalog);
+// The catalog's JSON text with the write stamp `stamp` (WriteStamp::text(), member "w-").
+std::string serialize_catalog(const Catalog& catalog, std::string_view stamp);
 
 std::string_view unknown_name(UnknownAttributes u) noexcept;  // "reject" | "keep" | "strip"
 

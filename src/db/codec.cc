@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace s3db::db {
 
@@ -54,13 +55,45 @@ struct Field {
   FieldType type;
 };
 
+// Associated data of a sealed secret: the place it belongs to. Format 2 binds the record id too
+// (NUL-separated: resource names and ids cannot hold a NUL, so the parts cannot be shifted);
+// format 1, written before, bound only "<resource>/<attribute>".
+std::string secret_aad(const Layout& l, const Slot& s, std::string_view id, bool v2) {
+  if (!v2) return l.resource + "/" + s.name;
+  std::string aad;
+  aad.reserve(16 + l.resource.size() + s.name.size() + id.size());
+  aad += "s3db secret 2";
+  aad += '\0';
+  aad += l.resource;
+  aad += '\0';
+  aad += id;
+  aad += '\0';
+  aad += s.name;
+  return aad;
+}
+
+// An integer field as int64: validation refuses what does not fit, this refuses it again (no
+// silent wrap of 2^64-1 to -1, no undefined cast of 1e19).
+std::optional<std::int64_t> as_int64(const json& v) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  const double d = v.get<double>();
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return std::nullopt;
+  return static_cast<std::int64_t>(d);
+}
+
 void append_chars(std::string& out, double v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
 }
 
-Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretBox* box, Field& f) {
+Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretBox* box,
+                    std::string_view id, Field& f) {
   switch (s.type) {
     case FieldType::kString: case FieldType::kEmail: case FieldType::kUrl: case FieldType::kDate:
       if (v.is_string()) {
@@ -69,10 +102,12 @@ Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretB
       }
       dump_json(v, f.owned);  // kept unknown shapes (should not happen after validation)
       break;
-    case FieldType::kInteger:
-      f.owned = to_base36(v.is_number_integer() ? v.get<std::int64_t>()
-                                                : static_cast<std::int64_t>(v.get<double>()));
+    case FieldType::kInteger: {
+      const auto n = as_int64(v);
+      if (!n) return Status::InvalidArgument("encode " + l.resource, s.name + " is outside the 64-bit integer range");
+      f.owned = to_base36(*n);
       break;
+    }
     case FieldType::kNumber:
       if (v.is_number_unsigned()) f.owned = std::to_string(v.get<std::uint64_t>());
       else if (v.is_number_integer()) f.owned = std::to_string(v.get<std::int64_t>());
@@ -86,9 +121,10 @@ Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretB
         return Status::InvalidArgument("encode " + l.resource,
                                        "attribute " + s.name + " is secret: open the database with a passphrase");
       }
-      auto sealed = box->seal(v.get_ref<const std::string&>(), l.resource + "/" + s.name);
+      auto sealed = box->seal(v.get_ref<const std::string&>(), secret_aad(l, s, id, true));
       if (!sealed.ok()) return sealed.status();
-      f.owned = std::move(sealed).value();
+      f.owned = kSecretV2Prefix;
+      f.owned += *sealed;
       break;
     }
     default:
@@ -117,11 +153,11 @@ void take_meta(Metadata& m, Field& f) {
   put_meta(m, f);
 }
 
-std::string body_of(const std::vector<const Field*>& fields) {
+std::string body_of(const std::vector<const Field*>& fields, std::string_view stamp) {
   std::string out = "{\"";
-  out += kTokenKey;
+  out += kStampKey;
   out += "\":\"";
-  out += random_id(kTokenChars);
+  out += stamp;
   out += '"';
   std::string v;
   for (const Field* f : fields) {
@@ -147,9 +183,19 @@ std::string_view fit_prefix(std::string_view s, std::size_t room) {
   }
 }
 
+// A body with no field: the stamp alone.
+std::string bare_body(std::string_view stamp) {
+  std::string out;
+  out.reserve(stamp.size() + 1);
+  out += '~';
+  out += stamp;
+  return out;
+}
+
 }  // namespace
 
-Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior, const SecretBox* box) {
+Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior, const SecretBox* box,
+                       RecordBinding write) {
   // Reused per thread: encoding runs once per write, and its scratch list need not be allocated
   // each time. (Fields view strings of `doc` or own theirs; all are cleared before returning.)
   thread_local std::vector<Field> scratch;
@@ -168,7 +214,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
     Field& f = fields.emplace_back();
     f.key = s.key;
     f.type = s.type;
-    S3DB_RETURN_IF_ERROR(encode_value(s, *it, layout, box, f));
+    S3DB_RETURN_IF_ERROR(encode_value(s, *it, layout, box, write.id, f));
   }
   // Attributes outside the schema (kept under UnknownAttributes::kKeep) travel as one JSON value.
   if (doc.size() > matched + (doc.contains("id") ? 1 : 0)) {
@@ -192,7 +238,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
 
   if (total <= kMaxMetadataBytes && behavior != Behavior::kBodyOnly) {
     for (Field& f : fields) take_meta(out.metadata, f);
-    out.body = "~" + random_id(kTokenChars);  // write token only (see kTokenKey)
+    out.body = bare_body(write.stamp);
     return out;
   }
   std::vector<const Field*> in_body;
@@ -242,11 +288,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
       break;
     }
   }
-  if (!in_body.empty()) {
-    out.body = body_of(in_body);
-  } else {
-    out.body = "~" + random_id(kTokenChars);  // write token only (see kTokenKey)
-  }
+  out.body = in_body.empty() ? bare_body(write.stamp) : body_of(in_body, write.stamp);
   return out;
 }
 
@@ -304,7 +346,8 @@ Status decode_value(const Slot& s, std::string_view stored, const Layout& l, con
         return Status::InvalidArgument("decode " + l.resource + "/" + std::string(id),
                                        "attribute " + s.name + " is secret: open the database with a passphrase");
       }
-      auto plain = box->open(v, l.resource + "/" + s.name);
+      const bool v2 = std::string_view(v).starts_with(kSecretV2Prefix);
+      auto plain = box->open(std::string_view(v).substr(v2 ? kSecretV2Prefix.size() : 0), secret_aad(l, s, id, v2));
       if (!plain.ok()) return plain.status().with_context("decode " + l.resource + "/" + std::string(id));
       doc[s.name] = std::move(plain).value();
       return Status::OK();
@@ -320,7 +363,7 @@ Status decode_value(const Slot& s, std::string_view stored, const Layout& l, con
 
 Status decode_entry(std::string_view key, std::string_view value, const Layout& l,
                     const SecretBox* box, std::string_view id, json& doc) {
-  if (key == kVersionKey || key == kTokenKey) return Status::OK();
+  if (key == kVersionKey || key == kStampKey) return Status::OK();
   if (key == kExtraKey) {
     auto raw = unescape_value(value);
     json extra = raw ? json::parse(*raw, nullptr, false) : json(json::value_t::discarded);
@@ -336,21 +379,24 @@ Status decode_entry(std::string_view key, std::string_view value, const Layout& 
 }  // namespace
 
 Result<json> decode(const Metadata& metadata, std::string_view body, const Layout& layout,
-                    const SecretBox* box, std::string_view id) {
+                    const SecretBox* box, std::string_view id, WriteStamp* stamp) {
   json doc = json::object();
   doc["id"] = std::string(id);
   for (const auto& [k, v] : metadata) {
     S3DB_RETURN_IF_ERROR(decode_entry(k, v, layout, box, id, doc));
   }
-  if (!body.empty() && body.front() == '{') {  // else: a bare write token
+  if (!body.empty() && body.front() == '{') {
     json parsed = json::parse(body, nullptr, false);
     if (!parsed.is_object()) {
       return Status::Internal("decode " + layout.resource + "/" + std::string(id), "body is not a JSON object");
     }
     for (const auto& [k, v] : parsed.items()) {
       if (!v.is_string()) return corrupt(layout, id, k, "body value is not a string");
+      if (stamp != nullptr && k == kStampKey) *stamp = WriteStamp::parse(v.get_ref<const std::string&>());
       S3DB_RETURN_IF_ERROR(decode_entry(k, v.get_ref<const std::string&>(), layout, box, id, doc));
     }
+  } else if (stamp != nullptr) {  // a bare stamp (or nothing)
+    *stamp = stamp_of_body(body);
   }
   return doc;
 }

@@ -6,6 +6,8 @@
 #include <s3db/status.h>
 #include <s3db/storage_client.h>
 
+#include "db/stamp.h"
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -22,13 +24,13 @@ inline constexpr std::string_view kVersionKey = "v-";
 inline constexpr std::string_view kCreatedKey = "c-";
 inline constexpr std::string_view kUpdatedKey = "u-";
 inline constexpr std::string_view kExtraKey = "x-";  // unknown attributes kept (JSON object)
-// Body key of the write token: every write stores a fresh random token in the body, so that the
-// ETag (the MD5 of the body, on S3) changes with every write and If-Match detects every
-// concurrent writer — even when all fields live in metadata and the body would be empty.
-inline constexpr std::string_view kTokenKey = "w-";
-// Random base64url characters of a write token: 84 bits, and "~" + token fits a std::string
-// without a heap allocation.
-inline constexpr int kTokenChars = 14;
+// Every write also stores its write stamp in the body (db/stamp.h, body member kStampKey).
+
+// A sealed secret value: "2." + base64url(nonce ‖ ciphertext ‖ tag), its associated data binding
+// resource, attribute AND record id, so that a value moved to another record (or attribute, or
+// resource) fails to open. Values written before (format 1) have no prefix and bind only
+// resource and attribute; they still read. docs/storage-format.md.
+inline constexpr std::string_view kSecretV2Prefix = "2.";
 
 struct Slot {
   std::string name;  // attribute name
@@ -59,18 +61,26 @@ struct Encoded {
   bool truncated = false;      // truncate-data dropped or cut something
 };
 
+// What a write adds to the fields: the record it is for and its stamp.
+struct RecordBinding {
+  std::string_view id;     // the record id (lives in the key; bound into secrets)
+  std::string_view stamp;  // WriteStamp::text() of this write
+};
+
 // Encodes a validated document ("id" is ignored: it lives in the key). InvalidArgument when the
-// record does not fit under enforce-limits, or a secret needs a passphrase (`box` null).
+// record does not fit under enforce-limits, an integer is outside int64, or a secret needs a
+// passphrase (`box` null). The 2 KB budget counts what S3 receives (metadata_value_size()).
 Result<Encoded> encode(const nlohmann::json& doc, const Layout& layout, Behavior behavior,
-                       const SecretBox* box);
+                       const SecretBox* box, RecordBinding write);
 
 // Schema version stored in a record's metadata; 0 when absent or malformed.
 int stored_version(const Metadata& metadata) noexcept;
 
 // Decodes a record written with `layout` (the layout of stored_version()). Internal when a value
-// is malformed; Unauthorized when a secret does not decrypt; InvalidArgument when a secret is
-// present but no passphrase was given. The result has "id" set to `id`.
+// is malformed; Unauthorized when a secret does not decrypt (wrong passphrase, or a value moved
+// from another record); InvalidArgument when a secret is present but no passphrase was given.
+// The result has "id" set to `id`; `stamp`, when given, receives the body's write stamp.
 Result<nlohmann::json> decode(const Metadata& metadata, std::string_view body, const Layout& layout,
-                              const SecretBox* box, std::string_view id);
+                              const SecretBox* box, std::string_view id, WriteStamp* stamp = nullptr);
 
 }  // namespace s3db::db

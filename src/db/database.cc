@@ -4,6 +4,7 @@
 #include "db/crypto.h"
 #include "db/state.h"
 #include "db/text.h"
+#include "db/write_loop.h"
 
 #include <algorithm>
 
@@ -13,14 +14,14 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kMaxCatalogAttempts = 10;
 constexpr std::string_view kCheckPlain = "s3db passphrase check";
 constexpr std::string_view kCheckAad = "s3db.json/security";
 
-// Reads the catalog inside one op: (catalog, etag) or a fresh catalog with an empty etag.
+// Reads the catalog inside one op: (catalog, etag, stamp), or a fresh catalog with an empty etag.
 struct Loaded {
   db::Catalog catalog;
   std::string etag;
+  db::WriteStamp stamp;
 };
 
 Result<Loaded> read_catalog(StorageClient& storage, const std::string& key, OpContext& ctx) {
@@ -31,7 +32,7 @@ Result<Loaded> read_catalog(StorageClient& storage, const std::string& key, OpCo
   }
   auto parsed = db::parse_catalog(obj->body, key);
   if (!parsed.ok()) return parsed.status();
-  return Loaded{std::move(parsed).value(), obj->meta.etag};
+  return Loaded{std::move(parsed).value(), obj->meta.etag, db::stamp_of_body(obj->body)};
 }
 
 bool scalar_type(FieldType t) {
@@ -81,6 +82,7 @@ Status Database::State::reload_in(OpContext& ctx) {
   std::lock_guard<std::mutex> lock(mu);
   catalog = std::move(loaded->catalog);
   etag = std::move(loaded->etag);
+  stamp = std::move(loaded->stamp);
   runtimes.clear();
   return Status::OK();
 }
@@ -108,40 +110,70 @@ Status Resource::State::refresh(OpContext& ctx) {
 
 namespace {
 
-// Applies `mutate` to the freshest catalog and writes it conditionally, re-reading on conflict.
-// The whole read-mutate-write loop is one pool operation.
+// s3db.json through the one conflict-retry loop (db/write_loop.h): starts from the cached catalog
+// (no read when it is current), re-reads on conflict and applies `mutate` to the freshest one.
+class CatalogWrite final : public db::WriteSteps {
+ public:
+  CatalogWrite(Database::State& st, const std::function<Status(db::Catalog&)>& mutate)
+      : st_(st), mutate_(mutate) {
+    std::lock_guard<std::mutex> lock(st.mu);
+    current_ = st.catalog;
+    state_.base = db::Base{!st.etag.empty(), st.etag, st.stamp};
+    state_.base_known = true;
+  }
+  Status run(OpContext& ctx) { return db::run_write(st_.client->storage(), *this, state_, ctx); }
+  db::WriteState& state() { return state_; }
+  Loaded& result() { return result_; }
+
+  db::Target target() const override { return db::Target::kEither; }
+  Status read(db::Base& base, OpContext& ctx) override {
+    auto fresh = read_catalog(st_.client->storage(), st_.catalog_key, ctx);
+    if (!fresh.ok()) return fresh.status();  // a corrupt catalog is never overwritten
+    base = db::Base{!fresh->etag.empty(), std::move(fresh->etag), std::move(fresh->stamp)};
+    current_ = std::move(fresh->catalog);
+    return Status::OK();
+  }
+  Status build(const db::Base&, const db::WriteStamp& stamp, PutRequest& put) override {
+    next_ = current_;
+    S3DB_RETURN_IF_ERROR(mutate_(next_));
+    put.key = st_.catalog_key;
+    put.body = db::serialize_catalog(next_, stamp.text());
+    put.content_type = "application/json";
+    token_ = stamp.token;
+    return Status::OK();
+  }
+  void keep_outstanding(const db::WriteStamp& mine) override { kept_.emplace_back(mine.token, next_); }
+  Status landed(const db::WriteStamp& mine, std::string_view etag, OpContext&) override {
+    db::Catalog* stored = &next_;
+    for (auto& [token, catalog] : kept_) {
+      if (token == mine.token && mine.token != token_) stored = &catalog;
+    }
+    result_ = Loaded{std::move(*stored), std::string(etag), mine};
+    return Status::OK();
+  }
+  Status absent() override { return Status::NotFound("write " + st_.catalog_key); }  // kEither: unused
+  std::string what() const override { return "write " + st_.catalog_key; }
+
+ private:
+  Database::State& st_;
+  const std::function<Status(db::Catalog&)>& mutate_;
+  db::WriteState state_;
+  db::Catalog current_, next_;
+  std::string token_;
+  std::vector<std::pair<std::string, db::Catalog>> kept_;
+  Loaded result_;
+};
+
+// Applies `mutate` to the freshest catalog and writes it; the whole loop is one pool operation.
 Status update_catalog(Database::State& st, const std::function<Status(db::Catalog&)>& mutate) {
-  auto result = st.client->pool().run(
-      [&](OpContext& ctx) -> Result<Loaded> {
-        Loaded cur;
-        {
-          std::lock_guard<std::mutex> lock(st.mu);
-          cur.catalog = st.catalog;
-          cur.etag = st.etag;
-        }
-        for (int attempt = 1;; ++attempt) {
-          db::Catalog next = cur.catalog;
-          S3DB_RETURN_IF_ERROR(mutate(next));
-          PutRequest put;
-          put.key = st.catalog_key;
-          put.body = db::serialize_catalog(next);
-          put.content_type = "application/json";
-          put.if_none_match = cur.etag.empty();
-          put.if_match = cur.etag;
-          auto r = st.client->storage().put(put, ctx);
-          if (r.ok()) return Loaded{std::move(next), r->etag};
-          const bool conflict = r.status().is_precondition_failed() || r.status().is_already_exists();
-          if (!conflict || attempt >= kMaxCatalogAttempts) return r.status().with_context("write " + st.catalog_key);
-          auto fresh = read_catalog(st.client->storage(), st.catalog_key, ctx);
-          if (!fresh.ok()) return fresh.status();
-          cur = std::move(fresh).value();
-        }
-      },
-      st.client->effective(st.options.op));
-  if (!result.ok()) return result.status();
+  const OpOptions op = st.client->effective(st.options.op);
+  CatalogWrite write(st, mutate);
+  write.state().budget = db::AttemptBudget::of(st.client->pool(), op);
+  S3DB_RETURN_IF_ERROR(st.client->pool().run([&write](OpContext& ctx) { return write.run(ctx); }, op));
   std::lock_guard<std::mutex> lock(st.mu);
-  st.catalog = std::move(result->catalog);
-  st.etag = std::move(result->etag);
+  st.catalog = std::move(write.result().catalog);
+  st.etag = std::move(write.result().etag);
+  st.stamp = std::move(write.result().stamp);
   st.runtimes.clear();
   return Status::OK();
 }

@@ -2,17 +2,48 @@
 
 #include "storage/object_util.h"
 
+#include <pthread.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <random>
 
 namespace s3db::db {
 namespace {
 
+// Bumped in the child of every fork(). A forked child inherits the forking thread's generator
+// state byte for byte: without a reseed, parent and children (and sibling children) would draw
+// the same ids and write tokens.
+std::atomic<std::uint64_t> fork_epoch{0};
+
+void on_fork_child() noexcept { fork_epoch.fetch_add(1, std::memory_order_relaxed); }
+
+// Counts seedings in this process, so that two generators seeded in the same instant differ even
+// if the entropy source repeated itself.
+std::atomic<std::uint64_t> seedings{0};
+
+std::uint64_t splitmix64(std::uint64_t& x) noexcept {
+  std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // xoshiro256** (public-domain algorithm by Blackman and Vigna), re-implemented here.
 struct Xoshiro {
   std::uint64_t s[4];
-  Xoshiro() {
+  std::uint64_t epoch = 0;  // fork_epoch when seeded
+  Xoshiro() { seed(fork_epoch.load(std::memory_order_relaxed)); }
+  // Kernel entropy (getrandom through std::random_device), mixed with what tells this process and
+  // this seeding apart (pid, a per-process counter, the clock): unique even if entropy repeated.
+  void seed(std::uint64_t current_epoch) {
+    epoch = current_epoch;
     std::random_device rd;
-    for (auto& w : s) w = (std::uint64_t{rd()} << 32) ^ rd();
+    std::uint64_t mix = (std::uint64_t(static_cast<std::uint32_t>(::getpid())) << 32) ^
+                        seedings.fetch_add(1, std::memory_order_relaxed) ^
+                        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    for (auto& w : s) w = ((std::uint64_t{rd()} << 32) ^ rd()) ^ splitmix64(mix);
     if ((s[0] | s[1] | s[2] | s[3]) == 0) s[0] = 0x9E3779B97F4A7C15ull;
   }
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -29,8 +60,15 @@ struct Xoshiro {
   }
 };
 
+struct ForkHook {
+  ForkHook() { ::pthread_atfork(nullptr, nullptr, on_fork_child); }
+};
+
 Xoshiro& rng() {
+  static const ForkHook hook;  // registered once, before the first generator is used
   thread_local Xoshiro gen;
+  const std::uint64_t epoch = fork_epoch.load(std::memory_order_relaxed);
+  if (gen.epoch != epoch) [[unlikely]] gen.seed(epoch);  // first use in a forked child
   return gen;
 }
 

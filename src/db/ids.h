@@ -12,8 +12,9 @@ namespace s3db::db {
 inline constexpr std::size_t kMaxIdBytes = 255;
 
 // `size` characters from the URL-safe alphabet [A-Za-z0-9_-] (6 bits each), drawn from a
-// thread-local xoshiro256** generator seeded once per thread from std::random_device: no system
-// call per id. 22 characters = 132 random bits. The first character is always [A-Za-z0-9], so a
+// thread-local xoshiro256** generator seeded once per thread from std::random_device (mixed with
+// the pid and a per-process counter) and reseeded in the child after fork(): no system call per
+// id, and no two processes or threads share a sequence. 22 characters = 132 random bits. The first character is always [A-Za-z0-9], so a
 // generated id never looks like a command-line option.
 std::string random_id(int size = 22);
 

@@ -79,8 +79,16 @@ Result<std::string> partition_prefix(const Runtime& rt, const std::string& parti
 }
 
 std::string_view id_of_key(std::string_view key) noexcept {
-  const auto pos = key.rfind("id=");
-  return pos == std::string_view::npos ? key : key.substr(pos + 3);
+  const auto slash = key.rfind('/');
+  const std::string_view last = slash == std::string_view::npos ? key : key.substr(slash + 1);
+  return last.starts_with("id=") ? last.substr(3) : key;
+}
+
+bool in_partition(const Runtime& rt, const json& doc, std::string_view id, std::string_view prefix) {
+  for (const auto& key : partition_keys(rt, doc, id)) {
+    if (std::string_view(key).starts_with(prefix)) return true;
+  }
+  return false;
 }
 
 std::string now_iso8601() {
@@ -118,15 +126,19 @@ Result<Stored> read_record(Resource::State& rs, std::string_view id, OpContext& 
                               "schema version " + std::to_string(version) + " is not in s3db.json");
     }
   }
-  auto doc = decode(obj->meta.metadata, obj->body, *layout, rs.db->box.get(), id);
+  Stored out;
+  auto doc = decode(obj->meta.metadata, obj->body, *layout, rs.db->box.get(), id, &out.stamp);
   if (!doc.ok()) return doc.status();
-  return Stored{std::move(doc).value(), std::move(obj->meta.etag)};
+  out.doc = std::move(doc).value();
+  out.etag = std::move(obj->meta.etag);
+  return out;
 }
 
-Result<PutRequest> prepare_put(Resource::State& rs, const Runtime& rt, json& doc, std::string_view id) {
+Result<PutRequest> prepare_put(Resource::State& rs, const Runtime& rt, json& doc, std::string_view id,
+                               std::string_view stamp) {
   S3DB_RETURN_IF_ERROR(rt.schema->validate(doc, rt.def.unknown).with_context(
       std::string("write ") + rt.def.name + "/" + std::string(id)));
-  auto enc = encode(doc, *rt.layout, rt.def.behavior, rs.db->box.get());
+  auto enc = encode(doc, *rt.layout, rt.def.behavior, rs.db->box.get(), RecordBinding{id, stamp});
   if (!enc.ok()) return enc.status();
   if (enc->moved_to_body) {
     spdlog::warn("s3db: record {}/{} does not fit 2 KB of metadata; stored in the body (behavior user-managed)",
@@ -142,19 +154,55 @@ Result<PutRequest> prepare_put(Resource::State& rs, const Runtime& rt, json& doc
   return put;
 }
 
-Status sync_refs(StorageClient& storage, const std::vector<std::string>& before,
-                 const std::vector<std::string>& now, OpContext& ctx) {
-  for (const auto& key : now) {
-    if (std::find(before.begin(), before.end(), key) != before.end()) continue;
+namespace {
+
+bool contains(const std::vector<std::string>& keys, const std::string& key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+Status put_refs(StorageClient& storage, const std::vector<std::string>& keys, const std::vector<std::string>& skip,
+                OpContext& ctx) {
+  for (const auto& key : keys) {
+    if (contains(skip, key)) continue;
     PutRequest ref;
     ref.key = key;
     auto r = storage.put_moved(std::move(ref), ctx);
     if (!r.ok()) return r.status().with_context("write partition reference " + key);
   }
-  for (const auto& key : before) {
-    if (std::find(now.begin(), now.end(), key) != now.end()) continue;
+  return Status::OK();
+}
+
+// Removes `keys` not in `keep`; true in `removed` when it removed any.
+Status remove_refs(StorageClient& storage, const std::vector<std::string>& keys, const std::vector<std::string>& keep,
+                   bool& removed, OpContext& ctx) {
+  for (const auto& key : keys) {
+    if (contains(keep, key)) continue;
     Status s = storage.remove(key, ctx);
     if (!s.ok()) return s.with_context("remove partition reference " + key);
+    removed = true;
+  }
+  return Status::OK();
+}
+
+constexpr int kRefRounds = 3;
+
+}  // namespace
+
+Status move_refs(Resource::State& rs, const Runtime& rt, std::string_view id, const std::vector<std::string>& before,
+                 const std::vector<std::string>& now, OpContext& ctx) {
+  StorageClient& storage = rs.client().storage();
+  S3DB_RETURN_IF_ERROR(put_refs(storage, now, before, ctx));
+  bool removed = false;
+  S3DB_RETURN_IF_ERROR(remove_refs(storage, before, now, removed, ctx));
+  std::vector<std::string> ours = now;
+  for (int round = 0; removed && round < kRefRounds; ++round) {
+    auto cur = read_record(rs, id, ctx);
+    if (!cur.ok() && !cur.status().is_not_found()) return cur.status();
+    const std::vector<std::string> stored = cur.ok() ? partition_keys(rt, cur->doc, id) : std::vector<std::string>{};
+    S3DB_RETURN_IF_ERROR(put_refs(storage, stored, {}, ctx));
+    removed = false;
+    S3DB_RETURN_IF_ERROR(remove_refs(storage, ours, stored, removed, ctx));
+    ours = stored;
   }
   return Status::OK();
 }

@@ -65,7 +65,12 @@ Result<json> parse_default(const FieldRule& r, std::string_view text) {
     case FieldType::kNumber: case FieldType::kInteger: {
       auto v = parse_number(text);
       if (!v) return bad_rule(r.name, "default is not a number");
-      if (r.type == FieldType::kInteger) return json(static_cast<std::int64_t>(*v));
+      if (r.type == FieldType::kInteger) {
+        if (!(*v >= -9223372036854775808.0 && *v < 9223372036854775808.0) || *v != std::floor(*v)) {
+          return bad_rule(r.name, "default is not a 64-bit integer");
+        }
+        return json(static_cast<std::int64_t>(*v));
+      }
       return json(*v);
     }
     case FieldType::kBoolean:
@@ -234,6 +239,16 @@ std::string fmt_num(double v) {
   return json(v).dump();
 }
 
+// Integers are stored as 64-bit signed: 2^64-1 (parsed as unsigned) or 1e19 (a float) do not fit.
+bool fits_int64(const json& v) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX);
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    return d >= -9223372036854775808.0 && d < 9223372036854775808.0;
+  }
+  return true;
+}
+
 bool type_ok(FieldType t, const json& v) {
   switch (t) {
     case FieldType::kString: case FieldType::kSecret: return v.is_string();
@@ -268,6 +283,10 @@ struct Checker {
   void field(const FieldRule& r, json& v, std::string_view prefix) {
     if (!type_ok(r.type, v)) {
       add(prefix, r.name, "type:" + std::string(field_type_name(r.type)));
+      return;
+    }
+    if (r.type == FieldType::kInteger && !fits_int64(v)) {
+      add(prefix, r.name, "range:int64");  // stored as int64: never silently rewritten
       return;
     }
     double size = 0;

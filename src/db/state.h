@@ -8,6 +8,7 @@
 #include "db/catalog.h"
 #include "db/codec.h"
 #include "db/crypto.h"
+#include "db/stamp.h"
 
 #include <map>
 #include <memory>
@@ -49,6 +50,7 @@ struct Database::State {
   mutable std::mutex mu;
   db::Catalog catalog;      // guarded by mu
   std::string etag;         // of the catalog read; empty = no s3db.json yet
+  db::WriteStamp stamp;     // of the catalog read
   std::shared_ptr<const db::SecretBox> box;  // null without a passphrase
   std::map<std::string, std::shared_ptr<const db::Runtime>> runtimes;  // guarded by mu
 

@@ -34,16 +34,21 @@ inline bool must_encode(std::string_view v, std::size_t i, bool header) {
   if (i == 0 && c == '~') return true;
   if (!header) return false;
   if (c < 0x20 || c > 0x7E) return true;
-  return c == ' ' && (i == 0 || i + 1 == v.size());
+  // A leading or trailing space, or the second of two: an escaped value is then header-safe as
+  // is (metadata_value_is_plain), so the S3 client never re-encodes it and S3 counts its size.
+  return c == ' ' && (i == 0 || i + 1 == v.size() || v[i - 1] == ' ');
 }
 
 inline bool needs_escape(std::string_view v, bool header) {
   if (v.empty() || v.front() == '~') return true;
   if (!header) return false;
   if (v.front() == ' ' || v.back() == ' ') return true;
+  if (v.substr(0, 2) == "=?") return true;  // would read as an RFC 2047 encoded word
+  char prev = 0;
   for (char ch : v) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c > 0x7E) return true;
+    if (c < 0x20 || c > 0x7E || (ch == ' ' && prev == ' ')) return true;
+    prev = ch;
   }
   return false;
 }

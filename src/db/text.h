@@ -26,8 +26,10 @@ std::size_t utf8_length(std::string_view s) noexcept;
 
 // Value escaping. A stored value is either raw, or "~" followed by a percent-encoded form.
 // In header mode (user metadata travels as HTTP headers) a value is escaped when it is empty,
-// starts with '~', has a byte outside 0x20..0x7E, or starts/ends with a space; escaping encodes
-// those bytes and '%' as %XX. In body mode (JSON body) only empty values and a leading '~' force
+// starts with '~' or "=?", has a byte outside 0x20..0x7E, starts/ends with a space or has two
+// spaces in a row; escaping encodes those bytes (the second space of a pair) and '%' as %XX, so
+// an escaped value is always header-safe (metadata_value_is_plain() in s3db/metadata.h): what
+// s3db counts against the 2 KB budget is what S3 receives. In body mode (JSON body) only empty values and a leading '~' force
 // escaping. unescape() reverses either; nullopt on a malformed escape.
 void escape_value(std::string_view value, bool header, std::string& out);
 std::size_t escaped_size(std::string_view value, bool header) noexcept;

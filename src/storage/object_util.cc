@@ -115,7 +115,7 @@ Status check_metadata_limit(std::string_view op, std::string_view key, const Met
   if (size <= kMaxMetadataBytes) return Status::OK();
   return Status::InvalidArgument(std::string(op) + " " + std::string(key),
                                  "user metadata is " + std::to_string(size) +
-                                     " bytes (keys + values, UTF-8); the limit is " +
+                                     " bytes as S3 counts it (names + values as sent); the limit is " +
                                      std::to_string(kMaxMetadataBytes) + " bytes");
 }
 

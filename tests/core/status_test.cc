@@ -22,6 +22,13 @@ TEST(StatusTest, RetryableDerivesFromCodeOnly) {
   EXPECT_FALSE(Status::InvalidArgument("put k").retryable());
   EXPECT_FALSE(Status::Unauthorized("put k").retryable());
   EXPECT_FALSE(Status::Cancelled("put k").retryable());
+  // The write may already have been applied: a blind retry could apply it twice.
+  EXPECT_FALSE(Status::UnknownOutcome("put k").retryable());
+}
+
+TEST(StatusTest, EveryCodeHasAStableName) {
+  for (int c = 0; c < kCodeCount; ++c) EXPECT_NE(code_name(static_cast<Code>(c)), "Unknown") << c;
+  EXPECT_EQ(code_name(Code::kUnknownOutcome), "UnknownOutcome");
 }
 
 TEST(StatusTest, MessageJoinsContextAndDetail) {

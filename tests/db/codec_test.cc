@@ -141,6 +141,9 @@ TEST(CryptoTest, SealOpenAndWrongKey) {
   EXPECT_EQ(SecretBox::derive("", "s", 1).status().code(), Code::kInvalidArgument);
 }
 
+// What the tests' writes add to a record: its id and a stamp.
+const RecordBinding kW{"id1", "AAAAAAAAAAAAAA.1"};
+
 class CodecTest : public ::testing::Test {
  protected:
   Layout layout(const json& attrs) {
@@ -166,9 +169,9 @@ TEST_F(CodecTest, AllTypesRoundTripThroughMetadata) {
   json doc = {{"id", "id1"}, {"s", " spaced ção ~"}, {"n", 42}, {"f", -3.25}, {"i", -123456789},
               {"b", true}, {"a", {1, "x", nullptr}}, {"o", {{"k", "ü"}}}, {"j", "str"},
               {"d", "2024-01-02T03:04:05Z"}, {"u", ""}};
-  auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr);
+  auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr, kW);
   ASSERT_TRUE(e.ok()) << e.status().to_string();
-  EXPECT_EQ(e->body.size(), 15u);  // just the write token: "~" + 14 random characters
+  EXPECT_EQ(e->body, "~" + std::string(kW.stamp));  // just the write stamp
   for (const auto& [k, v] : e->metadata) {
     for (char c : v) EXPECT_TRUE(c >= 0x20 && c <= 0x7E) << k << "=" << v;
   }
@@ -180,7 +183,7 @@ TEST_F(CodecTest, AllTypesRoundTripThroughMetadata) {
 TEST_F(CodecTest, UnknownKeptAttributesAndTimestamps) {
   auto l = layout({{"s", "string"}});
   json doc = {{"id", "id1"}, {"s", "x"}, {"extra", {1, 2}}, {"createdAt", "2024-01-01T00:00:00.000Z"}};
-  auto e = encode(doc, l, Behavior::kUserManaged, nullptr);
+  auto e = encode(doc, l, Behavior::kUserManaged, nullptr, kW);
   ASSERT_TRUE(e.ok());
   EXPECT_TRUE(e->metadata.count("x-"));
   EXPECT_TRUE(e->metadata.count("c-"));
@@ -192,7 +195,7 @@ TEST_F(CodecTest, BudgetExactlyAtAndAroundTheLimit) {
   auto l = layout({{"s", "string"}});
   for (std::size_t len : {2043u, 2044u, 2045u}) {
     json doc = {{"s", std::string(len, 'a')}};
-    auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr);
+    auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr, kW);
     if (len <= 2044) {
       ASSERT_TRUE(e.ok()) << len;
       EXPECT_EQ(metadata_size(e->metadata), 4 + len);
@@ -210,24 +213,24 @@ TEST_F(CodecTest, MultiByteUtf8CountsEscapedBytes) {
   std::string base;
   for (int i = 0; i < 340; ++i) base += "é";
   json fits = {{"s", base + "abc"}};  // 3 + 1 + (1 + 2040 + 3) = 2048
-  auto e = encode(fits, l, Behavior::kEnforceLimits, nullptr);
+  auto e = encode(fits, l, Behavior::kEnforceLimits, nullptr, kW);
   ASSERT_TRUE(e.ok()) << e.status().to_string();
   EXPECT_EQ(metadata_size(e->metadata), 2048u);
   EXPECT_EQ(roundtrip(*e, l)["s"], fits["s"]);
   json over = {{"s", base + "abcd"}};
-  EXPECT_EQ(encode(over, l, Behavior::kEnforceLimits, nullptr).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(encode(over, l, Behavior::kEnforceLimits, nullptr, kW).status().code(), Code::kInvalidArgument);
 }
 
 TEST_F(CodecTest, BehaviorsWhenTooLarge) {
   auto l = layout({{"a", "string"}, {"b", "string"}, {"c", "string"}});
   json doc = {{"id", "id1"}, {"a", std::string(1000, 'a')}, {"b", std::string(1500, 'b')}, {"c", "small"}};
-  auto um = encode(doc, l, Behavior::kUserManaged, nullptr);
+  auto um = encode(doc, l, Behavior::kUserManaged, nullptr, kW);
   ASSERT_TRUE(um.ok());
   EXPECT_TRUE(um->moved_to_body);
   EXPECT_EQ(um->metadata.size(), 1u);  // only the version
   EXPECT_EQ(roundtrip(*um, l), doc);
 
-  auto bo = encode(doc, l, Behavior::kBodyOverflow, nullptr);
+  auto bo = encode(doc, l, Behavior::kBodyOverflow, nullptr, kW);
   ASSERT_TRUE(bo.ok());
   EXPECT_TRUE(bo->metadata.count("0"));
   EXPECT_FALSE(bo->metadata.count("1"));
@@ -235,12 +238,12 @@ TEST_F(CodecTest, BehaviorsWhenTooLarge) {
   EXPECT_LE(metadata_size(bo->metadata), kMaxMetadataBytes);
   EXPECT_EQ(roundtrip(*bo, l), doc);
 
-  auto only = encode(json{{"a", "x"}}, l, Behavior::kBodyOnly, nullptr);
+  auto only = encode(json{{"a", "x"}}, l, Behavior::kBodyOnly, nullptr, kW);
   ASSERT_TRUE(only.ok());
   EXPECT_EQ(only->metadata.size(), 1u);
   EXPECT_EQ(roundtrip(*only, l), (json{{"id", "id1"}, {"a", "x"}}));
 
-  auto tr = encode(doc, l, Behavior::kTruncateData, nullptr);
+  auto tr = encode(doc, l, Behavior::kTruncateData, nullptr, kW);
   ASSERT_TRUE(tr.ok());
   EXPECT_EQ(tr->body.front(), '~');  // no fields in the body
   EXPECT_EQ(metadata_size(tr->metadata), kMaxMetadataBytes);
@@ -254,7 +257,7 @@ TEST_F(CodecTest, TruncationKeepsWholeCodePoints) {
   auto l = layout({{"s", "string"}});
   std::string v;
   for (int i = 0; i < 400; ++i) v += "€";  // 3 bytes, 9 escaped
-  auto tr = encode(json{{"s", v}}, l, Behavior::kTruncateData, nullptr);
+  auto tr = encode(json{{"s", v}}, l, Behavior::kTruncateData, nullptr, kW);
   ASSERT_TRUE(tr.ok());
   EXPECT_LE(metadata_size(tr->metadata), kMaxMetadataBytes);
   std::string back = roundtrip(*tr, l)["s"];
@@ -267,8 +270,8 @@ TEST_F(CodecTest, SecretsAreEncryptedAndNeedTheKey) {
   auto l = layout({{"name", "string"}, {"password", "secret"}});
   auto box = SecretBox::derive("pass", "salt", 1000).value();
   json doc = {{"id", "id1"}, {"name", "n"}, {"password", "hunter2-plaintext"}};
-  EXPECT_EQ(encode(doc, l, Behavior::kUserManaged, nullptr).status().code(), Code::kInvalidArgument);
-  auto e = encode(doc, l, Behavior::kUserManaged, box.get());
+  EXPECT_EQ(encode(doc, l, Behavior::kUserManaged, nullptr, kW).status().code(), Code::kInvalidArgument);
+  auto e = encode(doc, l, Behavior::kUserManaged, box.get(), kW);
   ASSERT_TRUE(e.ok());
   for (const auto& [k, v] : e->metadata) EXPECT_EQ(v.find("hunter2"), std::string::npos);
   EXPECT_EQ(roundtrip(*e, l, box.get()), doc);
@@ -277,17 +280,33 @@ TEST_F(CodecTest, SecretsAreEncryptedAndNeedTheKey) {
   EXPECT_EQ(decode(e->metadata, e->body, l, nullptr, "id1").status().code(), Code::kInvalidArgument);
 }
 
-TEST_F(CodecTest, EveryWriteChangesTheBody) {
-  // S3 ETags hash the body only: a fresh token per write makes If-Match see every write.
+TEST_F(CodecTest, EveryWriteChangesTheBodyAndCarriesItsStamp) {
+  // S3 ETags hash the body only: the stamp of each write makes If-Match see every write.
   auto l = layout({{"s", "string"}});
-  auto a = encode(json{{"s", "same"}}, l, Behavior::kUserManaged, nullptr).value();
-  auto b = encode(json{{"s", "same"}}, l, Behavior::kUserManaged, nullptr).value();
+  const WriteStamp first = WriteStamp::next(nullptr);
+  const WriteStamp second = WriteStamp::next(&first);
+  EXPECT_EQ(first.seq, 1u);
+  EXPECT_EQ(second.seq, 2u);
+  EXPECT_NE(first.token, second.token);
+  const std::string t1 = first.text(), t2 = second.text();
+  auto a = encode(json{{"s", "same"}}, l, Behavior::kUserManaged, nullptr, {"id1", t1}).value();
+  auto b = encode(json{{"s", "same"}}, l, Behavior::kUserManaged, nullptr, {"id1", t2}).value();
   EXPECT_EQ(a.metadata, b.metadata);
   EXPECT_NE(a.body, b.body);
-  auto c = encode(json{{"s", "same"}}, l, Behavior::kBodyOnly, nullptr).value();
-  auto d = encode(json{{"s", "same"}}, l, Behavior::kBodyOnly, nullptr).value();
+  EXPECT_EQ(stamp_of_body(a.body), first);
+  EXPECT_EQ(stamp_of_body(b.body), second);
+  auto c = encode(json{{"s", "same"}}, l, Behavior::kBodyOnly, nullptr, {"id1", t1}).value();
+  auto d = encode(json{{"s", "same"}}, l, Behavior::kBodyOnly, nullptr, {"id1", t2}).value();
   EXPECT_NE(c.body, d.body);
   EXPECT_EQ(roundtrip(c, l), roundtrip(d, l));
+  WriteStamp decoded;
+  ASSERT_TRUE(decode(d.metadata, d.body, l, nullptr, "id1", &decoded).ok());
+  EXPECT_EQ(decoded, second);
+  // Bodies written before sequence numbers (a bare 14-character token) read with seq 0.
+  EXPECT_EQ(stamp_of_body("~abcdefghijklmn"), (WriteStamp{"abcdefghijklmn", 0}));
+  EXPECT_EQ(stamp_of_body(R"({"w-":"abcdefghijklmn","0":"x"})"), (WriteStamp{"abcdefghijklmn", 0}));
+  EXPECT_TRUE(stamp_of_body("").token.empty());
+  EXPECT_TRUE(stamp_of_body("~x.notbase36!").token.empty());
 }
 
 TEST_F(CodecTest, CorruptValuesAreInternalErrors) {

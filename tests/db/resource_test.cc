@@ -42,7 +42,7 @@ TEST_P(ResourceTest, InsertAndGetRoundTrip) {
   // Stored under the documented key, fields in metadata only (it fits).
   auto head = client_->head(key("users", id));
   ASSERT_TRUE(head.ok()) << head.status().to_string();
-  EXPECT_EQ(head->size, 15u);  // only the write token (docs/storage-format.md)
+  EXPECT_EQ(head->size, 17u);  // only the write stamp "~<14 characters>.1" (docs/storage-format.md)
   EXPECT_EQ(head->metadata.at("v-"), "1");
 }
 

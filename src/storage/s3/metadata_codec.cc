@@ -1,5 +1,7 @@
 #include "storage/s3/metadata_codec.h"
 
+#include "s3db/metadata.h"
+
 #include "storage/s3/digest.h"
 #include "storage/s3/strcat.h"
 
@@ -8,22 +10,6 @@
 namespace s3db::s3 {
 
 namespace {
-// Values a header carries byte-for-byte: printable ASCII, no leading/trailing space, no runs of
-// spaces (SigV4 and proxies collapse them), and not looking like an encoded word itself.
-bool plain(std::string_view v) {
-  if (v.empty()) return true;
-  if (v.front() == ' ' || v.back() == ' ') return false;
-  if (v.substr(0, 2) == "=?") return false;
-  char prev = 0;
-  for (char c : v) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7E) return false;
-    if (c == ' ' && prev == ' ') return false;
-    prev = c;
-  }
-  return true;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -67,7 +53,8 @@ bool decode_word(std::string_view word, std::string& out) {
 }  // namespace
 
 std::string encode_metadata_value(std::string_view value) {
-  if (plain(value)) return std::string(value);
+  // metadata_value_size() counts exactly this form: keep the two in step.
+  if (metadata_value_is_plain(value)) return std::string(value);
   return cat("=?UTF-8?B?", base64_encode(value), "?=");
 }
 

@@ -7,6 +7,7 @@
 #include "storage/s3/strcat.h"
 #include "storage/s3/uri_encode.h"
 #include "storage/s3/xml.h"
+#include "storage/object_util.h"
 
 #include <curl/curl.h>
 
@@ -187,6 +188,9 @@ class S3Client final : public StorageClient {
 
   static Status add_metadata(std::string_view op, std::string_view key, const Metadata& metadata,
                              Params& headers) {
+    // AWS refuses more than 2 KB (MetadataTooLarge); RGW and others store it: refuse it here, with
+    // the count every client applies, so that no store accepts what another would refuse.
+    S3DB_RETURN_IF_ERROR(storage::check_metadata_limit(cat("s3 ", op), key, metadata));
     for (const auto& [name, value] : metadata) {
       std::string lower = name;
       for (char& c : lower) {

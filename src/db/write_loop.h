@@ -1,0 +1,120 @@
+// Internal: the one conflict-retry loop of s3db, and the one place that decides whether a write
+// landed. Used by every record write (insert, upsert, restore, update, patch, replace) and by the
+// catalog (s3db.json).
+//
+// Every write is conditional — If-None-Match: * to create, If-Match on the ETag read to overwrite —
+// and stamped (db/stamp.h): a token of its own and the object's sequence number (base + 1).
+//
+// Outcomes of one PUT, and what the loop does:
+//   OK                         landed: WriteSteps::landed().
+//   AlreadyExists (a create)   read the object; Target::kCreate → AlreadyExists, else overwrite it.
+//   PreconditionFailed         another writer won: jittered pause, re-read, build again (at most
+//                              kMaxUpdateAttempts conflicts, then PreconditionFailed).
+//   Throttled, InvalidArgument, Unauthorized, NotFound
+//                              not applied: returned (the pool retries what is retryable).
+//   Unavailable, Timeout, Cancelled, Internal
+//                              AMBIGUOUS: the store may have applied it (a 500 after the write, a
+//                              timeout while the response was on its way). The write becomes an
+//                              "outstanding" write, judged against every later read (judge()):
+//
+//   outstanding write W (token t, over base b)    | stored object S           | verdict
+//   ----------------------------------------------+---------------------------+-----------------
+//   any                                           | S.token == t              | landed (W is S)
+//   a create                                      | absent                    | may still land
+//   a create                                      | seq 1, other token        | never landed
+//   a create                                      | seq > 1, other token      | UNKNOWN
+//   an overwrite of b                             | S == b (unchanged)        | may still land
+//   an overwrite of b                             | S.seq == b.seq + 1, other | never landed
+//   an overwrite of b                             | anything else, absent too | UNKNOWN
+//
+//   "May still land" is safe to write over: the next write is conditional on the same state, so
+//   at most one of the two lands, and a later read finds out which. An UNKNOWN verdict, or an
+//   ambiguous write still outstanding when the pool will not run another attempt, ends the op
+//   with Status UnknownOutcome (never retried): the caller reads and decides. Never decided by
+//   ETag (not the MD5 of the body under SSE-KMS) nor by comparing metadata.
+//
+// The loop runs INSIDE one pool operation; its state (WriteState) lives in the op object, so it
+// survives the pool's retries: an attempt that timed out mid-PUT is judged by the next attempt.
+#pragma once
+
+#include "db/stamp.h"
+
+#include <s3db/clock.h>
+#include <s3db/operation_pool.h>
+#include <s3db/storage_client.h>
+
+#include <string>
+#include <vector>
+
+namespace s3db::db {
+
+// The object a write replaces (exists = false: none, the write is a create).
+struct Base {
+  bool exists = false;
+  std::string etag;
+  WriteStamp stamp;
+};
+
+// What the op writes over.
+enum class Target : std::uint8_t {
+  kCreate,     // only a new object: an existing one → AlreadyExists (insert, restore)
+  kOverwrite,  // only an existing object: none → the op's NotFound (update, patch, replace)
+  kEither,     // create or overwrite (upsert, restore with IfExists::kReplace, the catalog)
+};
+
+// A write sent whose outcome is not known yet.
+struct Outstanding {
+  WriteStamp mine;
+  bool create = false;
+  WriteStamp over;  // the base it overwrites (when !create)
+};
+
+enum class Verdict : std::uint8_t { kLanded, kPending, kNever, kUnknown };
+// The table above, for one outstanding write; `stored` null = the object is absent.
+Verdict judge(const Outstanding& w, const WriteStamp* stored) noexcept;
+
+// What is left of the op's retries: tells whether an unresolved write can wait for the next
+// attempt or must be reported as UnknownOutcome now.
+struct AttemptBudget {
+  int max_attempts = 1;
+  TimePoint deadline = TimePoint::max();
+  const Clock* clock = nullptr;  // the pool's (null = steady clock)
+
+  static AttemptBudget of(const OperationPool& pool, const OpOptions& effective);
+  bool last(const OpContext& ctx) const;
+};
+
+// One op's side of the loop.
+class WriteSteps {
+ public:
+  virtual ~WriteSteps() = default;
+  virtual Target target() const = 0;
+  // Reads the current object: base.exists = false when absent (not an error).
+  virtual Status read(Base& base, OpContext& ctx) = 0;
+  // The request that replaces `base` (or creates the object), its body stamped `stamp`. The loop
+  // sets the condition. Called again after every conflict.
+  virtual Status build(const Base& base, const WriteStamp& stamp, PutRequest& put) = 0;
+  // The write stamped `mine` is stored (with ETag `etag`, when the store said); it was built by
+  // the latest build() — or, when the loop finds an earlier ambiguous write landed, by the build()
+  // before keep_outstanding(mine).
+  virtual Status landed(const WriteStamp& mine, std::string_view etag, OpContext& ctx) = 0;
+  // The latest build's write failed ambiguously: keep what landed() would need for it.
+  virtual void keep_outstanding(const WriteStamp& mine) = 0;
+  // Target::kOverwrite found no object.
+  virtual Status absent() = 0;
+  // "update users/abc": context of the loop's own errors.
+  virtual std::string what() const = 0;
+};
+
+// State of the loop, kept by the op across the pool's attempts.
+struct WriteState {
+  AttemptBudget budget;
+  bool base_known = false;  // a create-only op starts with an absent base and no read
+  Base base;
+  std::vector<Outstanding> outstanding;
+  int conflicts = 0;
+};
+
+Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& state, OpContext& ctx);
+
+}  // namespace s3db::db
