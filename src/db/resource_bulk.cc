@@ -5,6 +5,7 @@
 #include "db/state.h"
 
 #include <deque>
+#include <functional>
 
 namespace s3db {
 
@@ -82,25 +83,44 @@ Status scan_keys(Client& c, const std::string& prefix, const OpOptions& op, Fn f
   return Status::Internal("list " + prefix, "too many pages");
 }
 
-Result<std::string> prefix_for(const db::Runtime& rt, const std::string& partition, const json& values) {
-  if (partition.empty()) return rt.data_prefix;
-  return db::partition_prefix(rt, partition, values);
+// Where a read looks: the data prefix, or a partition's prefix (whose references must be checked
+// against the records they point to).
+struct Scope {
+  std::string prefix;
+  bool partition = false;
+};
+
+Result<Scope> scope_of(const db::Runtime& rt, const std::string& partition, const json& values) {
+  if (partition.empty()) return Scope{rt.data_prefix, false};
+  auto prefix = db::partition_prefix(rt, partition, values);
+  if (!prefix.ok()) return prefix.status();
+  return Scope{std::move(prefix).value(), true};
 }
 
-// Fetches documents for `ids` with backpressure; skips ids whose record is gone (stale partition
-// references), fails on any other error.
-Result<std::vector<json>> fetch(Resource& r, const std::vector<std::string>& ids, const OpOptions& op) {
+// Fetches documents for `ids` with backpressure; skips ids whose record is gone or, in a partition,
+// no longer has the partition's values (a stale reference: a crash between writes, or a move
+// that raced another); fails on any other error. `keep(doc)` sees each document in id order.
+Status fetch_each(Resource& r, const db::Runtime& rt, const std::vector<std::string>& ids, const Scope& scope,
+                  const OpOptions& op, const std::function<void(json&)>& keep) {
   BulkOptions o;
   o.op = op;
-  std::vector<json> docs;
-  docs.reserve(ids.size());
   Status first_error;
-  o.on_item = [&](std::size_t, ItemResult& item) {
-    if (item.status.ok()) docs.push_back(std::move(item.document));
-    else if (!item.status.is_not_found() && first_error.ok()) first_error = item.status;
+  o.on_item = [&](std::size_t i, ItemResult& item) {
+    if (item.status.ok()) {
+      if (!scope.partition || db::in_partition(rt, item.document, ids[i], scope.prefix)) keep(item.document);
+    } else if (!item.status.is_not_found() && first_error.ok()) {
+      first_error = item.status;
+    }
   };
   (void)r.get_many(ids, std::move(o));
-  if (!first_error.ok()) return first_error;
+  return first_error;
+}
+
+Result<std::vector<json>> fetch(Resource& r, const db::Runtime& rt, const std::vector<std::string>& ids,
+                                const Scope& scope, const OpOptions& op) {
+  std::vector<json> docs;
+  docs.reserve(ids.size());
+  S3DB_RETURN_IF_ERROR(fetch_each(r, rt, ids, scope, op, [&](json& d) { docs.push_back(std::move(d)); }));
   return docs;
 }
 
@@ -138,32 +158,63 @@ BulkResult Resource::remove_many(const std::vector<std::string>& ids, BulkOption
       [&](std::size_t i) { return ids[i]; });
 }
 
+// Ids under `scope`, in key order, `limit` at most (0 = all). In a partition, each reference is
+// checked against its record (one GET each, with backpressure), a page of keys at a time.
 Result<std::vector<std::string>> Resource::list_ids(ListOptions options) {
   auto rt = state_->runtime();
-  auto prefix = prefix_for(*rt, options.partition, options.values);
-  if (!prefix.ok()) return prefix.status();
+  auto scope = scope_of(*rt, options.partition, options.values);
+  if (!scope.ok()) return scope.status();
   std::vector<std::string> ids;
-  Status s = scan_keys(state_->client(), *prefix, options.op, [&](const std::string& key) {
-    ids.emplace_back(db::id_of_key(key));
-    return options.limit == 0 || ids.size() < options.limit;
+  const auto full = [&] { return options.limit != 0 && ids.size() >= options.limit; };
+  if (!scope->partition) {
+    S3DB_RETURN_IF_ERROR(scan_keys(state_->client(), scope->prefix, options.op, [&](const std::string& key) {
+      ids.emplace_back(db::id_of_key(key));
+      return !full();
+    }));
+    return ids;
+  }
+  std::vector<std::string> batch;
+  const auto check_batch = [&]() -> Status {
+    Status s = fetch_each(*this, *rt, batch, *scope, options.op, [&](json& d) {
+      if (!full()) ids.push_back(d["id"].get<std::string>());
+    });
+    batch.clear();
+    return s;
+  };
+  Status checked;
+  Status listed = scan_keys(state_->client(), scope->prefix, options.op, [&](const std::string& key) {
+    batch.emplace_back(db::id_of_key(key));
+    if (batch.size() < 1000) return true;
+    checked = check_batch();
+    return checked.ok() && !full();
   });
-  if (!s.ok()) return s;
+  S3DB_RETURN_IF_ERROR(listed);
+  S3DB_RETURN_IF_ERROR(checked);
+  S3DB_RETURN_IF_ERROR(check_batch());
   return ids;
 }
 
 Result<std::vector<json>> Resource::list(ListOptions options) {
+  auto rt = state_->runtime();
+  auto scope = scope_of(*rt, options.partition, options.values);
+  if (!scope.ok()) return scope.status();
   const OpOptions op = options.op;
   auto ids = list_ids(std::move(options));
   if (!ids.ok()) return ids.status();
-  return fetch(*this, *ids, op);
+  return fetch(*this, *rt, *ids, *scope, op);
 }
 
 Result<std::size_t> Resource::count(ListOptions options) {
   auto rt = state_->runtime();
-  auto prefix = prefix_for(*rt, options.partition, options.values);
-  if (!prefix.ok()) return prefix.status();
+  auto scope = scope_of(*rt, options.partition, options.values);
+  if (!scope.ok()) return scope.status();
+  if (scope->partition) {  // exact: references are checked against their records
+    auto ids = list_ids(std::move(options));
+    if (!ids.ok()) return ids.status();
+    return ids->size();
+  }
   std::size_t n = 0;
-  Status s = scan_keys(state_->client(), *prefix, options.op, [&](const std::string&) {
+  Status s = scan_keys(state_->client(), scope->prefix, options.op, [&](const std::string&) {
     ++n;
     return options.limit == 0 || n < options.limit;
   });
@@ -174,21 +225,22 @@ Result<std::size_t> Resource::count(ListOptions options) {
 Result<Page> Resource::page(PageRequest request) {
   if (request.size < 1 || request.size > 1000) return Status::InvalidArgument("page", "size must be 1..1000");
   auto rt = state_->runtime();
-  auto prefix = prefix_for(*rt, request.partition, request.values);
-  if (!prefix.ok()) return prefix.status();
+  auto scope = scope_of(*rt, request.partition, request.values);
+  if (!scope.ok()) return scope.status();
+  const std::string& prefix = scope->prefix;
   ListRequest req;
-  req.prefix = *prefix;
+  req.prefix = prefix;
   req.max_keys = static_cast<int>(request.size);
-  if (!request.cursor.empty()) req.start_after = *prefix + request.cursor;
+  if (!request.cursor.empty()) req.start_after = prefix + request.cursor;
   auto listed = state_->client().list(req, request.op);
   if (!listed.ok()) return listed.status().with_context("page " + rt->def.name);
   std::vector<std::string> ids;
   for (const auto& obj : listed->objects) ids.emplace_back(db::id_of_key(obj.key));
   Page page;
   if (listed->truncated && !listed->objects.empty()) {
-    page.next_cursor = listed->objects.back().key.substr(prefix->size());
+    page.next_cursor = listed->objects.back().key.substr(prefix.size());
   }
-  auto docs = fetch(*this, ids, request.op);
+  auto docs = fetch(*this, *rt, ids, *scope, request.op);
   if (!docs.ok()) return docs.status();
   page.items = std::move(docs).value();
   return page;
