@@ -109,6 +109,22 @@ Status check_id(std::string_view id) {
     }
   }
   if (!storage::valid_utf8(id)) return Status::InvalidArgument("invalid id", "not valid UTF-8");
+  // Code points that are invisible yet change what a terminal or log shows: C1 controls, line and
+  // paragraph separators, and the bidirectional embeddings, overrides and isolates (an id could
+  // otherwise display as another id, or reorder the text printed after it).
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const auto b0 = static_cast<unsigned char>(id[i]);
+    if (b0 == 0xC2 && i + 1 < id.size()) {
+      const auto b1 = static_cast<unsigned char>(id[i + 1]);
+      if (b1 >= 0x80 && b1 <= 0x9F) return Status::InvalidArgument("invalid id", "contains a C1 control character");
+    } else if (b0 == 0xE2 && i + 2 < id.size()) {
+      const auto b1 = static_cast<unsigned char>(id[i + 1]), b2 = static_cast<unsigned char>(id[i + 2]);
+      const unsigned cp = 0x2000u | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);  // U+2000..U+2FFF
+      if ((cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) {
+        return Status::InvalidArgument("invalid id", "contains a line separator or a bidirectional control character");
+      }
+    }
+  }
   return Status::OK();
 }
 

@@ -22,7 +22,9 @@ std::string random_id(int size = 22);
 std::uint64_t random_u64() noexcept;
 
 // OK, or InvalidArgument naming why: empty, longer than kMaxIdBytes, contains '/', a control
-// character or invalid UTF-8, or is "." / "..".
+// character (C0, DEL, C1), a line/paragraph separator (U+2028/9), a bidirectional embedding,
+// override or isolate (U+202A..E, U+2066..9), or invalid UTF-8, or is "." / "..". Everything else
+// is an id, '=' and '%' and "id=" included.
 Status check_id(std::string_view id);
 
 }  // namespace s3db::db
