@@ -156,6 +156,11 @@ class CodecTest : public ::testing::Test {
     EXPECT_TRUE(l.ok());
     return std::move(l).value();
   }
+  // The stored text of integer attribute "i" of `text`, decoded back to decimal.
+  std::string back_of_i(const Layout& l, const char* text) {
+    auto e = encode(json::parse(text), l, Behavior::kEnforceLimits, nullptr, kW);
+    return e.ok() ? roundtrip(*e, l)["i"].dump() : e.status().to_string();
+  }
   json roundtrip(const Encoded& e, const Layout& l, const SecretBox* box = nullptr) {
     auto d = decode(e.metadata, e.body, l, box, "id1");
     EXPECT_TRUE(d.ok()) << d.status().to_string();
@@ -219,6 +224,98 @@ TEST_F(CodecTest, MultiByteUtf8CountsEscapedBytes) {
   EXPECT_EQ(roundtrip(*e, l)["s"], fits["s"]);
   json over = {{"s", base + "abcd"}};
   EXPECT_EQ(encode(over, l, Behavior::kEnforceLimits, nullptr, kW).status().code(), Code::kInvalidArgument);
+}
+
+// Issue 8, item 8: what S3 counts is what it receives. Values the S3 client would have to send as
+// RFC 2047 words (two spaces in a row, a leading "=?") are escaped into header-safe text, so the
+// bytes s3db counts are the bytes sent, and every store refuses the same records.
+TEST_F(CodecTest, EscapedValuesAreSentAsIsSoTheBudgetCountsTheWire) {
+  auto l = layout({{"s", "string"}});
+  for (const std::string v : {"a  b", "=?UTF-8?B?YQ==?=", "   ", "x   y  z", "=?", "=x", "a b", " lead", "trail "}) {
+    auto e = encode(json{{"s", v}}, l, Behavior::kEnforceLimits, nullptr, kW);
+    ASSERT_TRUE(e.ok()) << v;
+    const std::string& stored = e->metadata.at("0");
+    EXPECT_TRUE(metadata_value_is_plain(stored)) << "'" << v << "' stored as '" << stored << "'";
+    EXPECT_EQ(metadata_value_size(stored), stored.size());
+    EXPECT_EQ(roundtrip(*e, l)["s"], v);
+  }
+  // At the limit: 1,021 double spaces escape to "~" + 1,021 × " %20" = 4,085 bytes — over 2 KB
+  // although the raw value is 2,042 bytes. Before, it counted 2,046 and went out as a 2,740-byte
+  // RFC 2047 word that AWS refuses.
+  std::string spaces;
+  for (int i = 0; i < 1021; ++i) spaces += "x  ";
+  EXPECT_EQ(encode(json{{"s", spaces}}, l, Behavior::kEnforceLimits, nullptr, kW).status().code(),
+            Code::kInvalidArgument);
+  auto overflow = encode(json{{"s", spaces}}, l, Behavior::kUserManaged, nullptr, kW);
+  ASSERT_TRUE(overflow.ok());
+  EXPECT_TRUE(overflow->moved_to_body);
+  EXPECT_LE(metadata_size(overflow->metadata), kMaxMetadataBytes);
+}
+
+// The count every client applies (s3db/metadata.h): names + values as sent.
+TEST(MetadataSizeTest, CountsValuesInTheFormTheyAreSent) {
+  EXPECT_EQ(metadata_value_size("plain text"), 10u);
+  EXPECT_EQ(metadata_value_size(""), 0u);
+  EXPECT_EQ(metadata_value_size("é"), 12u + 4u);             // =?UTF-8?B?w6k=?=
+  EXPECT_EQ(metadata_value_size("a  b"), 12u + 8u);          // =?UTF-8?B?YSAgYg==?=
+  EXPECT_EQ(metadata_value_size(std::string(3, '\x01')), 12u + 4u);
+  Metadata m{{"k", "é"}, {"n", "v"}};
+  EXPECT_EQ(metadata_size(m), 1u + 16u + 1u + 1u);
+}
+
+// Issue 8, item 3: integers are int64 — what does not fit is refused, naming the field, never
+// rewritten (2^64-1 was stored as -1, 1e19 as INT64_MIN).
+TEST_F(CodecTest, IntegersOutsideInt64AreRefusedNeverRewritten) {
+  auto schema = Schema::compile({{"i", "integer"}, {"n", "number"}}).value();
+  for (const char* text : {R"({"i": 18446744073709551615})", R"({"i": 9223372036854775808})", R"({"i": 1e19})",
+                           R"({"i": -1e19})", R"({"i": -9223372036854777856.0})"}) {
+    json doc = json::parse(text);
+    Status s = schema.validate(doc, UnknownAttributes::kReject);
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << text;
+    EXPECT_NE(s.message().find("i (range:int64)"), std::string::npos) << s.to_string();
+  }
+  auto l = layout({{"i", "integer"}, {"n", "number"}});
+  for (const char* text : {R"({"i": 9223372036854775807, "n": 18446744073709551615})",
+                           R"({"i": -9223372036854775808, "n": -9223372036854775808})", R"({"i": 1e18, "n": 1e300})"}) {
+    json doc = json::parse(text);
+    ASSERT_TRUE(schema.validate(doc, UnknownAttributes::kReject).ok()) << text;
+    auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr, kW);
+    ASSERT_TRUE(e.ok()) << text;
+    auto back = roundtrip(*e, l);
+    EXPECT_EQ(back["i"].get<double>(), doc["i"].get<double>()) << text;
+    EXPECT_EQ(back["n"], doc["n"]) << text;
+  }
+  EXPECT_EQ(back_of_i(l, R"({"i": 9223372036854775807})"), "9223372036854775807");
+  // The encoder refuses too, should an unvalidated document reach it.
+  EXPECT_EQ(encode(json::parse(R"({"i": 18446744073709551615})"), l, Behavior::kEnforceLimits, nullptr, kW)
+                .status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(Schema::compile({{"i", "integer|default:1e19"}}).status().code(), Code::kInvalidArgument);
+}
+
+// Issue 8, item 7: a secret is bound to its record: moved into another record (or attribute) it no
+// longer opens. Values sealed before the binding (format 1) still read.
+TEST_F(CodecTest, SecretsMovedToAnotherRecordDoNotOpenAndOldOnesStillRead) {
+  auto l = layout({{"name", "string"}, {"password", "secret"}, {"pin", "secret"}});
+  auto box = SecretBox::derive("pass", "salt", 1000).value();
+  json doc = {{"id", "alice"}, {"name", "n"}, {"password", "alice-secret"}, {"pin", "1234"}};
+  auto e = encode(doc, l, Behavior::kUserManaged, box.get(), {"alice", "AAAAAAAAAAAAAA.1"}).value();
+  EXPECT_EQ(decode(e.metadata, e.body, l, box.get(), "alice").value(), doc);
+  EXPECT_TRUE(e.metadata.at("1").starts_with(kSecretV2Prefix));
+  // The whole record's metadata under another id: every secret fails to open.
+  auto moved = decode(e.metadata, e.body, l, box.get(), "mallory");
+  EXPECT_EQ(moved.status().code(), Code::kUnauthorized) << moved.status().to_string();
+  // One secret swapped into another attribute of the same record fails too.
+  Metadata swapped = e.metadata;
+  swapped.insert_or_assign("2", e.metadata.at("1"));
+  EXPECT_EQ(decode(swapped, e.body, l, box.get(), "alice").status().code(), Code::kUnauthorized);
+  // A format-1 value (no prefix, bound to "<resource>/<attribute>" only) still reads.
+  Metadata legacy = e.metadata;
+  legacy.insert_or_assign("1", box->seal("old-secret", "things/password").value());
+  legacy.insert_or_assign("2", box->seal("0000", "things/pin").value());
+  auto old = decode(legacy, e.body, l, box.get(), "alice");
+  ASSERT_TRUE(old.ok()) << old.status().to_string();
+  EXPECT_EQ((*old)["password"], "old-secret");
+  EXPECT_EQ((*old)["pin"], "0000");
 }
 
 TEST_F(CodecTest, BehaviorsWhenTooLarge) {
