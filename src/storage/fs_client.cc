@@ -125,6 +125,7 @@ class FileSystemClient final : public StorageClient {
     meta.content_type = req.content_type.empty() ? std::string(kDefaultContentType) : req.content_type;
     meta.last_modified_ms = now_unix_ms();
     meta.metadata = normalize_metadata(req.metadata);
+    S3DB_RETURN_IF_ERROR(check_metadata_limit("put", req.key, meta.metadata));
     const std::string path = path_for(req.key);
 
     // A create-only put of an existing key fails without writing anything (checked again below).
@@ -207,6 +208,7 @@ class FileSystemClient final : public StorageClient {
     meta.key = req.dest_key;
     meta.last_modified_ms = now_unix_ms();
     apply_copy_directive(req, meta.metadata, meta.content_type);
+    S3DB_RETURN_IF_ERROR(check_metadata_limit("copy", req.dest_key, meta.metadata));
     auto tmp = write_temp(meta, body);
     if (!tmp.ok()) return tmp.status();
     std::lock_guard lock(stripe(req.dest_key));

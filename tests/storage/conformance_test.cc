@@ -226,6 +226,29 @@ TEST_P(ConformanceTest, MetadataRoundTrip) {
   EXPECT_EQ(got->meta.metadata, want);
 }
 
+// Issue 8, item 8: 2 KB of user metadata as S3 counts it — names plus values as sent, a value that
+// is not header-safe counting in its RFC 2047 form — refused alike by every client, nothing written.
+TEST_P(ConformanceTest, MetadataLimitCountsWhatIsSent) {
+  ASSERT_TRUE(client_->put(put_req(k("at-limit"), "x", {{"k", std::string(2047, 'a')}})).ok());
+  auto over = client_->put(put_req(k("over"), "x", {{"k", std::string(2048, 'a')}}));
+  EXPECT_EQ(over.status().code(), Code::kInvalidArgument) << over.status().to_string();
+  // 800 × "é" is 1,600 bytes of UTF-8 but 2,148 bytes once encoded for the header.
+  std::string accents;
+  for (int i = 0; i < 800; ++i) accents += "é";
+  ASSERT_EQ(metadata_value_size(accents), 2148u);
+  auto encoded_over = client_->put(put_req(k("accents"), "x", {{"u", accents}}));
+  EXPECT_EQ(encoded_over.status().code(), Code::kInvalidArgument) << encoded_over.status().to_string();
+  EXPECT_EQ(client_->head(k("accents")).status().code(), Code::kNotFound);
+  EXPECT_EQ(client_->head(k("over")).status().code(), Code::kNotFound);
+  CopyRequest c;
+  c.source_key = k("at-limit");
+  c.dest_key = k("copied");
+  c.directive = MetadataDirective::kReplace;
+  c.metadata = {{"u", accents}};
+  EXPECT_EQ(client_->copy(c).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(client_->head(k("copied")).status().code(), Code::kNotFound);
+}
+
 TEST_P(ConformanceTest, ConditionalCreate) {
   SKIP_WITHOUT_CONDITIONAL_WRITES();
   PutRequest r = put_req(k("once"), "first");

@@ -24,10 +24,11 @@ std::string repeat(std::string_view s, std::size_t n) {
   return out;
 }
 
-TEST(MetadataSizeTest, CountsUtf8BytesOfKeysAndValues) {
+TEST(MetadataSizeTest, CountsKeysAndValuesAsSent) {
   EXPECT_EQ(metadata_size({}), 0u);
   EXPECT_EQ(metadata_size({{"ab", "cde"}}), 5u);
-  EXPECT_EQ(metadata_size({{"k", "日本"}, {"é", "x"}}), 1u + 6u + 2u + 1u);
+  // "日本" is 6 bytes of UTF-8, sent as "=?UTF-8?B?5pel5pys?=" (20 bytes); key bytes count as is.
+  EXPECT_EQ(metadata_size({{"k", "日本"}, {"é", "x"}}), 1u + 20u + 2u + 1u);
 }
 
 class MemoryLimitTest : public ::testing::Test {
@@ -51,13 +52,12 @@ TEST_F(MemoryLimitTest, OneByteOverIsRejectedNamingSizeAndLimit) {
   EXPECT_EQ(client_->head("a", ctx_).status().code(), Code::kNotFound);
 }
 
-TEST_F(MemoryLimitTest, MultiByteCharactersCountAsTheirUtf8Bytes) {
-  // 1023 × "é" (2 bytes) = 2046, key "k" = 1 → 2047 bytes although only 1024 characters.
-  EXPECT_TRUE(client_->put(req("a", "x", {{"k", repeat("é", 1023)}}), ctx_).ok());
-  // One more ASCII byte: 2048, still fine.
-  EXPECT_TRUE(client_->put(req("a", "x", {{"k", repeat("é", 1023) + "z"}}), ctx_).ok());
-  // A 2-byte character instead: 2049 → rejected, though the character count (1025) is far below.
-  auto over = client_->put(req("a", "x", {{"k", repeat("é", 1024)}}), ctx_);
+TEST_F(MemoryLimitTest, NonAsciiValuesCountInTheirEncodedForm) {
+  // A non-ASCII value travels RFC 2047-encoded: 12 bytes + base64. 762 × "é" = 1,524 bytes →
+  // 12 + 2,032 = 2,044, key "k" = 1 → 2,045: fits. 763 × "é" = 1,526 bytes → 2,049: refused,
+  // although its UTF-8 bytes (1,526) are far below 2,048 — S3 counts what it receives.
+  EXPECT_TRUE(client_->put(req("a", "x", {{"k", repeat("é", 762)}}), ctx_).ok());
+  auto over = client_->put(req("a", "x", {{"k", repeat("é", 763)}}), ctx_);
   EXPECT_EQ(over.status().code(), Code::kInvalidArgument);
   // Keys count too, in bytes: "日本" (6 bytes) + 2042 = 2048.
   EXPECT_TRUE(client_->put(req("b", "x", {{"日本", std::string(2042, 'v')}}), ctx_).ok());
@@ -81,13 +81,16 @@ TEST_F(MemoryLimitTest, CopyWithReplacedMetadataIsCheckedToo) {
   EXPECT_EQ(client_->head("dst", ctx_).status().code(), Code::kNotFound);
 }
 
-TEST(MemoryClientTest, LimitNotEnforcedByDefault) {
+TEST(MemoryClientTest, LimitEnforcedByDefaultLikeEveryOtherClient) {
   auto client = make_memory_client();
   OpContext ctx;
-  auto r = client->put(req("a", "x", {{"k", std::string(5000, 'v')}}), ctx);
-  EXPECT_TRUE(r.ok()) << r.status().to_string();
-  EXPECT_EQ(client->head("a", ctx)->metadata.at("k").size(), 5000u);
+  EXPECT_EQ(client->put(req("a", "x", {{"k", std::string(5000, 'v')}}), ctx).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(client->kind(), "memory");
+  // Tests that must store what S3 would refuse turn it off.
+  auto lax = make_memory_client({.enforce_metadata_limit = false});
+  auto r = lax->put(req("a", "x", {{"k", std::string(5000, 'v')}}), ctx);
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(lax->head("a", ctx)->metadata.at("k").size(), 5000u);
 }
 
 TEST(MemoryClientTest, CancelledAttemptWritesNothing) {
