@@ -10,13 +10,19 @@
 //   flat whatever the number of items.
 // - Documents are JSON objects. The id is the "id" field: generated (22 URL-safe characters, or the
 //   resource's generator) when absent; a caller-supplied id must be a non-empty string of at most
-//   255 bytes without '/' or control characters, else InvalidArgument and nothing written.
+//   255 bytes of UTF-8 without '/', control characters (C0, DEL, C1), line separators or
+//   bidirectional controls, else InvalidArgument and nothing written. Anything else ('=', '%',
+//   "id=", spaces, any script) is an id that list/page/query return as given. Generated ids and
+//   write tokens never repeat across threads, processes, or processes forked after use.
 // - insert is a conditional create: an existing id → AlreadyExists (never an overwrite).
 // - update/patch/replace read the record and write it back with If-Match on the ETag read; on
 //   PreconditionFailed (a concurrent writer won) they pause (jittered, growing with each conflict)
 //   then re-read and re-apply, at most kMaxUpdateAttempts times, then report PreconditionFailed.
-//   No update is lost. Every write stores a fresh token in the body, so the ETag changes with
-//   every write even when all fields live in metadata.
+//   No update is lost. Every write stores a stamp in the body (a fresh token and the record's
+//   sequence number), so the ETag changes with every write and never returns to an earlier one.
+// - A write whose request failed ambiguously (timeout, 5xx, dropped connection: the store may have
+//   applied it) is judged by reading its stamp back: landed → success (an update function runs
+//   once), not landed → retried, undecidable → UnknownOutcome, never retried (read, then decide).
 //     update(id, changes): shallow merge — top-level fields of `changes` replace the record's.
 //     update(id, fn):      fn(current) returns the new document (id/createdAt kept); fn may run
 //                          more than once (once per conflict), so it must be pure.
@@ -24,13 +30,18 @@
 //     replace(id, doc):    the whole document (defaults re-applied); the record must exist.
 //     upsert(doc):         insert, or replace when the id exists.
 // - Errors: NotFound (missing record), AlreadyExists, PreconditionFailed, InvalidArgument
-//   (validation — naming every failing field —, bad id, oversize record under enforce-limits,
-//   secret field without a passphrase), Unauthorized (secret that does not decrypt: wrong
-//   passphrase), Internal (a stored record that cannot be decoded), plus the pool's and
-//   storage's (Timeout, Cancelled, Throttled, Unavailable).
+//   (validation — naming every failing field; an integer outside int64 is "range:int64" —, bad
+//   id, oversize record under enforce-limits, secret field without a passphrase), Unauthorized
+//   (secret that does not decrypt: wrong passphrase, or a value moved from another record),
+//   Internal (a stored record that cannot be decoded), UnknownOutcome (above), plus the pool's
+//   and storage's (Timeout, Cancelled, Throttled, Unavailable).
+// - remove: NotFound for a missing record, except when an earlier attempt of the same call found
+//   it (its DELETE may have landed before the failure the pool retried): then OK.
 // - Partition reference objects are written after the record, moved on update, removed on
-//   delete. They are not transactional: a crash between the two writes leaves a stale or missing
-//   reference; partition reads skip references whose record is gone.
+//   delete; a writer that removed references reads the record back and restores the references of
+//   what is stored. Not transactional: a crash between writes leaves a stale or missing reference.
+//   Partition reads (list, list_ids, count, page, query) are exact: each reference is checked
+//   against its record (a GET each), so stale references are never returned.
 #pragma once
 
 #include <s3db/operation_pool.h>
