@@ -27,7 +27,9 @@ struct ClientOptions {
 
 class Client {
  public:
-  // Parses `uri` (s3db/connection.h), builds the StorageClient and its pool.
+  // Parses `uri` (s3db/connection.h), builds the StorageClient and its pool. The URI's timeout_ms
+  // (60 s by default for s3/http(s) stores) becomes the pool's default per-attempt timeout unless
+  // options.pool.default_timeout is set.
   static Result<std::shared_ptr<Client>> open(std::string_view uri, ClientOptions options = {});
   static std::shared_ptr<Client> wrap(std::shared_ptr<StorageClient> storage, ClientOptions options = {});
 

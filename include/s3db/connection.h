@@ -7,9 +7,17 @@
 //   http(s)://[KEY:SECRET@]host[:port]/bucket[/prefix][?params]       (custom endpoint, path-style)
 // Params: region, session_token, path_style (true|false), verify_tls (true|false), ca_file
 //   (PEM bundle of the CAs to trust for https instead of the system store; read when a request
-//   is made), timeout_ms, connect_timeout_ms, concurrency, max_retries. Unknown params → InvalidArgument
-//   naming the parameter and listing the allowed ones. Percent-encoding is decoded in
-//   credentials and path segments.
+//   is made), timeout_ms, connect_timeout_ms, low_speed_limit, low_speed_time_s,
+//   max_response_bytes, max_object_bytes, concurrency, max_retries (memory:// and file:// take
+//   only timeout_ms, concurrency, max_retries). Unknown params → InvalidArgument naming the
+//   parameter and listing the allowed ones. Percent-encoding is decoded in credentials and path
+//   segments.
+// Remote defaults (s3://, http(s)://), so that a server that stalls can never hang a call: a
+//   60 s per-attempt timeout (timeout_ms; 0 = none), a 10 s connect timeout, a transfer slower
+//   than 1 byte/s for 30 s is aborted (low_speed_limit, low_speed_time_s; 0 = off) — all reported
+//   as Timeout, which the pool retries — and response bodies are capped: 16 MiB for listings,
+//   errors and results (max_response_bytes), 5 GiB for an object's GET (max_object_bytes); a
+//   bigger body is cut off and reported as InvalidArgument naming the parameter.
 // Fallbacks (awscli-like) when the URI lacks them: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 //   AWS_SESSION_TOKEN, AWS_REGION / AWS_DEFAULT_REGION (default us-east-1), and for s3:// only
 //   AWS_ENDPOINT_URL (turns it into a custom endpoint).
@@ -21,6 +29,7 @@
 #include <s3db/status.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -45,8 +54,15 @@ struct ConnectionOptions {
   bool path_style = false;   // true for custom endpoints unless path_style=false
   bool verify_tls = true;
   std::string ca_file;       // PEM CA bundle for https; empty = the system's trust store
-  std::chrono::milliseconds timeout{0};           // per request, 0 = none (the pool's timeout rules)
-  std::chrono::milliseconds connect_timeout{10000};
+  // Per attempt (the pool's default timeout, and each S3 transfer's limit); 0 = none. FromUri
+  // sets kDefaultRemoteTimeout for s3/http(s) unless timeout_ms is given; memory/file: none.
+  std::chrono::milliseconds timeout{0};
+  std::chrono::milliseconds connect_timeout{10000};  // 0 = libcurl's own (300 s)
+  long low_speed_limit = 1;                          // bytes/s; with low_speed_time, 0 = no check
+  std::chrono::seconds low_speed_time{30};
+  std::uint64_t max_response_bytes = std::uint64_t{16} << 20;  // any body but an object's
+  std::uint64_t max_object_bytes = std::uint64_t{5} << 30;     // an object's GET body
+  static constexpr std::chrono::milliseconds kDefaultRemoteTimeout{60000};
 
   // Pool hints carried by the URI (optional).
   std::optional<int> concurrency;

@@ -19,9 +19,11 @@ namespace {
 using Env = std::function<std::optional<std::string>(std::string_view)>;
 
 constexpr std::string_view kContext = "connection string";
+constexpr long kMaxObjectBytes = 5'497'558'138'880;  // 5 TiB, S3's largest object
 const std::vector<std::string_view> kCommonParams = {"concurrency", "max_retries", "timeout_ms"};
 const std::vector<std::string_view> kS3Params = {"ca_file",    "concurrency",   "connect_timeout_ms",
-                                                 "max_retries", "path_style",   "region",
+                                                 "low_speed_limit", "low_speed_time_s", "max_object_bytes",
+                                                 "max_response_bytes", "max_retries", "path_style", "region",
                                                  "session_token", "timeout_ms", "verify_tls"};
 
 bool unreserved(unsigned char c) {
@@ -201,11 +203,33 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
     auto n = integer("timeout_ms", 0, 86'400'000);
     if (!n.ok()) return n.status();
     o.timeout = std::chrono::milliseconds(*n);
+  } else if (s3) {
+    o.timeout = ConnectionOptions::kDefaultRemoteTimeout;
   }
   if (params_.count("connect_timeout_ms")) {
     auto n = integer("connect_timeout_ms", 0, 3'600'000);
     if (!n.ok()) return n.status();
     o.connect_timeout = std::chrono::milliseconds(*n);
+  }
+  if (params_.count("low_speed_limit")) {
+    auto n = integer("low_speed_limit", 0, 1'000'000'000);
+    if (!n.ok()) return n.status();
+    o.low_speed_limit = *n;
+  }
+  if (params_.count("low_speed_time_s")) {
+    auto n = integer("low_speed_time_s", 0, 86'400);
+    if (!n.ok()) return n.status();
+    o.low_speed_time = std::chrono::seconds(*n);
+  }
+  if (params_.count("max_response_bytes")) {
+    auto n = integer("max_response_bytes", 1024, kMaxObjectBytes);
+    if (!n.ok()) return n.status();
+    o.max_response_bytes = static_cast<std::uint64_t>(*n);
+  }
+  if (params_.count("max_object_bytes")) {
+    auto n = integer("max_object_bytes", 1, kMaxObjectBytes);
+    if (!n.ok()) return n.status();
+    o.max_object_bytes = static_cast<std::uint64_t>(*n);
   }
   if (params_.count("concurrency")) {
     auto n = integer("concurrency", 1, 100'000);
@@ -455,10 +479,16 @@ std::string ConnectionOptions::to_string() const {
       if (connect_timeout != std::chrono::milliseconds(10000)) {
         add("connect_timeout_ms", std::to_string(connect_timeout.count()));
       }
+      if (timeout != kDefaultRemoteTimeout) add("timeout_ms", std::to_string(timeout.count()));
+      const ConnectionOptions defaults;
+      if (low_speed_limit != defaults.low_speed_limit) add("low_speed_limit", std::to_string(low_speed_limit));
+      if (low_speed_time != defaults.low_speed_time) add("low_speed_time_s", std::to_string(low_speed_time.count()));
+      if (max_response_bytes != defaults.max_response_bytes) add("max_response_bytes", std::to_string(max_response_bytes));
+      if (max_object_bytes != defaults.max_object_bytes) add("max_object_bytes", std::to_string(max_object_bytes));
       break;
     }
   }
-  if (timeout.count() > 0) add("timeout_ms", std::to_string(timeout.count()));
+  if (kind != StorageKind::kS3 && timeout.count() > 0) add("timeout_ms", std::to_string(timeout.count()));
   if (concurrency) add("concurrency", std::to_string(*concurrency));
   if (max_retries) add("max_retries", std::to_string(*max_retries));
   std::sort(params.begin(), params.end());

@@ -4,9 +4,13 @@
 // over the object's file, and the directory is fsynced so that the rename survives a power loss.
 // Readers (who read through one open descriptor) see either the old or the new object, never a
 // mix, and a crash leaves at worst a temp file, which list() ignores and the next open removes.
-// Conditional writes must check-and-replace atomically: writers of one key serialise on a striped
-// mutex table, and conditional writers also hold an flock on the stripe's lock file under
-// <root>/locks, so processes sharing one root cannot both pass a check.
+// A delete unlinks the object's file and syncs the directory too, so an acknowledged delete
+// survives a power loss like a put does.
+// Every mutation of a key (put with or without a condition, copy's destination, delete) holds the
+// key's stripe: a mutex against the other threads of this client and an flock on the stripe's lock
+// file under <root>/locks against other processes sharing the root. A conditional put's check and
+// rename are therefore never separated by another writer's rename or unlink: without that, a
+// delete in one process could be undone by an If-Match update in another that read the old ETag.
 #include "storage/fs_client.h"
 
 #include "storage/fs_format.h"
@@ -126,36 +130,11 @@ class FileSystemClient final : public StorageClient {
     meta.last_modified_ms = now_unix_ms();
     meta.metadata = normalize_metadata(req.metadata);
     S3DB_RETURN_IF_ERROR(check_metadata_limit("put", req.key, meta.metadata));
-    const std::string path = path_for(req.key);
-
     // A create-only put of an existing key fails without writing anything (checked again below).
-    if (req.if_none_match && ::access(path.c_str(), F_OK) == 0) {
+    if (req.if_none_match && ::access(path_for(req.key).c_str(), F_OK) == 0) {
       return Status::AlreadyExists("put " + req.key, "object already exists (If-None-Match: *)");
     }
-    // The temp file is written and synced outside the key's lock; only the condition check and
-    // the rename need to be atomic with respect to other writers of the key.
-    auto tmp = write_temp(meta, req.body);
-    if (!tmp.ok()) return tmp.status();
-    const std::size_t slot = stripe_index(req.key);
-    std::lock_guard lock(stripes_[slot]);
-    ProcessLock cross_process;
-    if (req.if_none_match || !req.if_match.empty()) {
-      Status locked = lock_across_processes(slot, cross_process);
-      if (!locked.ok()) {
-        ::unlink(tmp->c_str());
-        return locked.with_context("put " + req.key);
-      }
-      auto current = load(path, "put", req.key, nullptr);
-      Status s = current.ok() || current.status().is_not_found()
-                     ? check_put_conditions(req, current.ok() ? &current->meta.etag : nullptr)
-                     : current.status();
-      if (!s.ok()) {
-        ::unlink(tmp->c_str());
-        return s;
-      }
-    }
-    S3DB_RETURN_IF_ERROR(commit(*tmp, path, req.key));
-    return PutResult{meta.etag};
+    return store(meta, req.body, &req);
   }
 
   Result<Object> get(std::string_view key, OpContext& ctx) override {
@@ -179,7 +158,8 @@ class FileSystemClient final : public StorageClient {
   Status remove(std::string_view key, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
     S3DB_RETURN_IF_ERROR(check_key("delete", key));
-    return remove_one(key);
+    S3DB_RETURN_IF_ERROR(remove_one(key));
+    return sync_directory("delete", key);
   }
 
   Result<DeleteManyResult> remove_many(const std::vector<std::string>& keys, OpContext& ctx) override {
@@ -191,6 +171,8 @@ class FileSystemClient final : public StorageClient {
       if (s.ok()) ++result.deleted;
       else result.failed.emplace_back(keys[i], std::move(s));
     }
+    // One sync makes every unlink above durable.
+    if (!keys.empty()) S3DB_RETURN_IF_ERROR(sync_directory("delete_many", keys.front()));
     return result;
   }
 
@@ -209,11 +191,7 @@ class FileSystemClient final : public StorageClient {
     meta.last_modified_ms = now_unix_ms();
     apply_copy_directive(req, meta.metadata, meta.content_type);
     S3DB_RETURN_IF_ERROR(check_metadata_limit("copy", req.dest_key, meta.metadata));
-    auto tmp = write_temp(meta, body);
-    if (!tmp.ok()) return tmp.status();
-    std::lock_guard lock(stripe(req.dest_key));
-    S3DB_RETURN_IF_ERROR(commit(*tmp, path_for(req.dest_key), req.dest_key));
-    return PutResult{meta.etag};
+    return store(meta, body, nullptr);
   }
 
   Result<ListPage> list(const ListRequest& req, OpContext& ctx) override {
@@ -275,26 +253,30 @@ class FileSystemClient final : public StorageClient {
   std::size_t stripe_index(std::string_view key) const {
     return static_cast<std::size_t>(fnv1a(key) % stripes_.size());
   }
-  std::mutex& stripe(std::string_view key) { return stripes_[stripe_index(key)]; }
 
-  // An exclusive flock held until destruction.
-  class ProcessLock {
+  // A key's stripe, held until destruction: its mutex (other threads of this client) and an
+  // exclusive flock on its lock file (other processes; flock alone would not do, as it does not
+  // exclude threads sharing one descriptor). Released in reverse order.
+  class KeyLock {
    public:
-    ProcessLock() = default;
-    ProcessLock(const ProcessLock&) = delete;
-    ProcessLock& operator=(const ProcessLock&) = delete;
-    ~ProcessLock() {
+    KeyLock() = default;
+    KeyLock(const KeyLock&) = delete;
+    KeyLock& operator=(const KeyLock&) = delete;
+    ~KeyLock() {
       if (fd_ >= 0) ::flock(fd_, LOCK_UN);
     }
-    void adopt(int fd) { fd_ = fd; }
 
    private:
+    friend class FileSystemClient;
+    std::unique_lock<std::mutex> thread_;
     int fd_ = -1;
   };
 
-  // Takes the flock of stripe `slot`; the caller holds the stripe's mutex, which also guards the
-  // lazily opened descriptor (flock excludes other processes, the mutex other threads).
-  Status lock_across_processes(std::size_t slot, ProcessLock& out) {
+  // THE way to lock a key for a mutation. The stripe's mutex also guards its lazily opened lock
+  // file descriptor.
+  Status lock_key(std::string_view key, KeyLock& out) {
+    const std::size_t slot = stripe_index(key);
+    out.thread_ = std::unique_lock(stripes_[slot]);
     int& fd = lock_fds_[slot];
     if (fd < 0) {
       const std::string path = root_ + "/locks/" + std::to_string(slot);
@@ -304,8 +286,34 @@ class FileSystemClient final : public StorageClient {
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno != EINTR) return io_error("lock", std::to_string(slot), errno);
     }
-    out.adopt(fd);
+    out.fd_ = fd;
     return Status::OK();
+  }
+
+  // Stores `body` as meta.key: the temp file is written and synced outside the key's lock; only
+  // the check of `conditions` (a put's If-Match / If-None-Match; null for a copy) and the rename
+  // run under it, atomically with respect to every other mutation of the key.
+  Result<PutResult> store(const ObjectMeta& meta, std::string_view body, const PutRequest* conditions) {
+    auto tmp = write_temp(meta, body);
+    if (!tmp.ok()) return tmp.status();
+    const std::string path = path_for(meta.key);
+    KeyLock lock;
+    Status s = lock_key(meta.key, lock);
+    if (!s.ok()) {
+      s = s.with_context("put " + meta.key);
+    } else if (conditions != nullptr && (conditions->if_none_match || !conditions->if_match.empty())) {
+      auto current = load(path, "put", meta.key, nullptr);
+      s = current.ok() || current.status().is_not_found()
+              ? check_put_conditions(*conditions, current.ok() ? &current->meta.etag : nullptr)
+              : current.status();
+    }
+    if (!s.ok()) {
+      ::unlink(tmp->c_str());
+      return s;
+    }
+    if (options_.before_commit_for_test) options_.before_commit_for_test(meta.key);
+    S3DB_RETURN_IF_ERROR(commit(*tmp, path, meta.key));
+    return PutResult{meta.etag};
   }
 
   // Reads the header (and the body when `body` is set) through one descriptor: one version.
@@ -374,17 +382,23 @@ class FileSystemClient final : public StorageClient {
       ::unlink(tmp.c_str());
       return io_error("put", key, err);
     }
-    // The rename lives in the directory: until the directory is synced, a power loss can bring
-    // back the old object (or none) after put() said OK.
-    if (options_.fsync) {
-      Fd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (dir.get() < 0 || ::fsync(dir.get()) != 0) return io_error("put (sync directory)", key, errno);
-    }
+    return sync_directory("put", key);
+  }
+
+  // Renames and unlinks live in the directory: until it is synced, a power loss can bring back the
+  // old object (or none) after a put said OK, or the deleted object after a delete said OK.
+  Status sync_directory(std::string_view op, std::string_view key) {
+    if (!options_.fsync) return Status::OK();
+    Fd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0 || ::fsync(dir.get()) != 0) return io_error(std::string(op) + " (sync directory)", key, errno);
     return Status::OK();
   }
 
+  // Unlinks the key's file under its lock (a missing key is not an error: S3 semantics); the
+  // caller syncs the directory.
   Status remove_one(std::string_view key) {
-    std::lock_guard lock(stripe(key));
+    KeyLock lock;
+    S3DB_RETURN_IF_ERROR(lock_key(key, lock));
     if (::unlink(path_for(key).c_str()) != 0 && errno != ENOENT) return io_error("delete", key, errno);
     return Status::OK();
   }
@@ -412,7 +426,7 @@ class FileSystemClient final : public StorageClient {
   const std::string dir_;
   const FileClientOptions options_;
   std::array<std::mutex, 64> stripes_;
-  std::array<int, 64> lock_fds_;  // <root>/locks/<stripe>, opened on first conditional write
+  std::array<int, 64> lock_fds_;  // <root>/locks/<stripe>, opened on the stripe's first mutation
 };
 
 }  // namespace

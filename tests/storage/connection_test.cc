@@ -117,6 +117,36 @@ TEST(ConnectionTest, AllParams) {
   EXPECT_EQ(o.max_retries, 5);
 }
 
+// The defaults docs/connection-strings.md promises: a remote store can never hang a call for good.
+TEST(ConnectionTest, RemoteStoresHaveTimeoutsAndBodyCapsByDefault) {
+  for (const char* uri : {"s3://K:S@bucket-1", "http://K:S@127.0.0.1:7480/b", "https://K:S@host/b"}) {
+    auto o = ok(uri);
+    EXPECT_EQ(o.timeout, std::chrono::milliseconds(60000)) << uri;
+    EXPECT_EQ(o.connect_timeout, std::chrono::milliseconds(10000)) << uri;
+    EXPECT_EQ(o.low_speed_limit, 1) << uri;
+    EXPECT_EQ(o.low_speed_time, std::chrono::seconds(30)) << uri;
+    EXPECT_EQ(o.max_response_bytes, 16u * 1024 * 1024) << uri;
+    EXPECT_EQ(o.max_object_bytes, 5ull * 1024 * 1024 * 1024) << uri;
+  }
+  // Local stores keep no per-attempt timeout unless asked (a local call cannot stall on a peer).
+  EXPECT_EQ(ok("memory://b").timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(ok("file:///tmp/db").timeout, std::chrono::milliseconds(0));
+  // Each is changed by its parameter; 0 turns the timeout and the low-speed check off.
+  auto o = ok("http://K:S@127.0.0.1:7480/b?timeout_ms=0&low_speed_limit=0&low_speed_time_s=5"
+              "&max_response_bytes=4096&max_object_bytes=1");
+  EXPECT_EQ(o.timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(o.low_speed_limit, 0);
+  EXPECT_EQ(o.low_speed_time, std::chrono::seconds(5));
+  EXPECT_EQ(o.max_response_bytes, 4096u);
+  EXPECT_EQ(o.max_object_bytes, 1u);
+  EXPECT_NE(error_of("s3://bucket-1?low_speed_time_s=-1").find("'low_speed_time_s' must be an integer in 0..86400"),
+            std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?max_response_bytes=100").find("'max_response_bytes' must be an integer in 1024.."),
+            std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?max_object_bytes=0").find("'max_object_bytes'"), std::string::npos);
+  EXPECT_NE(error_of("memory://b?max_object_bytes=1").find("unknown parameter 'max_object_bytes'"), std::string::npos);
+}
+
 TEST(ConnectionTest, EnvironmentFallbacks) {
   EnvMap env = {{"AWS_ACCESS_KEY_ID", "ENVKEY"}, {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"},
                 {"AWS_SESSION_TOKEN", "ENVTOKEN"}, {"AWS_DEFAULT_REGION", "eu-north-1"}};
@@ -164,8 +194,9 @@ TEST(ConnectionTest, ProcessEnvironmentIsRead) {
 TEST(ConnectionTest, UnknownParamNamedWithAllowedList) {
   auto m = error_of("s3://K:S@bucket-1?regoin=eu-west-1");
   EXPECT_NE(m.find("'regoin'"), std::string::npos) << m;
-  EXPECT_NE(m.find("allowed: ca_file, concurrency, connect_timeout_ms, max_retries, path_style, region, "
-                   "session_token, timeout_ms, verify_tls"),
+  EXPECT_NE(m.find("allowed: ca_file, concurrency, connect_timeout_ms, low_speed_limit, low_speed_time_s, "
+                   "max_object_bytes, max_response_bytes, max_retries, path_style, region, session_token, "
+                   "timeout_ms, verify_tls"),
             std::string::npos)
       << m;
   // S3-only params are unknown to memory:// and file://, whose list is shorter.
@@ -229,7 +260,8 @@ TEST(ConnectionTest, SecretsNeverInErrors) {
 TEST(ConnectionTest, ToStringMasksSecretsAndRoundTrips) {
   const std::string uri =
       "s3://AKID:Sup3rS3cret%2Fx@bucket-1/my%20db/v1?region=eu-west-1&session_token=TOK3N&timeout_ms=900"
-      "&concurrency=8&max_retries=2&verify_tls=false&connect_timeout_ms=500&ca_file=/etc/ssl/private-ca.pem";
+      "&concurrency=8&max_retries=2&verify_tls=false&connect_timeout_ms=500&ca_file=/etc/ssl/private-ca.pem"
+      "&low_speed_limit=100&low_speed_time_s=7&max_response_bytes=65536&max_object_bytes=1000000";
   auto o = ok(uri);
   const std::string s = o.to_string();
   EXPECT_EQ(s.find("Sup3rS3cret"), std::string::npos) << s;
@@ -244,6 +276,10 @@ TEST(ConnectionTest, ToStringMasksSecretsAndRoundTrips) {
   EXPECT_EQ(back.access_key, o.access_key);
   EXPECT_EQ(back.timeout, o.timeout);
   EXPECT_EQ(back.connect_timeout, o.connect_timeout);
+  EXPECT_EQ(back.low_speed_limit, 100);
+  EXPECT_EQ(back.low_speed_time, std::chrono::seconds(7));
+  EXPECT_EQ(back.max_response_bytes, 65536u);
+  EXPECT_EQ(back.max_object_bytes, 1000000u);
   EXPECT_EQ(back.concurrency, o.concurrency);
   EXPECT_EQ(back.max_retries, o.max_retries);
   EXPECT_EQ(back.verify_tls, o.verify_tls);
@@ -252,6 +288,9 @@ TEST(ConnectionTest, ToStringMasksSecretsAndRoundTrips) {
   EXPECT_EQ(back.endpoint, o.endpoint);
 
   EXPECT_EQ(ok("http://K:S@127.0.0.1:7480/s3db-test/p").to_string(), "http://K:***@127.0.0.1:7480/s3db-test/p");
+  // A remote store without a timeout says so (the default would otherwise come back).
+  EXPECT_EQ(ok("http://K:S@127.0.0.1:7480/b?timeout_ms=0").to_string(), "http://K:***@127.0.0.1:7480/b?timeout_ms=0");
+  EXPECT_EQ(ok(ok("http://K:S@127.0.0.1:7480/b?timeout_ms=0").to_string()).timeout, std::chrono::milliseconds(0));
   EXPECT_EQ(ok("memory://b/x/y").to_string(), "memory://b/x/y");
   EXPECT_EQ(ok("file:///tmp/db?concurrency=3").to_string(), "file:///tmp/db?concurrency=3");
   // Credentials from the environment are masked the same way.

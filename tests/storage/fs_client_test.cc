@@ -6,20 +6,93 @@
 #include "storage/object_util.h"
 #include "support/test_env.h"
 
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <thread>
 
 namespace s3db {
 namespace {
 
 namespace stdfs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Bounds every wait on another process: only reached when something hangs.
+constexpr auto kHangBound = 20s;
+
+// A forked child process running `body` (its exit code is body's result), with a one-byte pipe
+// each way. Parent side: send(), receive(), wait(); child side (inside body): tell(), await().
+// The destructor kills a child that was not waited for, so a failed test never leaves one behind.
+class Child {
+ public:
+  explicit Child(const std::function<int(Child&)>& body) {
+    int down[2], up[2];
+    if (::pipe(down) != 0 || ::pipe(up) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(down[1]);
+      ::close(up[0]);
+      in_ = down[0];
+      out_ = up[1];
+      ::_exit(body(*this));
+    }
+    ::close(down[0]);
+    ::close(up[1]);
+    out_ = down[1];
+    in_ = up[0];
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (in_ >= 0) ::close(in_);
+    if (out_ >= 0) ::close(out_);
+  }
+  bool started() const { return pid_ > 0; }
+
+  // Parent → child, and child → parent.
+  void send(char c) { (void)!::write(out_, &c, 1); }
+  void tell(char c) { send(c); }
+  // The next byte from the other side, or nullopt when none came `within` (or the pipe closed).
+  std::optional<char> receive(std::chrono::milliseconds within = kHangBound) {
+    struct pollfd p{in_, POLLIN, 0};
+    int ready = 0;
+    do { ready = ::poll(&p, 1, static_cast<int>(within.count())); } while (ready < 0 && errno == EINTR);
+    char c = 0;
+    if (ready <= 0 || ::read(in_, &c, 1) != 1) return std::nullopt;
+    return c;
+  }
+  char await() { return receive().value_or('\0'); }
+  // The child's exit code (-1 when it did not exit normally).
+  int wait() {
+    int status = 0;
+    const pid_t pid = pid_;
+    pid_ = -1;
+    if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1, out_ = -1;
+};
+
+// Exit codes of the children below.
+constexpr int kDone = 0, kPreconditionFailed = 1, kFailed = 2;
+int exit_code(const Status& s) { return s.ok() ? kDone : s.is_precondition_failed() ? kPreconditionFailed : kFailed; }
 
 PutRequest req(std::string key, std::string body, Metadata md = {}) {
   PutRequest r;
@@ -233,6 +306,192 @@ TEST_F(FsClientTest, ConditionalIncrementsFromManyThreadsLoseNothing) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(gave_up.load(), 0);
   EXPECT_EQ(c->get("counter", ctx_)->body, std::to_string(kThreads * kIncrements));
+}
+
+// What another process does to key "k" while a conditional writer holds it.
+enum class Rival { kRemove, kRemoveMany, kPut, kCopy };
+
+// Process A's If-Match put of "k" (against the ETag it read) is held inside its critical section:
+// condition checked, rename not yet done. Process B then mutates "k". B must wait for A: if B's
+// mutation landed first, A's rename — checked against the old ETag — would undo B's acknowledged
+// delete or overwrite its acknowledged write, an outcome no serial order of A and B gives.
+void conditional_writer_against(const stdfs::path& root, Rival rival) {
+  storage::FileClientOptions plain;
+  plain.fsync = false;  // durability is not what this test is about
+  OpContext ctx;
+  std::string etag;
+  {
+    auto c = storage::make_file_client(root.string(), plain);
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    etag = (*c)->put(req("k", "v0"), ctx)->etag;
+    ASSERT_TRUE((*c)->put(req("src", "copied"), ctx).ok());
+  }
+  Child writer([&](Child& self) {
+    storage::FileClientOptions held = plain;
+    held.before_commit_for_test = [&self](std::string_view key) {
+      if (key != "k") return;
+      self.tell('P');  // holding k's lock, condition passed
+      self.await();    // until the parent lets go
+    };
+    auto c = storage::make_file_client(root.string(), held);
+    if (!c.ok()) return kFailed;
+    PutRequest r = req("k", "from-writer");
+    r.if_match = etag;
+    OpContext ctx;
+    return exit_code((*c)->put(r, ctx).status());
+  });
+  Child other([&](Child& self) {
+    self.await();
+    auto c = storage::make_file_client(root.string(), plain);
+    if (!c.ok()) return kFailed;
+    OpContext ctx;
+    Status s;
+    switch (rival) {
+      case Rival::kRemove: s = (*c)->remove("k", ctx); break;
+      case Rival::kRemoveMany: {
+        auto r = (*c)->remove_many({"a", "k", "z"}, ctx);
+        s = !r.ok() ? r.status() : r->failed.empty() ? Status::OK() : r->failed.front().second;
+        break;
+      }
+      case Rival::kPut: s = (*c)->put(req("k", "from-rival"), ctx).status(); break;
+      case Rival::kCopy: {
+        CopyRequest cr;
+        cr.source_key = "src";
+        cr.dest_key = "k";
+        s = (*c)->copy(cr, ctx).status();
+        break;
+      }
+    }
+    self.tell('D');
+    return exit_code(s);
+  });
+  ASSERT_TRUE(writer.started() && other.started());
+  ASSERT_EQ(writer.receive(), std::optional<char>('P')) << "the writer never reached its commit";
+  other.send('G');
+  // The rival must now block on k's lock. Without the lock it finishes at once; give it ample time
+  // to show that (a blocked rival makes this wait its full length, which only costs time).
+  const bool rival_finished_while_held = other.receive(500ms).has_value();
+  writer.send('G');
+  EXPECT_EQ(writer.wait(), kDone);
+  if (!rival_finished_while_held) {
+    EXPECT_EQ(other.receive(), std::optional<char>('D')) << "the rival never finished";
+  }
+  EXPECT_EQ(other.wait(), kDone);
+  EXPECT_FALSE(rival_finished_while_held) << "another process mutated k while a conditional put held it";
+
+  // Both were acknowledged, so the only serial order is writer then rival: the rival's effect stands.
+  auto c = storage::make_file_client(root.string(), plain);
+  ASSERT_TRUE(c.ok());
+  auto got = (*c)->get("k", ctx);
+  switch (rival) {
+    case Rival::kRemove:
+    case Rival::kRemoveMany:
+      EXPECT_TRUE(got.status().is_not_found()) << "an acknowledged delete was undone; k = " << (got.ok() ? got->body : got.status().to_string());
+      break;
+    case Rival::kPut:
+      EXPECT_EQ(got.ok() ? got->body : got.status().to_string(), "from-rival");
+      break;
+    case Rival::kCopy:
+      EXPECT_EQ(got.ok() ? got->body : got.status().to_string(), "copied");
+      break;
+  }
+}
+
+TEST_F(FsClientTest, DeleteInAnotherProcessWaitsForAConditionalWriterAndIsNotUndone) {
+  conditional_writer_against(root_, Rival::kRemove);
+}
+
+TEST_F(FsClientTest, DeleteManyInAnotherProcessWaitsForAConditionalWriterAndIsNotUndone) {
+  conditional_writer_against(root_, Rival::kRemoveMany);
+}
+
+TEST_F(FsClientTest, PutInAnotherProcessWaitsForAConditionalWriterAndIsNotOverwritten) {
+  conditional_writer_against(root_, Rival::kPut);
+}
+
+TEST_F(FsClientTest, CopyInAnotherProcessWaitsForAConditionalWriterAndIsNotOverwritten) {
+  conditional_writer_against(root_, Rival::kCopy);
+}
+
+// The same race without any pause point, as it happens in the field: in each round one process
+// updates k with If-Match (the ETag of the round's version) while another deletes it. The delete's
+// delay tracks the boundary between "delete first" (the update fails its If-Match) and "update
+// first" (both acknowledged, k gone), which is where the writer's check-then-rename lies, so the
+// race is hit whatever the machine's speed. When both are acknowledged, k must be gone.
+TEST_F(FsClientTest, ConditionalUpdatesRacingDeletesInAnotherProcessNeverResurrectTheKey) {
+  constexpr int kRounds = 3000;
+  storage::FileClientOptions plain;
+  plain.fsync = false;
+  auto c = storage::make_file_client(root_.string(), plain);
+  ASSERT_TRUE(c.ok());
+  Child writer([&](Child& self) {
+    auto mine = storage::make_file_client(root_.string(), plain);
+    if (!mine.ok()) return kFailed;
+    OpContext ctx;
+    for (int round = 0; round < kRounds; ++round) {
+      if (self.await() != 'G') return kFailed;
+      PutRequest r = req("k", "update");
+      r.if_match = storage::md5_hex("version-" + std::to_string(round));
+      self.tell(static_cast<char>('0' + exit_code((*mine)->put(r, ctx).status())));
+    }
+    return kDone;
+  });
+  ASSERT_TRUE(writer.started());
+  int resurrected = 0, both_acknowledged = 0, round = 0;
+  auto delay = 0ns;
+  for (; round < kRounds && resurrected == 0; ++round) {
+    ASSERT_TRUE((*c)->put(req("k", "version-" + std::to_string(round)), ctx_).ok());
+    writer.send('G');
+    for (auto until = std::chrono::steady_clock::now() + delay; std::chrono::steady_clock::now() < until;) {
+    }
+    Status removed = (*c)->remove("k", ctx_);
+    auto updated = writer.receive();
+    ASSERT_TRUE(updated.has_value()) << "the writer stopped in round " << round;
+    ASSERT_TRUE(removed.ok()) << removed.to_string();
+    ASSERT_NE(*updated, '0' + kFailed) << "round " << round;
+    if (*updated != '0' + kDone) {  // the delete came first: delete later next time
+      delay = std::min<std::chrono::nanoseconds>(delay + 1us, 5ms);
+      continue;
+    }
+    ++both_acknowledged;
+    if ((*c)->head("k", ctx_).ok()) ++resurrected;
+    delay = std::max<std::chrono::nanoseconds>(delay - 1us, 0ns);  // the update came first: delete sooner
+  }
+  EXPECT_EQ(resurrected, 0) << "a conditional update undid an acknowledged delete";
+  if (resurrected == 0) {
+    EXPECT_EQ(writer.wait(), kDone);
+  }
+  RecordProperty("rounds", round);
+  RecordProperty("both_acknowledged", both_acknowledged);
+}
+
+// Two processes deleting the same keys at once, each key under its lock: neither blocks the other
+// for good, every delete is acknowledged (a key the other removed first counts as deleted, like
+// S3) and nothing is left.
+TEST_F(FsClientTest, TwoProcessesDeletingTheSameKeysBothSucceed) {
+  constexpr int kKeys = 300;
+  std::vector<std::string> ks;
+  for (int i = 0; i < kKeys; ++i) ks.push_back(std::string("k").append(std::to_string(i)));
+  storage::FileClientOptions unsynced;
+  unsynced.fsync = false;  // only for filling the store: the deleters sync
+  auto c = storage::make_file_client(root_.string(), unsynced);
+  ASSERT_TRUE(c.ok());
+  for (const auto& k : ks) ASSERT_TRUE((*c)->put(req(k, "v"), ctx_).ok());
+  auto deleter = [&](Child& self) {
+    self.await();
+    auto mine = make_file_client(root_.string());
+    if (!mine.ok()) return kFailed;
+    OpContext ctx;
+    auto r = (*mine)->remove_many(ks, ctx);
+    return r.ok() && r->failed.empty() && r->deleted == ks.size() ? kDone : kFailed;
+  };
+  Child a(deleter), b(deleter);
+  ASSERT_TRUE(a.started() && b.started());
+  a.send('G');
+  b.send('G');
+  EXPECT_EQ(a.wait(), kDone);
+  EXPECT_EQ(b.wait(), kDone);
+  EXPECT_TRUE(keys(**c).empty());
 }
 
 }  // namespace

@@ -142,6 +142,33 @@ TEST(S3Errors, CurlErrorTextIsIncluded) {
   EXPECT_TRUE(s.retryable());
 }
 
+// A body cut at its cap: InvalidArgument (never retried) naming the cap and the parameter that
+// sets it — the object's own cap for a 2xx GET, the response cap for everything else.
+TEST(S3Errors, BodyOverItsCapNamesTheLimit) {
+  ErrorInfo e;
+  e.operation = "list";
+  e.key = "users/";
+  e.http_status = 200;
+  e.curl_code = CURLE_WRITE_ERROR;
+  e.body_limit = 65536;
+  Status s = map_error(e);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.to_string();
+  EXPECT_FALSE(s.retryable());
+  EXPECT_NE(s.message().find("65536 bytes (max_response_bytes)"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("curl"), std::string::npos) << s.message();
+
+  e.operation = "get";
+  e.body_limit = 1000;
+  s = map_error(e);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("1000 bytes (max_object_bytes)"), std::string::npos) << s.message();
+
+  e.http_status = 404;  // an error body is no object, whatever the operation
+  e.body_limit = 4096;
+  s = map_error(e);
+  EXPECT_NE(s.message().find("4096 bytes (max_response_bytes)"), std::string::npos) << s.message();
+}
+
 TEST(S3Errors, ParseRetryAfter) {
   EXPECT_EQ(parse_retry_after("5", 0)->count(), 5000);
   EXPECT_EQ(parse_retry_after(" 0 ", 0)->count(), 0);

@@ -82,9 +82,23 @@ Status map_curl(const ErrorInfo& e) {
   }
 }
 
+// The client read no more than the cap: a body that big is refused, whatever its content.
+Status map_body_limit(const ErrorInfo& e) {
+  const bool object = e.operation == "get" && e.http_status >= 200 && e.http_status <= 299;
+  const std::string_view param = object ? "max_object_bytes" : "max_response_bytes";
+  ErrorInfo shown = e;
+  shown.curl_code = 0;  // curl's "failure writing output" would only hide the reason
+  shown.curl_error = {};
+  return Status::InvalidArgument(
+      context_of(e), detail_of(shown, "response body larger than " + std::to_string(e.body_limit) +
+                                          " bytes (" + std::string(param) + "): transfer stopped; raise " +
+                                          std::string(param) + " in the connection string if this is expected"));
+}
+
 }  // namespace
 
 Status map_error(const ErrorInfo& e) {
+  if (e.body_limit != 0) return map_body_limit(e);
   if (e.curl_code != CURLE_OK) return map_curl(e);
   const long h = e.http_status;
   const std::string_view c = e.s3_code;

@@ -6,7 +6,10 @@
 // plus a hint for 403s; it never contains credentials (none are passed in).
 //
 // Table (first match wins)
-//   curl: operation timed out → Timeout; aborted by callback → Cancelled; TLS verification →
+//   response body over its cap (body_limit set) → InvalidArgument naming the limit and the
+//         parameter that sets it: max_object_bytes for the 2xx body of an object's GET,
+//         max_response_bytes for any other body (never retried: the same answer would come back)
+//   curl: operation timed out (also the connect timeout and the low-speed limit) → Timeout; aborted by callback → Cancelled; TLS verification →
 //         Unauthorized (hint: ca_file); unreadable ca_file or malformed URL → InvalidArgument;
 //         anything else →
 //         Unavailable (connection refused/reset, DNS, empty reply, partial transfer)
@@ -25,6 +28,7 @@
 #include <s3db/status.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -43,6 +47,7 @@ struct ErrorInfo {
   std::string_view curl_error;  // curl's error buffer
   std::optional<std::chrono::milliseconds> retry_after;
   WriteCondition condition = WriteCondition::kNone;
+  std::uint64_t body_limit = 0;  // nonzero: the body exceeded this many bytes (transfer cut)
 };
 
 Status map_error(const ErrorInfo& info);

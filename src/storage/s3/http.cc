@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 
 namespace s3db::s3 {
@@ -19,10 +20,24 @@ void global_init() {
 struct Transfer {
   HttpResponse* response;
   OpContext* ctx;
+  bool expects_body;          // false for HEAD, whose Content-Length is the object's size
+  std::uint64_t success_cap;  // body cap of a 2xx response; 0 = none
+  std::uint64_t other_cap;    // body cap of any other response (errors are small XML); 0 = none
+
+  // Whether a body of `n` bytes stays within the response's cap; notes the cap when it does not.
+  bool fits(std::uint64_t n) {
+    const long st = response->status;
+    const std::uint64_t cap = st >= 200 && st <= 299 ? success_cap : other_cap;
+    if (cap == 0 || n <= cap) return true;
+    response->body_limit = cap;
+    return false;
+  }
 };
 
+// Returning less than given makes curl stop the transfer (CURLE_WRITE_ERROR).
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  if (!t->fits(t->response->body.size() + size * n)) return 0;
   t->response->body.append(data, size * n);
   return size * n;
 }
@@ -33,7 +48,12 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   if (line.substr(0, 5) == "HTTP/") {
     // A new status line (e.g. after an interim 1xx): headers belong to the final response only.
+    // Its code picks the body cap before any body arrives.
     t->response->headers.clear();
+    const auto sp = line.find(' ');
+    long status = 0;
+    if (sp != std::string_view::npos) std::from_chars(line.data() + sp + 1, line.data() + line.size(), status);
+    t->response->status = status;
     return size * n;
   }
   auto colon = line.find(':');
@@ -43,6 +63,12 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   std::string_view value = line.substr(colon + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (name == "content-length" && t->expects_body) {
+    // A body announced over the cap is refused before a byte of it is read.
+    std::uint64_t length = 0;
+    std::from_chars(value.data(), value.data() + value.size(), length);
+    if (!t->fits(length)) return 0;
+  }
   t->response->headers.emplace_back(std::move(name), std::string(value));
   return size * n;
 }
@@ -139,7 +165,9 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx) 
   // Reset keeps the handle's caches; every option is set again below.
   curl_easy_reset(e);
   h->error[0] = '\0';
-  Transfer transfer{&response, &ctx};
+  Transfer transfer{&response, &ctx, request.method != "HEAD",
+                    request.max_body_bytes != 0 ? request.max_body_bytes : options_.max_response_bytes,
+                    options_.max_response_bytes};
 
   curl_slist* headers = nullptr;
   for (const std::string& line : request.headers) headers = curl_slist_append(headers, line.c_str());
@@ -164,6 +192,8 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx) 
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
 
   long timeout_ms = static_cast<long>(options_.timeout.count());
   if (ctx.deadline() != TimePoint::max()) {

@@ -12,6 +12,14 @@
 //   response then has curl_code CURLE_ABORTED_BY_CALLBACK and the caller reports
 //   ctx.cancel_status(). The op deadline (ctx.deadline(), if it lies ahead on the steady clock)
 //   and HttpOptions::timeout are also passed to curl as CURLOPT_TIMEOUT_MS (a belt).
+// - Stalls: HttpOptions::connect_timeout bounds the connection, low_speed_limit/low_speed_time
+//   abort a transfer that moves fewer bytes per second than the limit for that long (a server
+//   that accepted and went silent, before or in the middle of its response). Both end with
+//   curl_code CURLE_OPERATION_TIMEDOUT, like the timeout.
+// - Body caps: a 2xx response's body may hold at most HttpRequest::max_body_bytes (0 = the
+//   options' max_response_bytes), any other response's at most max_response_bytes. A body over
+//   its cap — announced by Content-Length or counted as it streams — stops the transfer at once
+//   (nothing beyond the cap is buffered): curl_code CURLE_WRITE_ERROR and body_limit = the cap.
 // - No retries, no redirects. curl's own "Expect: 100-continue" is disabled (an unsigned,
 //   empty "Expect:" line), never part of what is signed.
 // - perform() never throws; failures are in HttpResponse::curl_code / curl_error.
@@ -20,6 +28,7 @@
 #include <s3db/operation_pool.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +43,7 @@ struct HttpRequest {
   std::string url;                   // fully encoded
   std::vector<std::string> headers;  // "Name: value" lines, sent as given
   std::string_view body;             // PUT/POST payload (may be empty)
+  std::uint64_t max_body_bytes = 0;  // cap of a 2xx response's body; 0 = HttpOptions::max_response_bytes
 };
 
 struct HttpResponse {
@@ -42,16 +52,21 @@ struct HttpResponse {
   std::string body;
   int curl_code = 0;  // CURLcode
   std::string curl_error;
+  std::uint64_t body_limit = 0;  // nonzero: the body exceeded this cap and the transfer was cut
 
   // First header with that lower-case name, or nullptr.
   const std::string* header(std::string_view lower_name) const;
 };
 
+// The S3 client fills every field from ConnectionOptions, which holds the defaults.
 struct HttpOptions {
   bool verify_tls = true;
   std::string ca_file;  // PEM CA bundle; empty = libcurl's default (the system store)
-  std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::milliseconds timeout{0};  // whole transfer; 0 = none
+  std::chrono::milliseconds connect_timeout{0};  // 0 = libcurl's own
+  std::chrono::milliseconds timeout{0};          // whole transfer; 0 = none
+  long low_speed_limit = 0;                      // bytes/s; 0 (or a zero time) = no check
+  std::chrono::seconds low_speed_time{0};
+  std::uint64_t max_response_bytes = 0;          // 0 = no cap
 };
 
 class HttpTransport {

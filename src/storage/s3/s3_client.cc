@@ -29,6 +29,18 @@ std::int64_t now_unix() {
       .count();
 }
 
+HttpOptions http_options(const ConnectionOptions& o) {
+  HttpOptions h;
+  h.verify_tls = o.verify_tls;
+  h.ca_file = o.ca_file;
+  h.connect_timeout = o.connect_timeout;
+  h.timeout = o.timeout;
+  h.low_speed_limit = o.low_speed_limit;
+  h.low_speed_time = o.low_speed_time;
+  h.max_response_bytes = o.max_response_bytes;
+  return h;
+}
+
 class S3Client final : public StorageClient {
  public:
   S3Client(ConnectionOptions options, Endpoint endpoint)
@@ -36,7 +48,7 @@ class S3Client final : public StorageClient {
         root_(options_.prefix.empty() ? std::string() : options_.prefix + "/"),
         requester_(std::move(endpoint), options_.region,
                    Credentials{options_.access_key, options_.secret_key, options_.session_token},
-                   HttpOptions{options_.verify_tls, options_.ca_file, options_.connect_timeout, options_.timeout}) {}
+                   http_options(options_)) {}
 
   std::string_view kind() const noexcept override { return "s3"; }
 
@@ -69,7 +81,10 @@ class S3Client final : public StorageClient {
 
   Result<Object> get(std::string_view key, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_key("get", key));
-    HttpResponse resp = requester_.send(S3Call{"GET", full(key), {}, {}, {}}, ctx);
+    // An object's body is what a GET is for: its own, larger cap.
+    S3Call call{"GET", full(key), {}, {}, {}};
+    call.max_body_bytes = options_.max_object_bytes;
+    HttpResponse resp = requester_.send(call, ctx);
     if (!success(resp)) return failure(resp, "get", key, ctx);
     Object obj;
     obj.meta = meta_from_headers(resp, key);
@@ -234,6 +249,7 @@ class S3Client final : public StorageClient {
     info.curl_code = resp.curl_code;
     info.curl_error = resp.curl_error;
     info.condition = cond;
+    info.body_limit = resp.body_limit;
     const std::string* rid = resp.header("x-amz-request-id");
     if (in_body) {
       info.s3_code = in_body->code;

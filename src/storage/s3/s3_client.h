@@ -4,7 +4,9 @@
 // (copy with REPLACE and no content type adds a HEAD of the source; remove_many one POST per
 // 1,000 keys); never retries; a cancelled OpContext aborts the transfer and the call returns
 // ctx.cancel_status(); all failures go through map_error() (errors.h). Keys live under the
-// connection's prefix ("prefix/key"); callers never see the prefix.
+// connection's prefix ("prefix/key"); callers never see the prefix. Every exchange is bounded by
+// the connection's limits (connect timeout, low-speed limit, timeout_ms → Timeout) and its body
+// by max_object_bytes (an object's GET) or max_response_bytes (anything else) → InvalidArgument.
 #pragma once
 
 #include "s3db/connection.h"

@@ -102,6 +102,7 @@ HttpRequest S3Requester::build(const S3Call& call, std::chrono::system_clock::ti
                             "/", scope, ",SignedHeaders=", signed_headers(sr.headers),
                             ",Signature=", signature));
   req.body = call.body;
+  req.max_body_bytes = call.max_body_bytes;
   return req;
 }
 

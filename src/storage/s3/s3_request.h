@@ -40,6 +40,7 @@ struct S3Call {
   Params query;
   Params headers;        // extra headers, all signed (content-type, x-amz-meta-*, if-*, …)
   std::string_view body;
+  std::uint64_t max_body_bytes = 0;  // cap of a 2xx body (HttpRequest::max_body_bytes); 0 = the default
 };
 
 class S3Requester {
