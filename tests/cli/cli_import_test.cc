@@ -179,6 +179,18 @@ TEST(CliImport, EveryFailedLineIsNamedAndWrittenToTheErrorsFile) {
   }
   EXPECT_EQ(expected, bad.end()) << "a failed line is missing from the errors file";
 
+  // The errors file may not be the input (it would be truncated), and a failed write to it is
+  // an error, not a silently incomplete list.
+  const fs::path input_file = d.path() / "input.jsonl";
+  { std::ofstream(input_file, std::ios::binary) << input; }
+  CliRun same = run({"--url", url, "import", "users", input_file.string(), "--errors", input_file.string()});
+  EXPECT_EQ(same.code, 2);
+  expect_one_error_line(same);
+  EXPECT_EQ(slurp(input_file), input);
+  CliRun full = run({"--url", url, "import", "users", "-", "--errors", "/dev/full", "--on-conflict", "skip"}, input);
+  EXPECT_EQ(full.code, 1);
+  EXPECT_NE(full.err.find("writing the --errors file '/dev/full' failed"), std::string::npos) << full.err;
+
   // Fixing exactly those lines and importing them again completes the data set.
   CliRun again = run({"--url", url, "--json", "import", "users", "-"}, fixed);
   EXPECT_EQ(again.code, 0) << again.err;

@@ -36,8 +36,6 @@ nlohmann::json read_json_file(const std::string& path) {
   }
 }
 
-std::string type_of(const nlohmann::json& v) { return v.type_name(); }
-
 // The definition form of a schema file; every wrong key or type is a UsageError naming the file
 // and the field, never a library or nlohmann exception text.
 void apply_definition(const nlohmann::json& doc, const std::string& where, ResourceConfig& cfg) {
@@ -47,11 +45,11 @@ void apply_definition(const nlohmann::json& doc, const std::string& where, Resou
   }
   const auto& attrs = doc["attributes"];
   if (!attrs.is_object())
-    throw UsageError(where + ": \"attributes\" must be an object of name: rule, not " + type_of(attrs));
+    throw UsageError(where + ": \"attributes\" must be an object of name: rule, not " + attrs.type_name());
   cfg.attributes = attrs;
   if (doc.contains("behavior")) {
     const auto& b = doc["behavior"];
-    if (!b.is_string()) throw UsageError(where + ": \"behavior\" must be a string, not " + type_of(b));
+    if (!b.is_string()) throw UsageError(where + ": \"behavior\" must be a string, not " + b.type_name());
     auto parsed = parse_behavior(b.get<std::string>());
     if (!parsed.ok()) throw UsageError(where + ": \"behavior\": " + parsed.status().message());
     cfg.behavior = *parsed;
@@ -59,7 +57,7 @@ void apply_definition(const nlohmann::json& doc, const std::string& where, Resou
   if (doc.contains("partitions")) {
     const auto& parts = doc["partitions"];
     if (!parts.is_object())
-      throw UsageError(where + ": \"partitions\" must be an object of name: [fields], not " + type_of(parts));
+      throw UsageError(where + ": \"partitions\" must be an object of name: [fields], not " + parts.type_name());
     for (const auto& [name, fields] : parts.items()) {
       const std::string bad = where + ": partition \"" + name + "\" must be a field name or an array of field names";
       PartitionConfig p{name, {}};
@@ -67,18 +65,18 @@ void apply_definition(const nlohmann::json& doc, const std::string& where, Resou
         p.fields.push_back(fields.get<std::string>());
       } else if (fields.is_array() && !fields.empty()) {
         for (const auto& f : fields) {
-          if (!f.is_string()) throw UsageError(bad + ", not an array holding " + type_of(f));
+          if (!f.is_string()) throw UsageError(bad + ", not an array holding " + f.type_name());
           p.fields.push_back(f.get<std::string>());
         }
       } else {
-        throw UsageError(bad + (fields.is_array() ? ", not an empty array" : ", not " + type_of(fields)));
+        throw UsageError(bad + (fields.is_array() ? ", not an empty array" : std::string(", not ") + fields.type_name()));
       }
       cfg.partitions.push_back(std::move(p));
     }
   }
   if (doc.contains("timestamps")) {
     const auto& t = doc["timestamps"];
-    if (!t.is_boolean()) throw UsageError(where + ": \"timestamps\" must be true or false, not " + type_of(t));
+    if (!t.is_boolean()) throw UsageError(where + ": \"timestamps\" must be true or false, not " + t.type_name());
     cfg.timestamps = t.get<bool>();
   }
 }
@@ -109,7 +107,7 @@ int run(const Globals& g, const Args& a) {
   const std::string where = schema_source(a.schema_file);
   if (!a.schema_file.empty()) {
     nlohmann::json doc = read_json_file(a.schema_file);
-    if (!doc.is_object()) throw UsageError(where + " must hold a JSON object, not " + type_of(doc));
+    if (!doc.is_object()) throw UsageError(where + " must hold a JSON object, not " + doc.type_name());
     if (doc.contains("attributes")) apply_definition(doc, where, cfg);
     else cfg.attributes = std::move(doc);
   }

@@ -108,6 +108,8 @@ bool blank(std::string_view text) { return text.find_first_not_of(" \t\r") == st
 
 int run(const Globals& g, const Args& a) {
   InputFile input = InputFile::open(a.file);
+  if (!a.errors_file.empty() && input.is_same_file(a.errors_file))
+    throw UsageError("--errors '" + a.errors_file + "' is the input file: it would be overwritten");
   ProgressBar bar("import " + a.resource, input.size(), stderr_is_tty() && !g.json);
   ImportFailures failures(a.errors_file, bar);
   Database db = open_database(g);
@@ -151,7 +153,7 @@ int run(const Globals& g, const Args& a) {
   importer.drain();  // nothing submitted is abandoned
   bar.update(importer.imported(), failures.count(), reader.consumed());
   bar.finish();
-  failures.close();
+  const Status errors_file = failures.close();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
   const std::uint64_t last = reader.number();
@@ -176,6 +178,7 @@ int run(const Globals& g, const Args& a) {
   if (a.metrics && !g.json) print_metrics(g, db.client());
 
   if (failures.count() > 0) print_error(failures.summary(lines));
+  if (!errors_file.ok()) print_error(errors_file.to_string());
   const std::string resume = fmt::format(
       "every line up to {} is stored, skipped or reported failed; resume with --from-line {}", last, last + 1);
   if (interrupted != 0) {
@@ -187,7 +190,7 @@ int run(const Globals& g, const Args& a) {
                             std::strerror(read_error), resume));
     return kExitOpError;
   }
-  return failures.count() > 0 ? kExitOpError : kExitOk;
+  return failures.count() > 0 || !errors_file.ok() ? kExitOpError : kExitOk;
 }
 
 }  // namespace

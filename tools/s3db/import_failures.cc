@@ -46,12 +46,13 @@ std::string ImportFailures::summary(std::uint64_t lines) const {
   return fmt::format("import: {} of {} lines failed{}", count_, lines, where);
 }
 
-void ImportFailures::close() {
-  if (!file_.is_open()) return;
+Status ImportFailures::close() {
+  if (!file_.is_open()) return Status::OK();
   file_.flush();
   const bool ok = static_cast<bool>(file_);
   file_.close();
-  if (!ok || file_.fail()) check(Status::Internal("import", "writing the --errors file '" + path_ + "' failed"));
+  if (!ok || file_.fail()) return Status::Internal("import", "writing the --errors file '" + path_ + "' failed");
+  return Status::OK();
 }
 
 }  // namespace s3db::cli

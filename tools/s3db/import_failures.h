@@ -10,7 +10,7 @@
 // - Lines are added in line order by the caller. The errors file is created (truncated) by the
 //   constructor — UsageError when it cannot be (exit 2) — and written as failures arrive.
 // - summary() is the closing stderr line ("" without failures); close() flushes the file and
-//   throws OpError when any write to it failed.
+//   returns a non-OK Status when any write to it failed (the caller reports it after its summary).
 // - Not thread-safe: one thread adds.
 #pragma once
 
@@ -38,7 +38,7 @@ class ImportFailures {
   // The listed failures (the first stderr_limit), for --json output.
   const nlohmann::json& listed() const noexcept { return listed_; }
   std::string summary(std::uint64_t lines) const;
-  void close();
+  Status close();
 
  private:
   std::string path_;

@@ -55,6 +55,12 @@ ReadResult InputFile::read(char* buffer, std::size_t size, int stop_fd) {
   }
 }
 
+bool InputFile::is_same_file(const std::string& path) const {
+  struct stat mine {}, other {};
+  return ::fstat(fd_, &mine) == 0 && ::stat(path.c_str(), &other) == 0 && mine.st_dev == other.st_dev &&
+         mine.st_ino == other.st_ino;
+}
+
 std::string InputFile::read_all() {
   std::string out;
   char chunk[64 * 1024];

@@ -9,6 +9,7 @@
 //   is; a readable stop_fd wins and gives ReadResult::stop. EINTR is retried.
 // - read_all(): the whole content; OpError naming the file on a read error.
 // - name() is "'path'" or "stdin", for messages; size() the bytes of a regular file, else 0.
+// - is_same_file(path): whether `path` names this very file (so an output would overwrite it).
 // - Not thread-safe; move-only.
 #pragma once
 
@@ -32,6 +33,7 @@ class InputFile {
   std::string read_all();
   const std::string& name() const noexcept { return name_; }
   std::uint64_t size() const noexcept { return size_; }
+  bool is_same_file(const std::string& path) const;
 
  private:
   InputFile(int fd, bool owned, std::string name, std::uint64_t size)
