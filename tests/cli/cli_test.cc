@@ -1,115 +1,10 @@
-// Runs the built `s3db` binary as a user would and checks exit codes, stderr and (JSON) output.
-// The binary is found relative to this test executable: <build>/tests/s3db_cli_tests →
-// <build>/tools/s3db/s3db (or $S3DB_CLI). Multi-command round trips use file:// in a temporary
-// directory, since every invocation is a new process and memory:// data dies with it.
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
+// Runs the built `s3db` binary as a user would and checks exit codes, stderr and (JSON) output
+// (helpers in cli_support.h).
+#include "cli/cli_support.h"
+
 #include <pugixml.hpp>
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <sstream>
-#include <string>
-#include <vector>
-
-namespace fs = std::filesystem;
-using nlohmann::json;
-
-namespace {
-
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string cli_path() {
-  if (const char* p = std::getenv("S3DB_CLI"); p && *p) return p;
-  return (fs::read_symlink("/proc/self/exe").parent_path() / ".." / "tools" / "s3db" / "s3db").lexically_normal();
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "s3db-cli-test-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  std::string url() const { return "file://" + path_.string() + "/db"; }
-
- private:
-  fs::path path_;
-};
-
-// Runs s3db with `args`; `input` becomes stdin; `env` entries are set (empty value = unset).
-CliRun run(const std::vector<std::string>& args, const std::string& input = "",
-        const std::map<std::string, std::string>& env = {}) {
-  TempDir io;
-  const fs::path in = io.path() / "in", out = io.path() / "out", err = io.path() / "err";
-  { std::ofstream(in, std::ios::binary) << input; }
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fi = ::open(in.c_str(), O_RDONLY), fo = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
-        fe = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(fi, 0); ::dup2(fo, 1); ::dup2(fe, 2);
-    ::unsetenv("S3DB_URL");
-    for (const auto& [k, v] : env) {
-      if (v.empty()) ::unsetenv(k.c_str());
-      else ::setenv(k.c_str(), v.c_str(), 1);
-    }
-    const std::string bin = cli_path();
-    std::vector<char*> argv{const_cast<char*>(bin.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-std::size_t lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
-
-// One clear line on stderr, recognisable as ours.
-void expect_one_error_line(const CliRun& r) {
-  EXPECT_EQ(lines(r.err), 1u) << r.err;
-  EXPECT_EQ(r.err.rfind("s3db: ", 0), 0u) << r.err;
-}
-
-const std::vector<std::string> kUserAttrs = {"--attr", "name=string|required", "--attr", "email=email",
-                                             "--attr", "age=integer|min:0", "--attr", "country=string"};
-
-std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-}  // namespace
+using namespace cli_test;
 
 TEST(CliBinary, IsBuilt) {
   ASSERT_TRUE(fs::exists(cli_path())) << "s3db binary not found at " << cli_path()
@@ -305,6 +200,7 @@ TEST(CliRoundTrip, UpdatePatchDelete) {
   CliRun del = run({"--url", url, "--json", "delete", "users", "a"});
   ASSERT_EQ(del.code, 0) << del.err;
   EXPECT_EQ(json::parse(del.out)["deleted"], json::array({"a"}));
+  EXPECT_EQ(json::parse(del.out)["missing"], json::array());
   EXPECT_EQ(run({"--url", url, "get", "users", "a"}).code, 1);
 }
 
@@ -319,8 +215,17 @@ TEST(CliImport, BadLinesAreCountedAndFailTheCommand) {
   EXPECT_EQ(j["imported"], 2);
   EXPECT_EQ(j["errors"], 3);  // broken JSON, not an object, missing required name
   EXPECT_EQ(j["lines"], 6);
-  EXPECT_NE(j["first_error"].get<std::string>().find("line 3"), std::string::npos) << j;
-  expect_one_error_line(r);
+  EXPECT_EQ(j["last_line"], 6);
+  ASSERT_EQ(j["failed"].size(), 3u) << j;
+  EXPECT_EQ(j["failed"][0]["line"], 3);
+  EXPECT_EQ(j["failed"][1]["line"], 4);
+  EXPECT_EQ(j["failed"][2]["line"], 6);
+  EXPECT_EQ(j["failed"][2]["code"], "InvalidArgument");
+  expect_error_lines(r, 4);  // one per failed line, then the summary
+  EXPECT_NE(r.err.find("import line 3: InvalidArgument: not valid JSON"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("import line 4: InvalidArgument: not a JSON object"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("import line 6: InvalidArgument:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("3 of 6 lines failed"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos);
   EXPECT_EQ(json::parse(run({"--url", url, "--json", "count", "users"}).out)["count"], 2);
 }

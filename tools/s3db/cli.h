@@ -1,9 +1,13 @@
 // tools/s3db/cli.h — conventions shared by every s3db command.
 //
-// - Exit codes: 0 success, 1 operation error (a non-OK Status from the library), 2 usage error
-//   (bad flags, bad JSON argument, malformed URL). main() maps the exceptions below to them.
-// - Errors are one line on stderr: "s3db: <what went wrong>". Nothing else goes to stderr except
-//   -v logging and the progress bar (only when stderr is a terminal).
+// - Exit codes: 0 success, 1 operation error (a non-OK Status from the library, an I/O error
+//   while reading input), 2 usage error (bad flags, bad JSON argument, malformed URL, an input
+//   path that is a directory or cannot be opened, a malformed schema file), 128 + signal number
+//   when a long command (import) stopped early on SIGINT (130) or SIGTERM (143) after draining
+//   its work. main() maps the exceptions below to 1 and 2.
+// - Errors are one line each on stderr: "s3db: <what went wrong>" (print_error). A command that
+//   reports several failed items (import, delete) prints one such line per item. Nothing else
+//   goes to stderr except -v logging and the progress bar (only when stderr is a terminal).
 // - --json: every command prints exactly one JSON value on stdout (JSON Lines for export to stdout
 //   is the data itself, not a report).
 // - Thread safety: the CLI is single-threaded apart from what the library and bench do inside.
@@ -22,6 +26,8 @@
 namespace s3db::cli {
 
 enum ExitCode : int { kExitOk = 0, kExitOpError = 1, kExitUsage = 2 };
+// Exit code of a command stopped by `signo` after it drained its work (shell convention).
+constexpr int exit_code_for_signal(int signo) noexcept { return 128 + signo; }
 
 // Thrown for misuse detected after CLI11 parsing (bad JSON argument, bad --where, bad URL...).
 class UsageError : public std::runtime_error {
@@ -63,6 +69,12 @@ T take(Result<T>&& r) {
 
 // Parses a JSON document given on the command line ("-" reads stdin); UsageError when malformed.
 nlohmann::json parse_json_arg(const std::string& text, const char* what);
+// nlohmann's parse error without its "[json.exception.parse_error.101]" prefix: one line that
+// names the position, e.g. "parse error at line 1, column 2: syntax error ...".
+std::string parse_error_text(const nlohmann::json::parse_error& e);
+
+// Writes "s3db: <msg>" on stderr as one line (newlines in `msg` folded to spaces).
+void print_error(std::string msg);
 
 // Prints `j` (with --json) or `text` (otherwise) to stdout followed by a newline.
 void emit(const Globals& g, const nlohmann::json& j, const std::string& text);

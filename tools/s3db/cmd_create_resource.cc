@@ -3,12 +3,14 @@
 // A schema file holds either the attributes object itself or a whole definition:
 //   {"attributes": {...}, "behavior": "body-overflow", "partitions": {"byCountry": ["country"]},
 //    "timestamps": true}
+// Every malformed schema (invalid JSON, a wrong type, an unknown key, a bad rule, here or in
+// --attr) is a usage error (exit 2) naming the file and the field, checked before any I/O.
 #include "cli.h"
+#include "input_file.h"
 #include "session.h"
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <sstream>
 
 namespace s3db::cli {
@@ -20,13 +22,63 @@ struct Args {
   bool timestamps = false;
 };
 
+// "schema file 'path'" (or "schema from stdin"): every message about the file starts with it.
+std::string schema_source(const std::string& path) {
+  return path == "-" ? "schema from stdin" : "schema file '" + path + "'";
+}
+
 nlohmann::json read_json_file(const std::string& path) {
-  if (path == "-") return parse_json_arg("-", "--schema");
-  std::ifstream in(path);
-  if (!in) throw UsageError("cannot read schema file '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_json_arg(ss.str(), ("schema file '" + path + "'").c_str());
+  std::string text = InputFile::open(path).read_all();
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UsageError(schema_source(path) + " is not valid JSON: " + parse_error_text(e));
+  }
+}
+
+// The definition form of a schema file; every wrong key or type is a UsageError naming the file
+// and the field, never a library or nlohmann exception text.
+void apply_definition(const nlohmann::json& doc, const std::string& where, ResourceConfig& cfg) {
+  for (const auto& [key, value] : doc.items()) {
+    if (key != "attributes" && key != "behavior" && key != "partitions" && key != "timestamps")
+      throw UsageError(where + ": unknown key \"" + key + "\" (allowed: attributes, behavior, partitions, timestamps)");
+  }
+  const auto& attrs = doc["attributes"];
+  if (!attrs.is_object())
+    throw UsageError(where + ": \"attributes\" must be an object of name: rule, not " + attrs.type_name());
+  cfg.attributes = attrs;
+  if (doc.contains("behavior")) {
+    const auto& b = doc["behavior"];
+    if (!b.is_string()) throw UsageError(where + ": \"behavior\" must be a string, not " + b.type_name());
+    auto parsed = parse_behavior(b.get<std::string>());
+    if (!parsed.ok()) throw UsageError(where + ": \"behavior\": " + parsed.status().message());
+    cfg.behavior = *parsed;
+  }
+  if (doc.contains("partitions")) {
+    const auto& parts = doc["partitions"];
+    if (!parts.is_object())
+      throw UsageError(where + ": \"partitions\" must be an object of name: [fields], not " + parts.type_name());
+    for (const auto& [name, fields] : parts.items()) {
+      const std::string bad = where + ": partition \"" + name + "\" must be a field name or an array of field names";
+      PartitionConfig p{name, {}};
+      if (fields.is_string()) {
+        p.fields.push_back(fields.get<std::string>());
+      } else if (fields.is_array() && !fields.empty()) {
+        for (const auto& f : fields) {
+          if (!f.is_string()) throw UsageError(bad + ", not an array holding " + f.type_name());
+          p.fields.push_back(f.get<std::string>());
+        }
+      } else {
+        throw UsageError(bad + (fields.is_array() ? ", not an empty array" : std::string(", not ") + fields.type_name()));
+      }
+      cfg.partitions.push_back(std::move(p));
+    }
+  }
+  if (doc.contains("timestamps")) {
+    const auto& t = doc["timestamps"];
+    if (!t.is_boolean()) throw UsageError(where + ": \"timestamps\" must be true or false, not " + t.type_name());
+    cfg.timestamps = t.get<bool>();
+  }
 }
 
 PartitionConfig parse_partition(const std::string& spec) {
@@ -52,35 +104,14 @@ nlohmann::json describe(const Resource& r) {
 int run(const Globals& g, const Args& a) {
   ResourceConfig cfg;
   cfg.name = a.name;
+  const std::string where = schema_source(a.schema_file);
   if (!a.schema_file.empty()) {
     nlohmann::json doc = read_json_file(a.schema_file);
-    if (!doc.is_object()) throw UsageError("schema file must hold a JSON object");
-    if (doc.contains("attributes")) {
-      cfg.attributes = doc["attributes"];
-      if (doc.contains("behavior")) {
-        if (!doc["behavior"].is_string()) throw UsageError("schema file: \"behavior\" must be a string");
-        auto b = parse_behavior(doc["behavior"].get<std::string>());
-        if (!b.ok()) throw UsageError("schema file: " + b.status().message());
-        cfg.behavior = *b;
-      }
-      if (doc.contains("partitions")) {
-        if (!doc["partitions"].is_object()) throw UsageError("schema file: \"partitions\" must be an object");
-        for (auto& [name, fields] : doc["partitions"].items()) {
-          PartitionConfig p{name, {}};
-          if (fields.is_string()) fields = nlohmann::json::array({fields});
-          if (!fields.is_array()) throw UsageError("schema file: partition " + name + " needs field names");
-          for (auto& f : fields) {
-            if (!f.is_string()) throw UsageError("schema file: partition " + name + " needs field names");
-            p.fields.push_back(f.get<std::string>());
-          }
-          cfg.partitions.push_back(std::move(p));
-        }
-      }
-      if (doc.contains("timestamps")) cfg.timestamps = doc["timestamps"].get<bool>();
-    } else {
-      cfg.attributes = doc;
-    }
+    if (!doc.is_object()) throw UsageError(where + " must hold a JSON object, not " + doc.type_name());
+    if (doc.contains("attributes")) apply_definition(doc, where, cfg);
+    else cfg.attributes = std::move(doc);
   }
+  const std::size_t partitions_from_file = cfg.partitions.size();
   for (const auto& item : a.attrs) {
     auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0) throw UsageError("--attr expects name=rule, got '" + item + "'");
@@ -93,6 +124,15 @@ int run(const Globals& g, const Args& a) {
   }
   for (const auto& spec : a.partitions) cfg.partitions.push_back(parse_partition(spec));
   if (a.timestamps) cfg.timestamps = true;
+  // The library's own rule parser, before any I/O: a bad rule is the user's mistake (exit 2).
+  const std::string source = a.schema_file.empty() ? "--attr" : a.attrs.empty() ? where : where + " with --attr";
+  auto compiled = Schema::compile(cfg.attributes);
+  if (!compiled.ok()) throw UsageError(source + ": " + compiled.status().message());
+  for (std::size_t i = 0; i < cfg.partitions.size(); ++i)
+    for (const auto& f : cfg.partitions[i].fields)
+      if (compiled->find(f) == nullptr)
+        throw UsageError((i < partitions_from_file ? where : std::string("--partition")) + ": partition \"" +
+                         cfg.partitions[i].name + "\" names \"" + f + "\", which is not an attribute");
 
   Database db = open_database(g);
   Resource r = take(db.create_resource(std::move(cfg)));

@@ -6,17 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
-#include <iostream>
 
 using namespace s3db::cli;
 
 namespace {
 
-// One line on stderr, prefixed so it is recognisable in pipelines; newlines folded to keep it one.
 int fail(int code, std::string msg) {
-  for (auto& c : msg)
-    if (c == '\n' || c == '\r') c = ' ';
-  std::cerr << "s3db: " << msg << '\n';
+  print_error(std::move(msg));
   return code;
 }
 

@@ -66,6 +66,13 @@ void ProgressBar::draw() {
   drawn_ = true;
 }
 
+void ProgressBar::clear() {
+  if (!enabled_ || !drawn_) return;
+  std::fputs("\r\x1b[K", stderr);
+  std::fflush(stderr);
+  drawn_ = false;  // the next update() draws at once
+}
+
 void ProgressBar::finish() {
   if (!enabled_) return;
   draw();

@@ -1,7 +1,8 @@
 // tools/s3db/progress.h — a one-line progress bar on stderr for import/export.
 //
 // Contract: draws only when enabled (the caller passes stderr_is_tty() && !json), at most every
-// 100 ms, with count, rate, ETA (when a total is known) and errors; finish() ends the line. When
+// 100 ms, with count, rate, ETA (when a total is known) and errors; finish() ends the line;
+// clear() wipes the bar so that a message can be printed (the next update() redraws it). When
 // disabled every call is a cheap no-op, so pipes and test output never see a '\r'.
 // Not thread-safe: call from one thread.
 #pragma once
@@ -23,6 +24,7 @@ class ProgressBar {
   ProgressBar& operator=(const ProgressBar&) = delete;
 
   void update(std::uint64_t records, std::uint64_t errors, std::uint64_t bytes_done);
+  void clear();
   void finish();
 
   // The text of one frame (exposed for the drawing code and for reasoning in tests).
