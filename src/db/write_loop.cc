@@ -11,15 +11,17 @@
 namespace s3db::db {
 
 Verdict judge(const Outstanding& w, const WriteStamp* stored) noexcept {
-  if (stored != nullptr && !stored->token.empty() && stored->token == w.mine.token) return Verdict::kLanded;
-  if (w.create) {
-    if (stored == nullptr) return Verdict::kPending;
-    return stored->seq == 1 ? Verdict::kNever : Verdict::kUnknown;
+  if (stored == nullptr) return w.create ? Verdict::kPending : Verdict::kUnknown;
+  if (!stored->token.empty() && stored->token == w.mine.token) return Verdict::kLanded;
+  if (!w.create && stored->token == w.over.token && stored->seq == w.over.seq) return Verdict::kPending;
+  // The object moved on: whose write holds the sequence number ours would have had?
+  const std::uint64_t ours = w.mine.seq;
+  if (stored->seq == ours) return Verdict::kNever;
+  if (stored->seq > ours) {
+    const auto had = stored->had_token(stored->seq - ours, w.mine.token);
+    if (had) return *had ? Verdict::kLanded : Verdict::kNever;
   }
-  if (stored == nullptr) return Verdict::kUnknown;  // ours may have landed, then been deleted
-  if (*stored == w.over) return Verdict::kPending;
-  if (stored->seq == w.over.seq + 1) return Verdict::kNever;  // another write took our place
-  return Verdict::kUnknown;
+  return Verdict::kUnknown;  // beyond the remembered history, or an older or foreign object
 }
 
 AttemptBudget AttemptBudget::of(const OperationPool& pool, const OpOptions& o) {

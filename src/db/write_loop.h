@@ -17,16 +17,21 @@
 //                              timeout while the response was on its way). The write becomes an
 //                              "outstanding" write, judged against every later read (judge()):
 //
-//   outstanding write W (token t, over base b)    | stored object S           | verdict
-//   ----------------------------------------------+---------------------------+-----------------
-//   any                                           | S.token == t              | landed (W is S)
-//   a create                                      | absent                    | may still land
-//   a create                                      | seq 1, other token        | never landed
-//   a create                                      | seq > 1, other token      | UNKNOWN
-//   an overwrite of b                             | S == b (unchanged)        | may still land
-//   an overwrite of b                             | S.seq == b.seq + 1, other | never landed
-//   an overwrite of b                             | anything else, absent too | UNKNOWN
+//   outstanding write W (token t, seq n)   | stored object S                          | verdict
+//   ---------------------------------------+------------------------------------------+----------
+//   any                                    | S.token == t                             | landed
+//   a create                               | absent                                   | may land
+//   an overwrite of base b                 | absent (ours may have landed, then gone) | UNKNOWN
+//   an overwrite of base b                 | S is b (unchanged)                       | may land
+//   any                                    | S.seq == n, another token                | never
+//   any                                    | S.seq > n, S remembers seq n's token:    |
+//                                          |   ours                                   | landed
+//                                          |   another                                | never
+//   any                                    | otherwise (S.seq beyond S's history, or  | UNKNOWN
+//                                          |   below n: recreated, or not s3db's)     |
 //
+//   A stamp remembers the tokens of the kHistory states before it (db/stamp.h), so a write that
+//   was overwritten since — records move on quickly under contention — is still recognised.
 //   "May still land" is safe to write over: the next write is conditional on the same state, so
 //   at most one of the two lands, and a later read finds out which. An UNKNOWN verdict, or an
 //   ambiguous write still outstanding when the pool will not run another attempt, ends the op

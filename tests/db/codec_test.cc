@@ -399,9 +399,30 @@ TEST_F(CodecTest, EveryWriteChangesTheBodyAndCarriesItsStamp) {
   WriteStamp decoded;
   ASSERT_TRUE(decode(d.metadata, d.body, l, nullptr, "id1", &decoded).ok());
   EXPECT_EQ(decoded, second);
+  // A stamp remembers the tokens of the states before it, newest first, kHistory at most.
+  EXPECT_TRUE(first.history.empty());
+  EXPECT_EQ(second.history, first.token.substr(0, kHistoryChars));
+  WriteStamp s = second;
+  std::vector<std::string> tokens = {first.token, second.token};
+  for (int i = 0; i < 20; ++i) {
+    s = WriteStamp::next(&s);
+    tokens.push_back(s.token);
+  }
+  EXPECT_EQ(WriteStamp::parse(s.text()), s);
+  EXPECT_EQ(s.seq, 22u);
+  for (std::uint64_t back = 1; back <= 21; ++back) {
+    const auto had = s.had_token(back, tokens[tokens.size() - 1 - back]);
+    if (back <= kHistory) {
+      ASSERT_TRUE(had.has_value()) << back;
+      EXPECT_TRUE(*had) << back;
+      EXPECT_FALSE(*s.had_token(back, "nottheone00000")) << back;
+    } else {
+      EXPECT_FALSE(had.has_value()) << back;
+    }
+  }
   // Bodies written before sequence numbers (a bare 14-character token) read with seq 0.
-  EXPECT_EQ(stamp_of_body("~abcdefghijklmn"), (WriteStamp{"abcdefghijklmn", 0}));
-  EXPECT_EQ(stamp_of_body(R"({"w-":"abcdefghijklmn","0":"x"})"), (WriteStamp{"abcdefghijklmn", 0}));
+  EXPECT_EQ(stamp_of_body("~abcdefghijklmn"), (WriteStamp{"abcdefghijklmn", 0, ""}));
+  EXPECT_EQ(stamp_of_body(R"({"w-":"abcdefghijklmn","0":"x"})"), (WriteStamp{"abcdefghijklmn", 0, ""}));
   EXPECT_TRUE(stamp_of_body("").token.empty());
   EXPECT_TRUE(stamp_of_body("~x.notbase36!").token.empty());
 }

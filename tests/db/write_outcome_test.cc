@@ -23,14 +23,19 @@ using db::WriteStamp;
 // --- the judgement table, row by row ------------------------------------------------------------
 
 TEST(JudgeTest, TheTableOfWriteLoopH) {
-  const WriteStamp base{"BASEBASEBASEBA", 4};
-  const WriteStamp mine{"MINEMINEMINEMI", 5};
+  const WriteStamp base{"BASEBASEBASEBA", 4, ""};
+  const WriteStamp mine{"MINEMINEMINEMI", 5, ""};
   const Outstanding overwrite{mine, false, base};
-  const Outstanding create{WriteStamp{"MINEMINEMINEMI", 1}, true, {}};
-  const WriteStamp other5{"OTHEROTHEROTHE", 5};
-  const WriteStamp other6{"OTHEROTHEROTHE", 6};
-  const WriteStamp other1{"OTHEROTHEROTHE", 1};
-  const WriteStamp mine1{"MINEMINEMINEMI", 1};
+  const Outstanding create{WriteStamp{"MINEMINEMINEMI", 1, ""}, true, {}};
+  const WriteStamp other5{"OTHEROTHEROTHE", 5, ""};
+  const WriteStamp other6{"OTHEROTHEROTHE", 6, ""};
+  const WriteStamp other1{"OTHEROTHEROTHE", 1, ""};
+  const WriteStamp mine1{"MINEMINEMINEMI", 1, ""};
+  // Stamps remember the tokens of the states before them (8 characters each, newest first).
+  const WriteStamp past_mine{"LATESTLATESTLA", 7, "XXXXXXXX,MINEMINE,BASEBASE"};
+  const WriteStamp past_other{"LATESTLATESTLA", 7, "XXXXXXXX,OTHEROTH,BASEBASE"};
+  const WriteStamp created_then_updated{"LATESTLATESTLA", 3, "XXXXXXXX,MINEMINE"};
+  const WriteStamp other_created_then_updated{"LATESTLATESTLA", 3, "XXXXXXXX,OTHEROTH"};
   struct Row {
     const char* what;
     const Outstanding& w;
@@ -46,7 +51,11 @@ TEST(JudgeTest, TheTableOfWriteLoopH) {
       {"create: stored is mine", create, &mine1, Verdict::kLanded},
       {"create: absent", create, nullptr, Verdict::kPending},
       {"create: someone else's create", create, &other1, Verdict::kNever},
-      {"create: someone else's, updated since (ours, updated?)", create, &other6, Verdict::kUnknown},
+      {"create: someone else's, updated beyond what it remembers", create, &other6, Verdict::kUnknown},
+      {"overwrite: two writes past ours, which it remembers", overwrite, &past_mine, Verdict::kLanded},
+      {"overwrite: two writes past another's, which it remembers", overwrite, &past_other, Verdict::kNever},
+      {"create: ours, updated since", create, &created_then_updated, Verdict::kLanded},
+      {"create: someone else's, updated since", create, &other_created_then_updated, Verdict::kNever},
   };
   for (const Row& r : rows) EXPECT_EQ(db::judge(r.w, r.stored), r.verdict) << r.what;
 }
@@ -173,24 +182,60 @@ TEST_F(WriteOutcomeTest, UpdateWhoseAttemptTimedOutAfterTheWriteIsJudgedByTheNex
   EXPECT_EQ(counters_->get("c").value()["n"], 1);
 }
 
-TEST_F(WriteOutcomeTest, AWriterOnTopOfOurAmbiguousWriteMakesTheOutcomeUnknownNotDoubleApplied) {
-  // Our write lands, another writer updates the record on top of it, then our request fails: the
-  // record is two writes past the one we read. Re-applying our mutation would count it twice.
-  bool once = true;
-  store_->on_put = [&](const PutRequest& r, bool applied, OpContext&) {
-    if (applied && is_record(r.key) && once) {
-      once = false;
-      auto other = db_->resource("counters").value();
-      EXPECT_TRUE(other.update("c", increment, inline_op()).ok());
-      return Status::Unavailable("put", "HTTP 503 after the write");
+// Our write lands, other updates follow on top of it, then our request fails: the record is past
+// the write we read. Re-applying our mutation would count it twice; the stamp's history shows ours.
+TEST_F(WriteOutcomeTest, WritersOnTopOfOurAmbiguousWriteDoNotHideIt) {
+  for (const int on_top : {1, static_cast<int>(db::kHistory) - 1}) {
+    bool once = true;
+    store_->on_put = [&](const PutRequest& r, bool applied, OpContext&) {
+      if (applied && is_record(r.key) && once) {
+        once = false;
+        auto other = db_->resource("counters").value();
+        for (int i = 0; i < on_top; ++i) EXPECT_TRUE(other.update("c", increment, inline_op()).ok());
+        return Status::Unavailable("put", "HTTP 503 after the write");
+      }
+      return Status::OK();
+    };
+    const auto before = counters_->get("c").value()["n"].get<int>();
+    std::atomic<int> calls{0};
+    auto r = counters_->update("c", [&](json cur) { ++calls; return increment(std::move(cur)); });
+    ASSERT_TRUE(r.ok()) << on_top << ": " << r.status().to_string();
+    EXPECT_EQ(calls.load(), 1) << on_top;
+    store_->on_put = nullptr;
+    EXPECT_EQ(counters_->get("c").value()["n"], before + 1 + on_top) << "nothing lost, nothing applied twice";
+  }
+}
+
+TEST_F(WriteOutcomeTest, WhenTheRecordMovedBeyondWhatItRemembersTheOutcomeIsUnknown) {
+  // More writes on top of ours than a stamp remembers, or the record deleted after ours: nobody
+  // can tell whether ours was stored. Re-applying could count it twice; claiming success could
+  // be false: the caller hears UnknownOutcome, never retried.
+  for (const bool deleted : {false, true}) {
+    bool once = true;
+    store_->on_put = [&](const PutRequest& r, bool applied, OpContext&) {
+      if (applied && is_record(r.key) && once) {
+        once = false;
+        if (deleted) {
+          EXPECT_TRUE(store_->remove_directly(r.key).ok());
+        } else {
+          auto other = db_->resource("counters").value();
+          for (std::size_t i = 0; i < db::kHistory + 1; ++i) EXPECT_TRUE(other.update("c", increment, inline_op()).ok());
+        }
+        return Status::Unavailable("put", "HTTP 503 after the write");
+      }
+      return Status::OK();
+    };
+    const auto before = counters_->get("c").value()["n"].get<int>();
+    auto r = counters_->update("c", increment);
+    EXPECT_EQ(r.status().code(), Code::kUnknownOutcome) << r.status().to_string();
+    EXPECT_FALSE(r.status().retryable());
+    store_->on_put = nullptr;
+    if (deleted) {
+      EXPECT_EQ(counters_->get("c").status().code(), Code::kNotFound);
+    } else {
+      EXPECT_EQ(counters_->get("c").value()["n"], before + 1 + static_cast<int>(db::kHistory) + 1);
     }
-    return Status::OK();
-  };
-  auto r = counters_->update("c", increment);
-  EXPECT_EQ(r.status().code(), Code::kUnknownOutcome) << r.status().to_string();
-  EXPECT_FALSE(r.status().retryable());
-  store_->on_put = nullptr;
-  EXPECT_EQ(counters_->get("c").value()["n"], 2);  // ours and the other's: nothing applied twice
+  }
 }
 
 TEST_F(WriteOutcomeTest, AReadFailingAfterTheAmbiguousWriteDoesNotLeadToASecondApply) {
