@@ -18,12 +18,23 @@
 //   as Timeout, which the pool retries — and response bodies are capped: 16 MiB for listings,
 //   errors and results (max_response_bytes), 5 GiB for an object's GET (max_object_bytes); a
 //   bigger body is cut off and reported as InvalidArgument naming the parameter.
+// Credentials: KEY ends at the first ':'; the SECRET runs to the '@' that ends the credentials and
+//   may contain ':'. Write '/', '?', '#', '@' and '%' in a secret as %2F %3F %23 %40 %25 (RFC 3986
+//   userinfo). Raw ones are still understood when unambiguous — AWS secrets are pasted with raw
+//   '/' and '+' — the credentials ending at the '@' followed by a valid bucket (s3://) or
+//   host[:port] (http) and then '/', '?' or the end; when two '@' qualify (a raw '@' in the secret,
+//   or an '@' in the prefix) the string is refused (InvalidArgument) rather than guessed. A raw '%'
+//   followed by two hex digits is read as an escape. '#' is refused anywhere (write %23).
+// Control characters (bytes < 0x20 and 0x7F), raw or percent-encoded, are refused anywhere: a NUL
+//   would cut a file path short in the C APIs, and no name, secret or parameter needs one.
 // Fallbacks (awscli-like) when the URI lacks them: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 //   AWS_SESSION_TOKEN, AWS_REGION / AWS_DEFAULT_REGION (default us-east-1), and for s3:// only
 //   AWS_ENDPOINT_URL (turns it into a custom endpoint).
 // Contract: FromUri is pure apart from reading those environment variables (FromUriWithEnv takes
-//   them explicitly); failures are InvalidArgument with a message that never contains the secret.
-//   to_string() masks secrets. Thread-safe (plain values).
+//   them explicitly); failures are InvalidArgument with a message that never contains the secret,
+//   the session token (the URI's or the environment's) nor any 4-byte piece of them: input text
+//   that may hold part of one is shown as '***'. to_string() masks secrets; redact_uri() masks a
+//   raw string, even a malformed one. Thread-safe (plain values).
 #pragma once
 
 #include <s3db/status.h>
@@ -77,5 +88,11 @@ struct ConnectionOptions {
   // The URI with the secret (and session token) replaced by "***".
   std::string to_string() const;
 };
+
+// `uri` as given, with everything that may be a secret replaced by "***" — for showing a
+// connection string that may not parse (--help, reports, logs). Over-masks rather than leaks: with
+// credentials, everything from the first ':' after "://" to the last '@'; a lone "TEXT@"; every
+// session_token value. "s3://AKID:wJalr/K7@bucket/p" → "s3://AKID:***@bucket/p".
+std::string redact_uri(std::string_view uri);
 
 }  // namespace s3db

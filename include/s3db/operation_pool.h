@@ -19,6 +19,15 @@
 //   empty (returns at once when paused with an empty queue; waits for resume() otherwise);
 //   stop() rejects queued ops with Cancelled and cancels running ones through their OpContext;
 //   submit() after stop() completes at once (on another thread) with Cancelled.
+// - drain()/drain_for() from inside the pool — an op, a then() continuation or an event listener
+//   running on behalf of this pool — waits for every OTHER op and returns when the only ones left
+//   in flight are the caller's own (the op it runs, the completion it runs and those it has yet to
+//   run in the same batch, an op its thread already took) and those of other threads waiting in
+//   such a drain: none of these can finish before the drain returns, so waiting for them would be
+//   a deadlock. (Not an error: "everything else I started is done" is what a caller there means.)
+//   Slots the caller holds are lent to queued work while it waits, so it returns even with
+//   concurrency 1; its op then finishes above the limit for a moment. The bookkeeping is a
+//   thread-local frame per running op: no allocation, no atomic on the fast path.
 // - A bounded queue (max_queue) applies backpressure: submit() blocks until there is room, or fails
 //   fast with Throttled, as `when_full` says.
 // - Errors: Cancelled (stop), Timeout (timeout/deadline), Throttled (queue full with kReject), or

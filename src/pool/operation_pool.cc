@@ -163,7 +163,11 @@ void OperationPool::submit_erased(detail::TaskBase* task, OpOptions options) {
   p.inflight.fetch_add(1, std::memory_order_seq_cst);
   p.prepare(task, options);
   if (options.bypass) {
-    Status st = p.run_bypass(task);
+    Status st;
+    {
+      pool::ThreadDuty duty(&p, 1, 0);
+      st = p.run_bypass(task);
+    }
     std::lock_guard<std::mutex> g(p.mu);
     p.defer_locked(task, std::move(st));  // completion never runs inside submit()
     return;
@@ -180,6 +184,7 @@ void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
   if (plain && !p.paused.load(std::memory_order_acquire) && !p.stopped.load(std::memory_order_acquire) &&
       p.queued.load(std::memory_order_seq_cst) == 0 && p.try_acquire_slot()) {
     // Fast path: a free slot and an empty queue — run inline, no mutex, no allocation.
+    pool::ThreadDuty duty(&p, 1, 1);
     t->priority_ = options.priority;
     t->id_ = p.next_id.fetch_add(1, std::memory_order_relaxed);
     OpContext ctx;
@@ -203,7 +208,8 @@ void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
     if (change) p.emit_change(*change);
     if (!d.retry) {
       p.release_slot();
-      p.finish(t, std::move(d.status), exec, t1);
+      duty.slots = 0;
+      p.finish(t, std::move(d.status), exec, t1, duty);
       return;
     }
     // A retry: the slot is released for the backoff and the next attempt goes through the queue.
@@ -216,21 +222,23 @@ void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
         d.status = Status::Cancelled("pool stopped", d.status.to_string());
       } else {
         p.schedule_backoff_locked(t, t1 + d.delay);
+        duty.ops = 0;  // the next attempt is the queue's
       }
     }
+    p.release_slot();
+    duty.slots = 0;
     if (!d.retry) {
-      p.release_slot();
-      p.finish(t, std::move(d.status), exec, t1);
+      p.finish(t, std::move(d.status), exec, t1, duty);
       return;
     }
-    p.release_slot();
     detail::wait_done(task);
     return;
   }
   p.prepare(t, options);
   if (options.bypass) {
+    pool::ThreadDuty duty(&p, 1, 0);
     Status st = p.run_bypass(t);
-    p.finish(t, std::move(st), Duration{}, p.clock->now());
+    p.finish(t, std::move(st), Duration{}, p.clock->now(), duty);
     return;
   }
   p.submit_prepared(t);
@@ -258,33 +266,56 @@ void OperationPool::resume() {
   p.emit_simple(PoolEvent::kResumed);
 }
 
-void OperationPool::drain() {
-  Impl& p = *impl_;
-  p.drain_waiters.fetch_add(1, std::memory_order_seq_cst);
-  {
-    std::unique_lock<std::mutex> lk(p.mu);
-    p.drain_cv.wait(lk, [&] { return p.inflight.load(std::memory_order_seq_cst) == 0; });
-  }
-  p.drain_waiters.fetch_sub(1, std::memory_order_seq_cst);
-}
+void OperationPool::drain() { (void)impl_->drain_until(nullptr); }
 
 bool OperationPool::drain_for(Duration timeout) {
-  Impl& p = *impl_;
-  const TimePoint until = p.clock->now() + timeout;
-  p.drain_waiters.fetch_add(1, std::memory_order_seq_cst);
+  const TimePoint until = impl_->clock->now() + timeout;
+  return impl_->drain_until(&until);
+}
+
+// Waits until every op is complete — but for the ops the calling thread itself owes the pool
+// (pool::ThreadDuty: drain() called from an op, a completion or a listener) and those owed by
+// other threads waiting in drain() the same way: none of them can finish before these drains
+// return. The caller's slots are lent to queued work meanwhile. On the timer thread the wait keeps
+// serving timers and deferred completions, which the other ops may need.
+bool OperationPool::Impl::drain_until(const TimePoint* until) {
+  const pool::ThreadDuty::Totals me = pool::ThreadDuty::of(this);
+  drain_waiters.fetch_add(1, std::memory_order_seq_cst);
+  if (me.ops > 0) drain_excluded.fetch_add(me.ops, std::memory_order_seq_cst);
   bool drained = false;
   {
-    std::unique_lock<std::mutex> lk(p.mu);
+    std::unique_lock<std::mutex> lk(mu);
+    if (me.ops > 0) {
+      drain_cv.notify_all();  // our exclusion may be what another such drain waits for
+      if (timer_drains > 0) timer_cv.notify_all();
+      active.fetch_sub(static_cast<int>(me.slots), std::memory_order_seq_cst);
+      if (me.slots > 0) kick_locked(me.slots);
+    }
+    if (me.timer) ++timer_drains;
+    pool::TimerScratch scratch;  // used on the timer thread only
     for (;;) {
-      if (p.inflight.load(std::memory_order_seq_cst) == 0) {
+      const std::size_t excluded = me.ops > 0 ? drain_excluded.load(std::memory_order_seq_cst) : 0;
+      if (inflight.load(std::memory_order_seq_cst) <= excluded) {
         drained = true;
         break;
       }
-      if (p.clock->now() >= until) break;
-      p.clock->wait_until(lk, p.drain_cv, until);
+      if (until && clock->now() >= *until) break;
+      if (me.timer) {
+        if (timer_round(lk, scratch)) continue;
+        const detail::TimerNode* top = timers.top();
+        const TimePoint next = top ? top->when : TimePoint::max();
+        clock->wait_until(lk, timer_cv, until ? std::min(next, *until) : next);
+      } else if (until) {
+        clock->wait_until(lk, drain_cv, *until);
+      } else {
+        drain_cv.wait(lk);
+      }
     }
+    if (me.timer) --timer_drains;
+    if (me.ops > 0) active.fetch_add(static_cast<int>(me.slots), std::memory_order_seq_cst);
   }
-  p.drain_waiters.fetch_sub(1, std::memory_order_seq_cst);
+  if (me.ops > 0) drain_excluded.fetch_sub(me.ops, std::memory_order_seq_cst);
+  drain_waiters.fetch_sub(1, std::memory_order_seq_cst);
   return drained;
 }
 
@@ -328,7 +359,8 @@ void OperationPool::stop() {
     p.cancel_cv.notify_all();
   }
   const TimePoint now = p.clock->now();
-  for (TaskBase* t : rejected) p.finish(t, Status::Cancelled("pool stopped"), Duration{}, now);
+  pool::ThreadDuty duty(&p, rejected.size(), 0);
+  for (TaskBase* t : rejected) p.finish(t, Status::Cancelled("pool stopped"), Duration{}, now, duty);
   p.emit_simple(PoolEvent::kStopped);
 }
 

@@ -247,7 +247,8 @@ void OperationPool::Impl::schedule_backoff_locked(TaskBase* t, TimePoint when) {
 
 // ---- completion --------------------------------------------------------------------------------
 
-void OperationPool::Impl::finish(TaskBase* t, Status status, Duration last_exec, TimePoint now) {
+void OperationPool::Impl::finish(TaskBase* t, Status status, Duration last_exec, TimePoint now,
+                                 pool::ThreadDuty& duty) {
   const bool ok = status.ok();
   TaskExtra::destroy(std::exchange(t->extra_, nullptr));
   processed.fetch_add(1, std::memory_order_relaxed);
@@ -265,15 +266,23 @@ void OperationPool::Impl::finish(TaskBase* t, Status status, Duration last_exec,
   }
   if (!ok) t->fail(std::move(status));
   t->complete();  // t may be gone from here on
-  if (inflight.fetch_sub(1, std::memory_order_seq_cst) == 1) on_idle();
+  const std::size_t left = inflight.fetch_sub(1, std::memory_order_seq_cst) - 1;
+  --duty.ops;
+  // seq_cst pairs with drain_until(): either it sees `left`, or we see its exclusion and wake it.
+  if (left == 0) on_idle();
+  else if (left <= drain_excluded.load(std::memory_order_seq_cst)) wake_drainers();
 }
 
 void OperationPool::Impl::on_idle() {
-  if (drain_waiters.load(std::memory_order_seq_cst) > 0) {
-    std::lock_guard<std::mutex> g(mu);
-    drain_cv.notify_all();
-  }
+  wake_drainers();
   if (wants(PoolEvent::kDrained)) emit_simple(PoolEvent::kDrained);
+}
+
+void OperationPool::Impl::wake_drainers() {
+  if (drain_waiters.load(std::memory_order_seq_cst) == 0) return;
+  std::lock_guard<std::mutex> g(mu);
+  drain_cv.notify_all();
+  if (timer_drains > 0) timer_cv.notify_all();  // a drain on the timer thread waits there
 }
 
 // ---- workers -----------------------------------------------------------------------------------
@@ -285,6 +294,7 @@ void OperationPool::Impl::worker_main(bool searcher) {
   OpContext ctx;
   RunSlot slot;
   slot.ctx = &ctx;
+  pool::ThreadDuty duty(this, 0, 0);
   std::unique_lock<std::mutex> lk(mu);
   TaskBase* t = nullptr;
   for (;;) {
@@ -309,15 +319,18 @@ void OperationPool::Impl::worker_main(bool searcher) {
       }
       continue;
     }
-    t = run_attempt(t, slot, lk);
+    t = run_attempt(t, slot, lk, duty);
   }
 }
 
 // Runs one registered attempt of `t`, settles it (retry or finish) and returns the next task this
 // worker already popped and registered, if any. Entered with or without `lk` held; returns with
 // `lk` held only when there is no next task (the worker then goes looking or to sleep).
-TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std::mutex>& lk) {
+TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std::mutex>& lk,
+                                           pool::ThreadDuty& duty) {
   if (lk.owns_lock()) lk.unlock();
+  duty.ops = 1;  // t, in its slot
+  duty.slots = 1;
   OpContext& ctx = *slot.ctx;
   TimePoint now = clock->now();
   Duration wait{};  // queue wait of a first attempt (a retry's wait is its backoff, not counted)
@@ -366,10 +379,13 @@ TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::uniq
   }
   active.fetch_sub(1, std::memory_order_seq_cst);  // our own pop below reuses the slot if it can
   TaskBase* next = try_pop_locked(slot);
+  // This thread now owes t's completion (unless it retries) and `next`, whose slot it holds.
+  duty.ops = (d.retry ? 0 : 1) + (next ? 1 : 0);
+  duty.slots = next ? 1 : 0;
   lk.unlock();
   TaskExtra::destroy(fresh);
   if (change) emit_change(*change);
-  if (!d.retry) finish(t, std::move(d.status), exec, now);
+  if (!d.retry) finish(t, std::move(d.status), exec, now, duty);
   if (!next) pool::lock_spin(lk);
   return next;
 }
@@ -377,70 +393,89 @@ TaskBase* OperationPool::Impl::run_attempt(TaskBase* t, RunSlot& slot, std::uniq
 // ---- timer thread ------------------------------------------------------------------------------
 
 void OperationPool::Impl::timer_main() {
+  pool::ThreadDuty duty(this, 0, 0, /*timer=*/true);
+  pool::TimerScratch scratch;
   std::unique_lock<std::mutex> lk(mu);
-  std::vector<RunSlot*> to_cancel;
-  std::vector<TaskBase*> expired;
   for (;;) {
-    if (!deferred.empty()) {
-      auto batch = std::move(deferred);
-      deferred.clear();
-      lk.unlock();
-      const TimePoint now = clock->now();
-      for (auto& [t, st] : batch) finish(t, std::move(st), Duration{}, now);
-      lk.lock();
-      continue;
-    }
+    if (timer_round(lk, scratch)) continue;
     if (timer_exit) return;
-    const TimePoint now = clock->now();
     TimerNode* top = timers.top();
-    if (!top || top->when > now) {
-      clock->wait_until(lk, timer_cv, top ? top->when : TimePoint::max());
-      continue;
+    clock->wait_until(lk, timer_cv, top ? top->when : TimePoint::max());
+  }
+}
+
+// One round of the timer thread's work, entered and left with `lk` held: the deferred completions,
+// else the timers that are due. False when there was nothing to do. Also run by a drain() called
+// on the timer thread (from a completion it runs): other ops may need a timer to finish.
+bool OperationPool::Impl::timer_round(std::unique_lock<std::mutex>& lk, pool::TimerScratch& scratch) {
+  if (!deferred.empty()) {
+    auto batch = std::move(deferred);
+    deferred.clear();
+    lk.unlock();
+    {
+      pool::ThreadDuty duty(this, batch.size(), 0);
+      const TimePoint now = clock->now();
+      for (auto& [t, st] : batch) finish(t, std::move(st), Duration{}, now, duty);
     }
-    bool any_expired = false;
-    while ((top = timers.top()) && top->when <= now) {
-      timers.remove(top);
-      switch (top->kind) {
-        case TimerNode::kAttempt: {
-          auto* s = static_cast<RunSlot*>(top->owner);
-          ++s->cancel_pending;
-          to_cancel.push_back(s);
-          break;
-        }
-        case TimerNode::kBackoff: {
-          auto* t = static_cast<TaskBase*>(top->owner);
-          t->pool_flags_ &= static_cast<std::uint8_t>(~pool::kInBackoff);
-          --backoff_count;
-          enqueue_locked(t);  // a deadline already due is handled by this same loop
-          break;
-        }
-        case TimerNode::kQueuedDeadline: {
-          static_cast<TaskBase*>(top->owner)->pool_flags_ |= pool::kExpired;
-          any_expired = true;
-          break;
-        }
+    lk.lock();
+    return true;
+  }
+  if (timer_exit) return false;
+  const TimePoint now = clock->now();
+  TimerNode* top = timers.top();
+  if (!top || top->when > now) return false;
+  bool any_expired = false;
+  while ((top = timers.top()) && top->when <= now) {
+    timers.remove(top);
+    switch (top->kind) {
+      case TimerNode::kAttempt: {
+        auto* s = static_cast<RunSlot*>(top->owner);
+        ++s->cancel_pending;
+        scratch.to_cancel.push_back(s);
+        break;
+      }
+      case TimerNode::kBackoff: {
+        auto* t = static_cast<TaskBase*>(top->owner);
+        t->pool_flags_ &= static_cast<std::uint8_t>(~pool::kInBackoff);
+        --backoff_count;
+        enqueue_locked(t);  // a deadline already due is handled by this same loop
+        break;
+      }
+      case TimerNode::kQueuedDeadline: {
+        static_cast<TaskBase*>(top->owner)->pool_flags_ |= pool::kExpired;
+        any_expired = true;
+        break;
       }
     }
-    if (any_expired) {
-      queue.remove_expired(expired);  // one sweep for every op that expired at this tick
-      queued.fetch_sub(expired.size(), std::memory_order_seq_cst);
-      for (TaskBase* t : expired) t->pool_flags_ = 0;
-      if (space_waiters > 0) space_cv.notify_all();
-    }
+  }
+  if (any_expired) {
+    queue.remove_expired(scratch.expired);  // one sweep for every op that expired at this tick
+    queued.fetch_sub(scratch.expired.size(), std::memory_order_seq_cst);
+    for (TaskBase* t : scratch.expired) t->pool_flags_ = 0;
+    if (space_waiters > 0) space_cv.notify_all();
+  }
+  if (!scratch.to_cancel.empty()) {
     lk.unlock();
-    for (RunSlot* s : to_cancel) {
+    for (RunSlot* s : scratch.to_cancel) {
       s->ctx->cancel(s->deadline_is_op ? Status::Timeout("deadline passed")
                                        : Status::Timeout("attempt timed out"));
     }
-    for (TaskBase* t : expired) finish(t, Status::Timeout("deadline passed while queued"), Duration{}, now);
-    expired.clear();
     lk.lock();
-    if (!to_cancel.empty()) {
-      for (RunSlot* s : to_cancel) --s->cancel_pending;
-      to_cancel.clear();
-      cancel_cv.notify_all();
-    }
+    for (RunSlot* s : scratch.to_cancel) --s->cancel_pending;
+    scratch.to_cancel.clear();
+    cancel_cv.notify_all();
   }
+  if (!scratch.expired.empty()) {
+    // After the cancels are released: a completion here may drain(), which waits for those ops.
+    lk.unlock();
+    {
+      pool::ThreadDuty duty(this, scratch.expired.size(), 0);
+      for (TaskBase* t : scratch.expired) finish(t, Status::Timeout("deadline passed while queued"), Duration{}, now, duty);
+    }
+    scratch.expired.clear();
+    lk.lock();
+  }
+  return true;
 }
 
 }  // namespace s3db

@@ -155,6 +155,58 @@ struct ConcurrencyChange {
   const char* reason;
 };
 
+// What the current thread owes a pool: in-flight ops of that pool that only this thread can
+// complete — the op it runs, the next one it already popped, the completions of a batch it is
+// running — and the concurrency slots it holds for them. drain() called on this thread (from an
+// op, a completion or a listener) cannot wait for those: they finish only after it returns.
+// Frames live on the stack and nest (an op of one pool may run another's, or its own, inline);
+// a thread not working for a pool has none for it. Kept current by plain stores: no allocation,
+// no atomics, nothing on the hot path but a thread-local pointer swap.
+class ThreadDuty {
+ public:
+  ThreadDuty(const void* pool, std::size_t ops, std::size_t slots, bool timer = false) noexcept
+      : pool_(pool), outer_(current_), ops(ops), slots(slots), timer_(timer) {
+    current_ = this;
+  }
+  ~ThreadDuty() { current_ = outer_; }
+  ThreadDuty(const ThreadDuty&) = delete;
+  ThreadDuty& operator=(const ThreadDuty&) = delete;
+
+  struct Totals {
+    std::size_t ops = 0, slots = 0;
+    bool timer = false;  // the pool's timer thread
+  };
+  static Totals of(const void* pool) noexcept {
+    Totals t;
+    for (const ThreadDuty* d = current_; d; d = d->outer_) {
+      if (d->pool_ != pool) continue;
+      t.ops += d->ops;
+      t.slots += d->slots;
+      t.timer = t.timer || d->timer_;
+    }
+    return t;
+  }
+
+ private:
+  const void* pool_;
+  ThreadDuty* outer_;
+
+ public:
+  std::size_t ops;    // finish() takes one off when its op stops counting as in flight
+  std::size_t slots;
+
+ private:
+  bool timer_;
+  static inline constinit thread_local ThreadDuty* current_ = nullptr;
+};
+
+// The timer thread's reusable lists (one per nesting level: a drain() on the timer thread runs
+// rounds of its own).
+struct TimerScratch {
+  std::vector<RunSlot*> to_cancel;
+  std::vector<detail::TaskBase*> expired;
+};
+
 }  // namespace pool
 
 struct OperationPool::Impl {
@@ -174,6 +226,9 @@ struct OperationPool::Impl {
   std::atomic<bool> paused{false};
   std::atomic<bool> stopped{false};
   std::atomic<int> drain_waiters{0};
+  // In-flight ops owed (pool::ThreadDuty) by threads now waiting in drain(): they cannot complete
+  // before those drains return, so a drain called from inside the pool does not wait for them.
+  std::atomic<std::size_t> drain_excluded{0};
   std::atomic<std::uint32_t> next_id{1};
   std::atomic<std::uint32_t> listener_mask{0};
   std::atomic<std::uint64_t> rng_counter{0};
@@ -200,6 +255,7 @@ struct OperationPool::Impl {
   // few workers that loop without sleeping, and a burst of submits costs one wake-up, not one each.
   std::atomic<int> searching{0};
   int space_waiters = 0;
+  int timer_drains = 0;  // drain() calls waiting on the timer thread (it keeps serving timers)
   bool shutdown = false;    // workers exit
   bool timer_exit = false;  // the timer thread exits (after the workers)
   std::thread timer_thread;
@@ -237,12 +293,17 @@ struct OperationPool::Impl {
   void unregister_locked(std::unique_lock<std::mutex>& lk, pool::RunSlot& slot);
   void worker_main(bool searcher);
   void timer_main();
-  detail::TaskBase* run_attempt(detail::TaskBase* t, pool::RunSlot& slot, std::unique_lock<std::mutex>& lk);
+  bool timer_round(std::unique_lock<std::mutex>& lk, pool::TimerScratch& scratch);
+  detail::TaskBase* run_attempt(detail::TaskBase* t, pool::RunSlot& slot, std::unique_lock<std::mutex>& lk,
+                                pool::ThreadDuty& duty);
   void enqueue_locked(detail::TaskBase* t);
   void drain_inbox_locked();
   void reject_queued_locked();
   void defer_locked(detail::TaskBase* t, Status status);
-  void finish(detail::TaskBase* t, Status status, Duration last_exec, TimePoint now);
+  // Completes `t` (its continuation runs here); `duty` counted it and stops counting it.
+  void finish(detail::TaskBase* t, Status status, Duration last_exec, TimePoint now, pool::ThreadDuty& duty);
+  // drain() and drain_for(): until == nullptr waits without a deadline.
+  bool drain_until(const TimePoint* until);
   Status run_bypass(detail::TaskBase* t);
   void prepare(detail::TaskBase* t, OpOptions& o);
   void submit_prepared(detail::TaskBase* t);
@@ -288,6 +349,7 @@ struct OperationPool::Impl {
   void emit_simple(PoolEvent e);
   void emit_change(const pool::ConcurrencyChange& c);
   void on_idle();
+  void wake_drainers();
 
   std::int64_t ns_since_start(TimePoint t) const noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t - start).count();

@@ -1,10 +1,13 @@
 // ConnectionOptions::FromUri — strict, pure parsing of connection strings (grammar in
 // s3db/connection.h; user documentation in docs/connection-strings.md).
 //
-// Secrets: every string that may be a secret (the URI's secret and session token, raw and
-// decoded, and the environment's) is collected before anything can fail, and every error message
-// is scrubbed of them, so that no mistake in a URI can echo a secret back into a log.
+// Secrets: everything that may be a secret (storage/uri_secrets.h: the URI's credentials and
+// session tokens, found before parsing, and the environment's) is collected before anything can
+// fail; input enters a message only through quote(), which withholds text that shares bytes with a
+// secret, and every message is scrubbed again, so that no mistake in a URI echoes a secret.
 #include "s3db/connection.h"
+
+#include "storage/uri_secrets.h"
 
 #include <algorithm>
 #include <charconv>
@@ -17,6 +20,7 @@ namespace s3db {
 namespace {
 
 using Env = std::function<std::optional<std::string>(std::string_view)>;
+constexpr auto npos = std::string_view::npos;
 
 constexpr std::string_view kContext = "connection string";
 constexpr long kMaxObjectBytes = 5'497'558'138'880;  // 5 TiB, S3's largest object
@@ -31,20 +35,21 @@ bool unreserved(unsigned char c) {
          c == '.' || c == '_' || c == '~';
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Percent-decodes `s` ('+' stays '+': secrets and tokens contain it). nullopt on a bad escape.
 std::optional<std::string> decode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] != '%') { out += s[i]; continue; }
     if (i + 2 >= s.size()) return std::nullopt;
-    const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    const int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
@@ -97,6 +102,45 @@ bool valid_s3_bucket(std::string_view b, bool strict) {
   return true;
 }
 
+// host[:port] of a custom endpoint: a name or IPv4 address (A-Z a-z 0-9 . -) or a bracketed IPv6
+// literal, and an optional port 1-65535.
+struct HostPort {
+  enum Error { kNone, kUnterminatedIpv6, kTextAfterIpv6, kHost, kPort };
+  std::string_view host, port;
+  Error error = kNone;
+};
+
+HostPort split_host_port(std::string_view hostport) {
+  HostPort hp;
+  hp.host = hostport;
+  bool has_port = false;
+  if (!hostport.empty() && hostport.front() == '[') {
+    const auto close = hostport.find(']');
+    if (close == npos) return {hostport, {}, HostPort::kUnterminatedIpv6};
+    hp.host = hostport.substr(0, close + 1);
+    const std::string_view after = hostport.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return {hp.host, {}, HostPort::kTextAfterIpv6};
+    has_port = !after.empty();
+    if (has_port) hp.port = after.substr(1);
+  } else if (const auto colon = hostport.find(':'); colon != npos) {
+    hp.host = hostport.substr(0, colon);
+    hp.port = hostport.substr(colon + 1);
+    has_port = true;
+  }
+  const bool host_ok = !hp.host.empty() && (hp.host.front() == '[' || std::all_of(hp.host.begin(), hp.host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+  }));
+  if (!host_ok) hp.error = HostPort::kHost;
+  else if (has_port) {
+    int n = 0;
+    auto [p, ec] = std::from_chars(hp.port.data(), hp.port.data() + hp.port.size(), n);
+    if (hp.port.empty() || ec != std::errc() || p != hp.port.data() + hp.port.size() || n < 1 || n > 65535) {
+      hp.error = HostPort::kPort;
+    }
+  }
+  return hp;
+}
+
 class Parser {
  public:
   Parser(std::string_view uri, const Env& env) : uri_(uri), env_(env) {}
@@ -105,20 +149,14 @@ class Parser {
 
  private:
   // An InvalidArgument whose message never contains a collected secret.
-  Status fail(std::string detail) const {
-    for (const auto& secret : secrets_) {
-      if (secret.empty()) continue;
-      for (auto pos = detail.find(secret); pos != std::string::npos; pos = detail.find(secret, pos + 3)) {
-        detail.replace(pos, secret.size(), "***");
-      }
-    }
-    return Status::InvalidArgument(kContext, detail);
-  }
-  void add_secret(std::string_view raw) {
-    if (raw.empty()) return;
-    secrets_.emplace_back(raw);
-    if (auto d = decode(raw)) secrets_.push_back(*d);
-    std::sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  Status fail(std::string detail) const { return Status::InvalidArgument(kContext, secrets_.scrub(std::move(detail))); }
+  // How a piece of the input enters a message: 'text', or '***' when it may hold part of a secret.
+  std::string quote(std::string_view text) const { return secrets_.quote(text); }
+  // The bucket or host right after the credentials' '@' is shown only when there are none: when
+  // it is invalid, that '@' was likely one of the secret's and the text a piece of the secret.
+  std::string quote_after_credentials(std::string_view text) const {
+    return had_userinfo_ ? std::string("(not shown: it follows the credentials; percent-encode '@' in a secret as %40)")
+                         : quote(text);
   }
   std::optional<std::string> env(std::string_view name) const {
     if (!env_) return std::nullopt;
@@ -127,7 +165,9 @@ class Parser {
     return v;
   }
 
-  void collect_secrets(std::string_view body, std::string_view query);
+  void collect_secrets();
+  Status check_control_bytes() const;
+  Result<std::size_t> credentials_end(std::string_view rest, bool aws) const;
   Status parse_params(std::string_view query, bool s3, ConnectionOptions& o);
   Status parse_userinfo(std::string_view userinfo, ConnectionOptions& o);
   Status parse_bucket_and_prefix(std::string_view path, ConnectionOptions& o, bool strict_bucket);
@@ -135,33 +175,69 @@ class Parser {
 
   std::string_view uri_;
   const Env& env_;
-  std::vector<std::string> secrets_;
+  storage::SecretFilter secrets_;
+  bool had_userinfo_ = false;
   std::map<std::string, std::string, std::less<>> params_;
 };
 
-// Userinfo is "KEY:SECRET" before the first '@', when the part before ':' has no '/'
-// (access keys never do; secrets may contain '/' and '+').
-std::optional<std::size_t> userinfo_end(std::string_view body) {
-  const auto at = body.find('@');
-  if (at == std::string_view::npos) return std::nullopt;
-  const auto colon = body.find(':');
-  if (colon == std::string_view::npos || colon > at) return std::nullopt;
-  if (body.substr(0, colon).find('/') != std::string_view::npos) return std::nullopt;
-  return at;
+void Parser::collect_secrets() {
+  secrets_.add_spans_of(uri_);
+  if (auto s = env("AWS_SECRET_ACCESS_KEY")) secrets_.add(*s);
+  if (auto s = env("AWS_SESSION_TOKEN")) secrets_.add(*s);
 }
 
-void Parser::collect_secrets(std::string_view body, std::string_view query) {
-  if (auto at = userinfo_end(body)) add_secret(body.substr(body.find(':') + 1, *at - body.find(':') - 1));
-  for (std::size_t start = 0; start <= query.size();) {
-    auto amp = query.find('&', start);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view item = query.substr(start, amp - start);
-    const auto eq = item.find('=');
-    if (eq != std::string_view::npos && item.substr(0, eq) == "session_token") add_secret(item.substr(eq + 1));
-    start = amp + 1;
+// One check for the whole string: a control byte, raw or percent-encoded, is refused wherever it
+// is. C APIs would cut a path short at a NUL (file:///data%00/x would open /data), and HTTP
+// headers cannot carry them; no bucket, prefix, secret or parameter needs one.
+Status Parser::check_control_bytes() const {
+  for (std::size_t i = 0; i < uri_.size(); ++i) {
+    int c = static_cast<unsigned char>(uri_[i]);
+    bool encoded = false;
+    if (c == '%' && i + 2 < uri_.size() && hex_digit(uri_[i + 1]) >= 0 && hex_digit(uri_[i + 2]) >= 0) {
+      c = hex_digit(uri_[i + 1]) * 16 + hex_digit(uri_[i + 2]);
+      encoded = true;
+    }
+    if (c < 0x20 || c == 0x7F) {
+      static const char* hex = "0123456789ABCDEF";
+      return fail(std::string("control character (byte 0x") + hex[c >> 4] + hex[c & 0xF] +
+                  (encoded ? ", percent-encoded" : "") + ") not allowed in a connection string");
+    }
   }
-  if (auto s = env("AWS_SECRET_ACCESS_KEY")) add_secret(*s);
-  if (auto s = env("AWS_SESSION_TOKEN")) add_secret(*s);
+  return Status::OK();
+}
+
+// Where the credentials of an s3:// or http(s):// string end: the index of their '@' in `rest`
+// (the text after "://"), or npos when there are none. The secret should percent-encode '/', '?',
+// '#', '@' and '%' (RFC 3986 userinfo), but raw ones are understood when that is unambiguous: the
+// credentials end at the '@' followed by a valid bucket (s3://) or host[:port] (http) and then
+// '/', '?' or the end. Two such '@' (a raw '@' in the secret, or an '@' in the prefix) are an
+// error rather than a guess: a wrong guess would send a piece of the secret as the bucket name.
+Result<std::size_t> Parser::credentials_end(std::string_view rest, bool aws) const {
+  const auto key_end = rest.find_first_of(":/?#@");  // an access key has none of these
+  if (key_end == npos || rest.find('@', key_end) == npos) return npos;
+  if (rest[key_end] == '@') return fail("credentials must be KEY:SECRET@ (percent-encode special characters)");
+  if (rest[key_end] != ':') return npos;  // '/' or '?' first: the '@' is in the prefix or a parameter
+  // RFC 3986: the authority ends at the first '/' or '?'. A valid host:port there means the ':'
+  // was the port's and the '@' belongs to the path or the query.
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  if (!aws && authority.find('@') == npos && split_host_port(authority).error == HostPort::kNone) return npos;
+  std::size_t chosen = npos, last = npos;
+  int valid = 0;
+  for (auto at = rest.find('@', key_end); at != npos; at = rest.find('@', at + 1)) {
+    last = at;
+    const auto end = rest.find_first_of("/?@", at + 1);
+    if (end != npos && rest[end] == '@') continue;
+    const std::string_view after = rest.substr(at + 1, end == npos ? npos : end - at - 1);
+    if (aws ? !valid_s3_bucket(after, true) : split_host_port(after).error != HostPort::kNone) continue;
+    chosen = at;
+    ++valid;
+    if (end != npos && rest[end] == '?') break;  // the query begins: an '@' in it is a value's
+  }
+  if (valid > 1) {
+    return fail(std::string("ambiguous credentials: more than one '@' is followed by a valid ") +
+                (aws ? "bucket" : "host") + " (write '@' as %40 in the secret, or in the prefix)");
+  }
+  return valid == 1 ? chosen : last;
 }
 
 Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& o) {
@@ -176,7 +252,7 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
     auto name = decode(item.substr(0, eq));
     if (!name) return fail("invalid percent-encoding in a parameter name");
     if (std::find(allowed.begin(), allowed.end(), *name) == allowed.end()) {
-      return fail("unknown parameter '" + *name + "' (allowed: " + join(allowed) + ")");
+      return fail("unknown parameter " + quote(*name) + " (allowed: " + join(allowed) + ")");
     }
     if (eq == std::string_view::npos) return fail("parameter '" + *name + "' needs a value (" + *name + "=...)");
     auto value = decode(item.substr(eq + 1));
@@ -189,7 +265,7 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc() || p != v.data() + v.size() || v.empty() || n < min || n > max) {
       return fail("parameter '" + std::string(name) + "' must be an integer in " + std::to_string(min) + ".." +
-                  std::to_string(max) + ", got '" + v + "'");
+                  std::to_string(max) + ", got " + quote(v));
     }
     return n;
   };
@@ -197,7 +273,7 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
     const std::string& v = params_.find(name)->second;
     if (v == "true") return true;
     if (v == "false") return false;
-    return fail("parameter '" + std::string(name) + "' must be true or false, got '" + v + "'");
+    return fail("parameter '" + std::string(name) + "' must be true or false, got " + quote(v));
   };
   if (params_.count("timeout_ms")) {
     auto n = integer("timeout_ms", 0, 86'400'000);
@@ -250,7 +326,7 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
     const bool ok = !it->second.empty() && std::all_of(it->second.begin(), it->second.end(), [](char c) {
       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     });
-    if (!ok) return fail("parameter 'region' must look like us-east-1, got '" + it->second + "'");
+    if (!ok) return fail("parameter 'region' must look like us-east-1, got " + quote(it->second));
     o.region = it->second;
   }
   if (auto it = params_.find("session_token"); it != params_.end()) {
@@ -272,6 +348,7 @@ Status Parser::parse_userinfo(std::string_view userinfo, ConnectionOptions& o) {
   if (key->empty() || secret->empty()) return fail("credentials must be KEY:SECRET, both non-empty");
   o.access_key = *key;
   o.secret_key = *secret;
+  secrets_.add(*secret);
   return Status::OK();
 }
 
@@ -287,7 +364,7 @@ Status Parser::parse_bucket_and_prefix(std::string_view path, ConnectionOptions&
         // Probably KEY:SECRET with an unencoded character: do not echo it.
         return fail("invalid bucket name (if this is KEY:SECRET@..., percent-encode the secret's special characters)");
       }
-      return fail("invalid bucket name '" + *bucket + "' (" +
+      return fail("invalid bucket name " + quote_after_credentials(*bucket) + " (" +
                   (strict_bucket ? "3-63 characters: a-z 0-9 . -" : "1-255 characters: A-Z a-z 0-9 . _ -") + ")");
     }
   }
@@ -324,7 +401,7 @@ Status Parser::apply_s3_fallbacks(ConnectionOptions& o, bool had_userinfo, bool 
       const bool http = e.starts_with("http://"), https = e.starts_with("https://");
       std::string_view host = e.substr(http ? 7 : https ? 8 : 0);
       if ((!http && !https) || host.empty() || host.find_first_of("/?#@") != std::string_view::npos) {
-        return fail("AWS_ENDPOINT_URL must be http(s)://host[:port], got '" + std::string(e) + "'");
+        return fail("AWS_ENDPOINT_URL must be http(s)://host[:port], got '" + redact_uri(e) + "'");
       }
       o.endpoint = std::string(e);
       o.path_style = true;
@@ -332,13 +409,15 @@ Status Parser::apply_s3_fallbacks(ConnectionOptions& o, bool had_userinfo, bool 
   }
   if (params_.count("path_style")) {
     const std::string& v = params_.find("path_style")->second;
-    if (v != "true" && v != "false") return fail("parameter 'path_style' must be true or false, got '" + v + "'");
+    if (v != "true" && v != "false") return fail("parameter 'path_style' must be true or false, got " + quote(v));
     o.path_style = v == "true";
   }
   return Status::OK();
 }
 
 Result<ConnectionOptions> Parser::parse() {
+  collect_secrets();
+  S3DB_RETURN_IF_ERROR(check_control_bytes());
   const auto sep = uri_.find("://");
   if (sep == std::string_view::npos || sep == 0) {
     return fail("missing scheme: expected memory://, file://, s3://, http:// or https://");
@@ -348,11 +427,22 @@ Result<ConnectionOptions> Parser::parse() {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   });
   std::string_view rest = uri_.substr(sep + 3);
+  if (rest.find('#') != std::string_view::npos) return fail("'#' is not allowed (percent-encode it as %23)");
+  const bool aws = scheme == "s3";
+  const bool remote = aws || scheme == "http" || scheme == "https";
+  std::string_view userinfo;
+  if (remote) {
+    auto at = credentials_end(rest, aws);
+    if (!at.ok()) return at.status();
+    if (*at != npos) {
+      userinfo = rest.substr(0, *at);
+      rest.remove_prefix(*at + 1);
+      had_userinfo_ = true;
+    }
+  }
   const auto q = rest.find('?');
   std::string_view body = rest.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view{} : rest.substr(q + 1);
-  collect_secrets(body, query);
-  if (rest.find('#') != std::string_view::npos) return fail("'#' is not allowed (percent-encode it as %23)");
 
   ConnectionOptions o;
   if (scheme == "memory") {
@@ -381,47 +471,26 @@ Result<ConnectionOptions> Parser::parse() {
     o.path = normal;
     return o;
   }
-  const bool aws = scheme == "s3";
-  if (!aws && scheme != "http" && scheme != "https") {
-    return fail("unsupported scheme '" + scheme + "://' (expected memory, file, s3, http or https)");
-  }
+  if (!remote) return fail("unsupported scheme " + quote(scheme + "://") + " (expected memory, file, s3, http or https)");
   o.kind = StorageKind::kS3;
   S3DB_RETURN_IF_ERROR(parse_params(query, true, o));
-  bool had_userinfo = false;
-  if (auto at = userinfo_end(body)) {
-    S3DB_RETURN_IF_ERROR(parse_userinfo(body.substr(0, *at), o));
-    body.remove_prefix(*at + 1);
-    had_userinfo = true;
-  } else if (body.find('@') != std::string_view::npos && body.find('@') < body.find('/')) {
-    return fail("credentials must be KEY:SECRET@ (percent-encode special characters)");
-  }
+  if (had_userinfo_) S3DB_RETURN_IF_ERROR(parse_userinfo(userinfo, o));
   if (aws) {
     S3DB_RETURN_IF_ERROR(parse_bucket_and_prefix(body, o, true));
   } else {
     const auto slash = body.find('/');
     std::string_view hostport = body.substr(0, slash);
     if (hostport.empty()) return fail("missing host in " + scheme + "://host[:port]/bucket");
-    std::string_view host = hostport, port;
-    if (hostport.front() == '[') {  // IPv6 literal
-      const auto close = hostport.find(']');
-      if (close == std::string_view::npos) return fail("unterminated IPv6 address");
-      host = hostport.substr(0, close + 1);
-      std::string_view after = hostport.substr(close + 1);
-      if (!after.empty() && after.front() != ':') return fail("unexpected text after the IPv6 address");
-      if (!after.empty()) port = after.substr(1);
-    } else if (auto colon = hostport.find(':'); colon != std::string_view::npos) {
-      host = hostport.substr(0, colon);
-      port = hostport.substr(colon + 1);
-    }
-    const bool host_ok = !host.empty() && (host.front() == '[' || std::all_of(host.begin(), host.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
-    }));
-    if (!host_ok) return fail("invalid host '" + std::string(host) + "'");
-    if (!port.empty() || hostport.back() == ':') {
-      int n = 0;
-      auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-      if (port.empty() || ec != std::errc() || p != port.data() + port.size() || n < 1 || n > 65535) {
-        return fail("invalid port '" + std::string(port) + "' (1-65535)");
+    const HostPort hp = split_host_port(hostport);
+    switch (hp.error) {
+      case HostPort::kNone: break;
+      case HostPort::kUnterminatedIpv6: return fail("unterminated IPv6 address");
+      case HostPort::kTextAfterIpv6: return fail("unexpected text after the IPv6 address");
+      case HostPort::kHost: return fail("invalid host " + quote_after_credentials(hp.host));
+      case HostPort::kPort: {
+        // Only a number is shown: "K:SECRET/..." with a forgotten '@' puts the secret here.
+        const bool digits = !hp.port.empty() && hp.port.find_first_not_of("0123456789") == npos;
+        return fail(digits ? "invalid port " + quote(hp.port) + " (1-65535)" : std::string("invalid port (1-65535)"));
       }
     }
     if (slash == std::string_view::npos || slash + 1 >= body.size()) {
@@ -431,7 +500,7 @@ Result<ConnectionOptions> Parser::parse() {
     o.path_style = true;
     S3DB_RETURN_IF_ERROR(parse_bucket_and_prefix(body.substr(slash + 1), o, false));
   }
-  S3DB_RETURN_IF_ERROR(apply_s3_fallbacks(o, had_userinfo, aws));
+  S3DB_RETURN_IF_ERROR(apply_s3_fallbacks(o, had_userinfo_, aws));
   return o;
 }
 

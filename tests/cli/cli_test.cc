@@ -63,6 +63,74 @@ TEST(CliUsage, BadUrlsAreOneClearLineAndNeverLeakSecrets) {
   EXPECT_EQ(e.code, 2) << e.err;
 }
 
+// A secret with characters that URLs reserve, and whether a text shows any 4-byte piece of it.
+std::string cli_secret(char reserved) { return std::string("Zq9") + reserved + "Xj7Wk" + reserved + "5Vv8"; }
+bool shows_piece(const std::string& secret, const std::string& text) {
+  for (std::size_t i = 0; i + 4 <= secret.size(); ++i)
+    if (text.find(secret.substr(i, 4)) != std::string::npos) return true;
+  return false;
+}
+
+// Before the fix, --help printed S3DB_URL's value whole as the default of --url (issue 8, item 9).
+TEST(CliSecrets, HelpNeverShowsTheSecretOfS3dbUrl) {
+  const std::string secret = "Zq9/Xj7+Wk5Vv8Qp";
+  for (const std::string& url : {"s3://AKID:" + secret + "@bucket-1/p",
+                                 "http://AKID:" + secret + "@127.0.0.1:7480/b?session_token=" + secret,
+                                 "s3://AKID:" + secret + "@Bad_Bucket@x?#"}) {
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"--help"}, {"resources", "--help"}, {"bench", "--help"}}) {
+      CliRun r = run(args, "", {{"S3DB_URL", url}});
+      EXPECT_EQ(r.code, 0) << r.err;
+      EXPECT_FALSE(shows_piece(secret, r.out + r.err)) << url << "\n" << r.out << r.err;
+    }
+  }
+  // The default is still shown, masked.
+  CliRun r = run({"--help"}, "", {{"S3DB_URL", "s3://AKID:" + secret + "@bucket-1/p"}});
+  EXPECT_NE(r.out.find("s3://AKID:***@bucket-1/p"), std::string::npos) << r.out;
+}
+
+TEST(CliSecrets, BadUrlErrorsNeverShowAPieceOfTheSecret) {
+  for (char reserved : {'?', '@', '/', '%', ':', '#'}) {
+    const std::string secret = cli_secret(reserved);
+    for (const std::string& url : {"s3://AKID:" + secret + "@bucket-1?regoin=1", "http://AKID:" + secret + "@ho_st:7480/b",
+                                   "http://AKID:" + secret + "@127.0.0.1:99999/b", "s3://AKID:" + secret + "@Bad_Bucket"}) {
+      CliRun flag = run({"--url", url, "resources"});
+      CliRun env = run({"resources"}, "", {{"S3DB_URL", url}});
+      for (const CliRun* r : {&flag, &env}) {
+        EXPECT_EQ(r->code, 2) << url << ": " << r->err;
+        expect_one_error_line(*r);
+        EXPECT_FALSE(shows_piece(secret, r->out + r->err)) << url << "\n" << r->err;
+      }
+    }
+  }
+}
+
+TEST(CliSecrets, OperationErrorsAndBenchReportsNeverShowTheSecret) {
+  const std::string secret = "Zq9/Xj7+Wk5Vv8Qp", token = "T0kQ/Rr8+Pp2Mm";
+  // Nothing listens on loopback port 1: the request is refused at once, and not retried.
+  const std::string url = "http://AKID:" + secret + "@127.0.0.1:1/b?max_retries=0";
+  CliRun op = run({"--url", url, "resources"}, "", {{"AWS_SESSION_TOKEN", token}});
+  EXPECT_EQ(op.code, 1) << op.err;
+  expect_one_error_line(op);
+  EXPECT_FALSE(shows_piece(secret, op.out + op.err)) << op.err;
+  CliRun env = run({"--url", "http://127.0.0.1:1/b?max_retries=0", "--json", "resources"}, "",
+                   {{"AWS_ACCESS_KEY_ID", "AKID"}, {"AWS_SECRET_ACCESS_KEY", secret}, {"AWS_SESSION_TOKEN", token}});
+  EXPECT_EQ(env.code, 1) << env.err;
+  EXPECT_FALSE(shows_piece(secret, env.out + env.err)) << env.err;
+  EXPECT_FALSE(shows_piece(token, env.out + env.err)) << env.err;
+  // The overhead scenario never touches the store, but its reports name the URL.
+  CliRun j = run({"--url", url, "bench", "overhead", "--ops", "1000", "--runs", "1", "--json"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  EXPECT_FALSE(shows_piece(secret, j.out + j.err)) << j.out;
+  EXPECT_EQ(json::parse(j.out)["url"], "http://AKID:***@127.0.0.1:1/b?max_retries=0");
+  TempDir d;
+  const std::string svg = (d.path() / "plot.svg").string();
+  CliRun t = run({"--url", url, "bench", "overhead", "--ops", "1000", "--runs", "1", "--plot", svg});
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_FALSE(shows_piece(secret, t.out + t.err)) << t.out;
+  EXPECT_FALSE(shows_piece(secret, slurp(svg)));
+}
+
 TEST(CliOps, OperationErrorsExitOne) {
   TempDir d;
   CliRun missing_resource = run({"--url", d.url(), "get", "users", "nope"});

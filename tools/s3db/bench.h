@@ -8,6 +8,7 @@
 // - summarize() reports, per arm, the median over runs of every figure, and the total errors.
 // - The JSON report shape is stable (docs/bench.md): {"scenario","ops","concurrency","runs","url",
 //   "arms":[{"name","duration_ms","ops_per_sec","avg_latency_ms","peak_rss_mb","errors",...}],...}.
+//   Every report (JSON, text, plot) shows the URL through redact_uri(): never its secret.
 // Not thread-safe (the harness itself is single-threaded; scenarios manage their own threads).
 #pragma once
 

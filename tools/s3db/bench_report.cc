@@ -2,6 +2,8 @@
 #include "bench.h"
 #include "svg_plot.h"
 
+#include <s3db/connection.h>
+
 #include <fmt/format.h>
 
 #include <fstream>
@@ -46,7 +48,7 @@ std::string ms(double v) {
 
 nlohmann::json report_json(const BenchOptions& o, const std::vector<ArmSummary>& arms) {
   nlohmann::json j = {{"scenario", o.scenario}, {"ops", o.ops}, {"concurrency", o.concurrency},
-                      {"runs", o.runs}, {"url", o.url}, {"arms", nlohmann::json::array()}};
+                      {"runs", o.runs}, {"url", redact_uri(o.url)}, {"arms", nlohmann::json::array()}};
   for (const auto& a : arms) {
     nlohmann::json arm = {{"name", a.name},
                           {"duration_ms", a.duration_ms},
@@ -76,7 +78,7 @@ nlohmann::json report_json(const BenchOptions& o, const std::vector<ArmSummary>&
 
 std::string report_text(const BenchOptions& o, const std::vector<ArmSummary>& arms) {
   std::string out = fmt::format("s3db bench — scenario {}: {} ops, concurrency {}, {}, median of {} run{}\n\n",
-                                o.scenario, o.ops, o.concurrency, o.url, o.runs, o.runs == 1 ? "" : "s");
+                                o.scenario, o.ops, o.concurrency, redact_uri(o.url), o.runs, o.runs == 1 ? "" : "s");
   std::vector<std::pair<std::string, std::vector<std::string>>> rows = {
       {"Duration", {}}, {"Throughput", {}}, {"Avg latency (submit→done)", {}},
       {"Duration / ops", {}}, {"p99 latency", {}}, {"Peak RSS", {}}, {"Error rate", {}}};
@@ -145,7 +147,7 @@ void write_plot(const BenchOptions& o, const std::vector<ArmSummary>& arms,
   PlotFigure fig;
   fig.title = fmt::format("s3db bench {} — {} ops, concurrency {}", o.scenario, o.ops, o.concurrency);
   fig.subtitle = fmt::format("{} · each row: the median-duration run of that arm (of {}) · RSS sampled every 1 ms",
-                             o.url, o.runs);
+                             redact_uri(o.url), o.runs);
   fig.columns = 2;
   for (std::size_t i = 0; i < arms.size(); ++i) {
     const ArmSummary& a = arms[i];

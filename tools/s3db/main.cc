@@ -2,6 +2,8 @@
 // convention live here; each command is in its own cmd_*.cc file.
 #include "cli.h"
 
+#include <s3db/connection.h>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -33,10 +35,11 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options are accepted after the command name too
   Globals g;
   if (const char* env = std::getenv("S3DB_URL"); env && *env) g.url = env;
+  // --help shows the default (S3DB_URL's value) redacted: it may carry KEY:SECRET@.
   app.add_option("--url", g.url,
                  "connection string: memory://, file:///path, s3://bucket/prefix, http://host:port/bucket "
                  "(env S3DB_URL; credentials from AWS_* like awscli)")
-      ->capture_default_str();
+      ->default_str(s3db::redact_uri(g.url));
   app.add_option("--concurrency", g.concurrency, "pool concurrency (default: the library's, 50)")
       ->check(CLI::Range(1, 100000));
   app.add_flag("--json", g.json, "machine-readable output: one JSON value on stdout");
