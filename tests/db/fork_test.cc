@@ -49,26 +49,36 @@ std::string read_all(int fd) {
   return out;
 }
 
+// Forks a child that runs `child(write end of a pipe)` and must end with _Exit; returns its pid
+// and the read end (pid -1 when fork or pipe failed).
+template <class Child>
+std::pair<pid_t, int> fork_with_pipe(Child child) {
+  int fds[2];
+  if (::pipe(fds) != 0) return {-1, -1};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    child(fds[1]);
+    std::_Exit(99);
+  }
+  ::close(fds[1]);
+  return {pid, fds[0]};
+}
+
 class ForkTest : public DbTest {};
 
 TEST(ForkIds, AForkedChildDrawsOtherIdsThanItsParent) {
   (void)db::random_id();  // the generator of this thread is seeded and in use
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::close(fds[0]);
+  auto [pid, fd] = fork_with_pipe([](int out) {
     std::string ids;
     for (int i = 0; i < 100; ++i) ids += db::random_id() + "\n";
-    const bool ok = ::write(fds[1], ids.data(), ids.size()) == static_cast<ssize_t>(ids.size());
-    std::_Exit(ok ? 0 : 1);
-  }
-  ::close(fds[1]);
+    std::_Exit(::write(out, ids.data(), ids.size()) == static_cast<ssize_t>(ids.size()) ? 0 : 1);
+  });
+  ASSERT_GT(pid, 0);
   std::set<std::string> mine;
   for (int i = 0; i < 100; ++i) mine.insert(db::random_id());
-  std::istringstream theirs(read_all(fds[0]));
-  ::close(fds[0]);
+  std::istringstream theirs(read_all(fd));
+  ::close(fd);
   ASSERT_EQ(wait_bounded(pid, std::chrono::seconds(30)), 0);
   int lines = 0;
   for (std::string id; std::getline(theirs, id); ++lines) EXPECT_FALSE(mine.count(id)) << "parent and child drew " << id;
@@ -112,16 +122,8 @@ TEST_P(ForkTest, ChildrenForkedAfterUseDrawDistinctIdsAndLoseNoUpdate) {
 
   std::vector<std::pair<pid_t, int>> children;
   for (int i = 0; i < kChildren; ++i) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      child_work(uri_, options(), fds[1]);
-    }
-    ::close(fds[1]);
-    children.emplace_back(pid, fds[0]);
+    children.push_back(fork_with_pipe([this](int out) { child_work(uri_, options(), out); }));
+    ASSERT_GT(children.back().first, 0);
   }
   std::set<std::string> ids;
   int generated = 0;
