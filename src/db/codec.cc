@@ -153,11 +153,11 @@ void take_meta(Metadata& m, Field& f) {
   put_meta(m, f);
 }
 
-std::string body_of(const std::vector<const Field*>& fields, std::string_view stamp) {
+std::string body_of(const std::vector<const Field*>& fields, const WriteStamp& stamp) {
   std::string out = "{\"";
   out += kStampKey;
   out += "\":\"";
-  out += stamp;
+  stamp.append_text(out);
   out += '"';
   std::string v;
   for (const Field* f : fields) {
@@ -184,11 +184,11 @@ std::string_view fit_prefix(std::string_view s, std::size_t room) {
 }
 
 // A body with no field: the stamp alone.
-std::string bare_body(std::string_view stamp) {
+std::string bare_body(const WriteStamp& stamp) {
   std::string out;
-  out.reserve(stamp.size() + 1);
+  out.reserve(stamp.text_size() + 1);
   out += '~';
-  out += stamp;
+  stamp.append_text(out);
   return out;
 }
 

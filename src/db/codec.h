@@ -63,8 +63,8 @@ struct Encoded {
 
 // What a write adds to the fields: the record it is for and its stamp.
 struct RecordBinding {
-  std::string_view id;     // the record id (lives in the key; bound into secrets)
-  std::string_view stamp;  // WriteStamp::text() of this write
+  std::string_view id;      // the record id (lives in the key; bound into secrets)
+  const WriteStamp& stamp;  // of this write
 };
 
 // Encodes a validated document ("id" is ignored: it lives in the key). InvalidArgument when the

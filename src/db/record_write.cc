@@ -122,7 +122,9 @@ Status RecordWrite::read(Base& base, OpContext& ctx) {
 }
 
 Status RecordWrite::build(const Base& base, const WriteStamp& stamp, PutRequest& put) {
-  rt_ = rs_->runtime();  // a newer schema version may have been read meanwhile
+  // A newer schema version may have been read since prepare() (by a read of this op or another
+  // handle): take it for every write after the first.
+  if (base.exists || state_.conflicts > 0 || !kept_.empty()) rt_ = rs_->runtime();
   json* doc = &given_;
   built_create_ = !base.exists;
   before_.clear();
@@ -146,7 +148,7 @@ Status RecordWrite::build(const Base& base, const WriteStamp& stamp, PutRequest&
     }
     doc = &next_;
   }
-  auto p = prepare_put(*rs_, *rt_, *doc, id_, stamp.text());
+  auto p = prepare_put(*rs_, *rt_, *doc, id_, stamp);
   if (!p.ok()) return p.status();
   put = std::move(p).value();
   built_token_ = stamp.token;

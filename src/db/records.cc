@@ -135,7 +135,7 @@ Result<Stored> read_record(Resource::State& rs, std::string_view id, OpContext& 
 }
 
 Result<PutRequest> prepare_put(Resource::State& rs, const Runtime& rt, json& doc, std::string_view id,
-                               std::string_view stamp) {
+                               const WriteStamp& stamp) {
   S3DB_RETURN_IF_ERROR(rt.schema->validate(doc, rt.def.unknown).with_context(
       std::string("write ") + rt.def.name + "/" + std::string(id)));
   auto enc = encode(doc, *rt.layout, rt.def.behavior, rs.db->box.get(), RecordBinding{id, stamp});

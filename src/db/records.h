@@ -46,9 +46,9 @@ struct Stored {
 Result<Stored> read_record(Resource::State& rs, std::string_view id, OpContext& ctx);
 
 // Validates `doc` (full) against the current schema and encodes it into a PUT for `id`, its body
-// stamped `stamp` (WriteStamp::text()).
+// stamped `stamp`.
 Result<PutRequest> prepare_put(Resource::State& rs, const Runtime& rt, nlohmann::json& doc, std::string_view id,
-                               std::string_view stamp);
+                               const WriteStamp& stamp);
 
 // After a write or delete of record `id` whose references were `before` and are now `now`:
 // writes the missing references of `now` and removes those of `before` no longer present. When it

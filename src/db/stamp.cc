@@ -60,16 +60,34 @@ WriteStamp WriteStamp::parse(std::string_view text) {
   return s;
 }
 
-std::string WriteStamp::text() const {
-  std::string out;
-  out.reserve(token.size() + 14 + (history.empty() ? 0 : history.size() + 1));
+std::size_t WriteStamp::text_size() const noexcept {
+  std::size_t digits = 1;
+  for (std::uint64_t v = seq; v >= 36; v /= 36) ++digits;
+  return token.size() + 1 + digits + (history.empty() ? 0 : history.size() + 1);
+}
+
+void WriteStamp::append_text(std::string& out) const {
   out += token;
   out += '.';
-  out += to_base36(static_cast<std::int64_t>(seq));
+  char digits[16];
+  int n = 0;
+  std::uint64_t v = seq;
+  do {
+    const auto d = static_cast<int>(v % 36);
+    digits[n++] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
+    v /= 36;
+  } while (v != 0);
+  while (n > 0) out += digits[--n];
   if (!history.empty()) {
     out += ',';
     out += history;
   }
+}
+
+std::string WriteStamp::text() const {
+  std::string out;
+  out.reserve(text_size());
+  append_text(out);
   return out;
 }
 

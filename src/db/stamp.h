@@ -50,6 +50,8 @@ struct WriteStamp {
   // Parses the text form; an empty token when malformed.
   static WriteStamp parse(std::string_view text);
   std::string text() const;
+  void append_text(std::string& out) const;  // text() without a string of its own
+  std::size_t text_size() const noexcept;
 
   friend bool operator==(const WriteStamp&, const WriteStamp&) = default;
 };

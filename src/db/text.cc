@@ -1,5 +1,7 @@
 #include "db/text.h"
 
+#include <s3db/metadata.h>
+
 #include "storage/object_util.h"
 
 #include <charconv>
@@ -42,15 +44,7 @@ inline bool must_encode(std::string_view v, std::size_t i, bool header) {
 inline bool needs_escape(std::string_view v, bool header) {
   if (v.empty() || v.front() == '~') return true;
   if (!header) return false;
-  if (v.front() == ' ' || v.back() == ' ') return true;
-  if (v.substr(0, 2) == "=?") return true;  // would read as an RFC 2047 encoded word
-  char prev = 0;
-  for (char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c > 0x7E || (ch == ' ' && prev == ' ')) return true;
-    prev = ch;
-  }
-  return false;
+  return !metadata_value_is_plain(v);  // what the S3 client would otherwise re-encode
 }
 }  // namespace
 
