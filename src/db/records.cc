@@ -194,6 +194,7 @@ Status move_refs(Resource::State& rs, const Runtime& rt, std::string_view id, co
   S3DB_RETURN_IF_ERROR(put_refs(storage, now, before, ctx));
   bool removed = false;
   S3DB_RETURN_IF_ERROR(remove_refs(storage, before, now, removed, ctx));
+  if (!removed) return Status::OK();
   std::vector<std::string> ours = now;
   for (int round = 0; removed && round < kRefRounds; ++round) {
     auto cur = read_record(rs, id, ctx);

@@ -24,12 +24,26 @@ Status check_given_id(const Runtime& rt, std::string_view id) {
   return db::check_id(id).with_context(std::string("resource ") + rt.def.name);
 }
 
-// The op of every record write: budget = what the pool will still do for it (db/write_loop.h).
-RecordWrite insert_op(const StatePtr& rs, WriteKind kind, json doc, const OpOptions& effective) {
-  return RecordWrite(rs, kind, std::move(doc), db::AttemptBudget::of(rs->client().pool(), effective));
+// Every record write is one RecordWrite op; its budget is what the pool will still do for it
+// (db/write_loop.h), so it is built from the same effective options the pool receives.
+template <class... Args>
+Result<json> write_sync(const StatePtr& rs, OpOptions options, Args&&... args) {
+  Client& c = rs->client();
+  OpOptions o = c.effective(std::move(options));
+  RecordWrite op(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o));
+  return c.pool().run(std::move(op), std::move(o));
 }
-RecordWrite update_op(const StatePtr& rs, std::string id, Mutation m, const OpOptions& effective) {
-  return RecordWrite(rs, std::move(id), std::move(m), db::AttemptBudget::of(rs->client().pool(), effective));
+
+template <class... Args>
+Future<json> write_async(const StatePtr& rs, OpOptions options, Args&&... args) {
+  Client& c = rs->client();
+  OpOptions o = c.effective(std::move(options));
+  RecordWrite op(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o));
+  return c.pool().submit(std::move(op), std::move(o));
+}
+
+WriteKind restore_kind(IfExists if_exists) {
+  return if_exists == IfExists::kReplace ? WriteKind::kRestoreReplace : WriteKind::kRestore;
 }
 
 struct GetOp {
@@ -98,44 +112,23 @@ const std::vector<PartitionConfig>& Resource::partitions() const noexcept {
 
 
 Result<json> Resource::insert(json doc, OpOptions options) {
-  Client& c = state_->client();
-  OpOptions o = c.effective(std::move(options));
-  auto op = insert_op(state_, WriteKind::kInsert, std::move(doc), o);
-  return c.pool().run(std::move(op), std::move(o));
+  return write_sync(state_, std::move(options), WriteKind::kInsert, std::move(doc));
 }
 
 Future<json> Resource::insert_async(json doc, OpOptions options) {
-  Client& c = state_->client();
-  OpOptions o = c.effective(std::move(options));
-  auto op = insert_op(state_, WriteKind::kInsert, std::move(doc), o);
-  return c.pool().submit(std::move(op), std::move(o));
+  return write_async(state_, std::move(options), WriteKind::kInsert, std::move(doc));
 }
 
 Result<json> Resource::upsert(json doc, OpOptions options) {
-  Client& c = state_->client();
-  OpOptions o = c.effective(std::move(options));
-  auto op = insert_op(state_, WriteKind::kUpsert, std::move(doc), o);
-  return c.pool().run(std::move(op), std::move(o));
+  return write_sync(state_, std::move(options), WriteKind::kUpsert, std::move(doc));
 }
-
-namespace {
-WriteKind restore_kind(IfExists if_exists) {
-  return if_exists == IfExists::kReplace ? WriteKind::kRestoreReplace : WriteKind::kRestore;
-}
-}  // namespace
 
 Result<json> Resource::restore(json doc, IfExists if_exists, OpOptions options) {
-  Client& c = state_->client();
-  OpOptions o = c.effective(std::move(options));
-  auto op = insert_op(state_, restore_kind(if_exists), std::move(doc), o);
-  return c.pool().run(std::move(op), std::move(o));
+  return write_sync(state_, std::move(options), restore_kind(if_exists), std::move(doc));
 }
 
 Future<json> Resource::restore_async(json doc, IfExists if_exists, OpOptions options) {
-  Client& c = state_->client();
-  OpOptions o = c.effective(std::move(options));
-  auto op = insert_op(state_, restore_kind(if_exists), std::move(doc), o);
-  return c.pool().submit(std::move(op), std::move(o));
+  return write_async(state_, std::move(options), restore_kind(if_exists), std::move(doc));
 }
 
 Result<json> Resource::get(std::string_view id, OpOptions options) {
@@ -172,41 +165,28 @@ Result<bool> Resource::exists(std::string_view id, OpOptions options) {
 }
 
 Result<json> Resource::update(std::string_view id, json changes, OpOptions options) {
-  Client& c = state_->client();
-  OpOptions o = c.effective(std::move(options));
-  auto op = update_op(state_, std::string(id), shallow_merge(std::move(changes)), o);
-  return c.pool().run(std::move(op), std::move(o));
+  return write_sync(state_, std::move(options), std::string(id), shallow_merge(std::move(changes)));
 }
 
 Future<json> Resource::update_async(std::string id, json changes, OpOptions options) {
-  Client& c = state_->client();
-  OpOptions o = c.effective(std::move(options));
-  auto op = update_op(state_, std::move(id), shallow_merge(std::move(changes)), o);
-  return c.pool().submit(std::move(op), std::move(o));
+  return write_async(state_, std::move(options), std::move(id), shallow_merge(std::move(changes)));
 }
 
 Result<json> Resource::update(std::string_view id, std::function<json(json)> fn, OpOptions options) {
-  Client& c = state_->client();
-  OpOptions o = c.effective(std::move(options));
   Mutation m = [fn = std::move(fn)](json current) -> Result<json> { return fn(std::move(current)); };
-  auto op = update_op(state_, std::string(id), std::move(m), o);
-  return c.pool().run(std::move(op), std::move(o));
+  return write_sync(state_, std::move(options), std::string(id), std::move(m));
 }
 
 Result<json> Resource::patch(std::string_view id, json merge_patch, OpOptions options) {
-  Client& c = state_->client();
   Mutation m = [p = std::move(merge_patch)](json current) -> Result<json> {
     if (!p.is_object()) return Status::InvalidArgument("patch", "a merge patch must be a JSON object");
     current.merge_patch(p);
     return current;
   };
-  OpOptions o = c.effective(std::move(options));
-  auto op = update_op(state_, std::string(id), std::move(m), o);
-  return c.pool().run(std::move(op), std::move(o));
+  return write_sync(state_, std::move(options), std::string(id), std::move(m));
 }
 
 Result<json> Resource::replace(std::string_view id, json doc, OpOptions options) {
-  Client& c = state_->client();
   Mutation m = [d = std::move(doc)](json current) -> Result<json> {
     json next = d;
     if (!next.is_object()) return Status::InvalidArgument("replace", "the document is not a JSON object");
@@ -215,9 +195,7 @@ Result<json> Resource::replace(std::string_view id, json doc, OpOptions options)
     if (current.contains("createdAt")) next["createdAt"] = current["createdAt"];
     return next;
   };
-  OpOptions o = c.effective(std::move(options));
-  auto op = update_op(state_, std::string(id), std::move(m), o);
-  return c.pool().run(std::move(op), std::move(o));
+  return write_sync(state_, std::move(options), std::string(id), std::move(m));
 }
 
 Status Resource::remove(std::string_view id, OpOptions options) {

@@ -124,6 +124,29 @@ Result<std::vector<json>> fetch(Resource& r, const db::Runtime& rt, const std::v
   return docs;
 }
 
+// The records a partition's references point to that really have the partition's values, in key
+// order, one LIST page (up to 1,000 references) fetched and checked at a time; `keep(doc)`
+// returning false stops.
+Status each_in_partition(Resource& r, Client& c, const db::Runtime& rt, const Scope& scope, const OpOptions& op,
+                         const std::function<bool(json&)>& keep) {
+  bool more = true;
+  std::vector<std::string> batch;
+  const auto check_batch = [&]() -> Status {
+    Status s = fetch_each(r, rt, batch, scope, op, [&](json& d) { more = more && keep(d); });
+    batch.clear();
+    return s;
+  };
+  Status checked;
+  S3DB_RETURN_IF_ERROR(scan_keys(c, scope.prefix, op, [&](const std::string& key) {
+    batch.emplace_back(db::id_of_key(key));
+    if (batch.size() < 1000) return true;
+    checked = check_batch();
+    return checked.ok() && more;
+  }));
+  S3DB_RETURN_IF_ERROR(checked);
+  return check_batch();
+}
+
 bool matches(const json& doc, const json& filter) {
   for (const auto& [k, v] : filter.items()) {
     auto it = doc.find(k);
@@ -165,32 +188,18 @@ Result<std::vector<std::string>> Resource::list_ids(ListOptions options) {
   auto scope = scope_of(*rt, options.partition, options.values);
   if (!scope.ok()) return scope.status();
   std::vector<std::string> ids;
-  const auto full = [&] { return options.limit != 0 && ids.size() >= options.limit; };
+  const auto more = [&] { return options.limit == 0 || ids.size() < options.limit; };
   if (!scope->partition) {
     S3DB_RETURN_IF_ERROR(scan_keys(state_->client(), scope->prefix, options.op, [&](const std::string& key) {
       ids.emplace_back(db::id_of_key(key));
-      return !full();
+      return more();
     }));
-    return ids;
+  } else {
+    S3DB_RETURN_IF_ERROR(each_in_partition(*this, state_->client(), *rt, *scope, options.op, [&](json& d) {
+      ids.push_back(d["id"].get<std::string>());
+      return more();
+    }));
   }
-  std::vector<std::string> batch;
-  const auto check_batch = [&]() -> Status {
-    Status s = fetch_each(*this, *rt, batch, *scope, options.op, [&](json& d) {
-      if (!full()) ids.push_back(d["id"].get<std::string>());
-    });
-    batch.clear();
-    return s;
-  };
-  Status checked;
-  Status listed = scan_keys(state_->client(), scope->prefix, options.op, [&](const std::string& key) {
-    batch.emplace_back(db::id_of_key(key));
-    if (batch.size() < 1000) return true;
-    checked = check_batch();
-    return checked.ok() && !full();
-  });
-  S3DB_RETURN_IF_ERROR(listed);
-  S3DB_RETURN_IF_ERROR(checked);
-  S3DB_RETURN_IF_ERROR(check_batch());
   return ids;
 }
 
@@ -198,6 +207,14 @@ Result<std::vector<json>> Resource::list(ListOptions options) {
   auto rt = state_->runtime();
   auto scope = scope_of(*rt, options.partition, options.values);
   if (!scope.ok()) return scope.status();
+  if (scope->partition) {  // the records are read to check the references: keep them
+    std::vector<json> docs;
+    S3DB_RETURN_IF_ERROR(each_in_partition(*this, state_->client(), *rt, *scope, options.op, [&](json& d) {
+      docs.push_back(std::move(d));
+      return options.limit == 0 || docs.size() < options.limit;
+    }));
+    return docs;
+  }
   const OpOptions op = options.op;
   auto ids = list_ids(std::move(options));
   if (!ids.ok()) return ids.status();
@@ -208,12 +225,14 @@ Result<std::size_t> Resource::count(ListOptions options) {
   auto rt = state_->runtime();
   auto scope = scope_of(*rt, options.partition, options.values);
   if (!scope.ok()) return scope.status();
-  if (scope->partition) {  // exact: references are checked against their records
-    auto ids = list_ids(std::move(options));
-    if (!ids.ok()) return ids.status();
-    return ids->size();
-  }
   std::size_t n = 0;
+  if (scope->partition) {  // exact: references are checked against their records
+    S3DB_RETURN_IF_ERROR(each_in_partition(*this, state_->client(), *rt, *scope, options.op, [&](json&) {
+      ++n;
+      return options.limit == 0 || n < options.limit;
+    }));
+    return n;
+  }
   Status s = scan_keys(state_->client(), scope->prefix, options.op, [&](const std::string&) {
     ++n;
     return options.limit == 0 || n < options.limit;

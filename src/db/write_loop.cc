@@ -86,22 +86,33 @@ enum class Judged : std::uint8_t { kLanded, kUnknown, kPending, kClear };
 Judged judge_all(WriteState& st, WriteStamp& landed) {
   const WriteStamp* stored = st.base.exists ? &st.base.stamp : nullptr;
   bool unknown_seen = false;
-  for (const Outstanding& w : st.outstanding) {
-    switch (judge(w, stored)) {
-      case Verdict::kLanded: landed = w.mine; return Judged::kLanded;
-      case Verdict::kUnknown: unknown_seen = true; break;
-      default: break;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < st.outstanding.size(); ++i) {
+    const Verdict v = judge(st.outstanding[i], stored);
+    if (v == Verdict::kLanded) {
+      landed = st.outstanding[i].mine;
+      return Judged::kLanded;
     }
+    unknown_seen = unknown_seen || v == Verdict::kUnknown;
+    if (v == Verdict::kNever) continue;
+    if (kept != i) st.outstanding[kept] = std::move(st.outstanding[i]);
+    ++kept;
   }
+  st.outstanding.resize(kept);
   if (unknown_seen) return Judged::kUnknown;
-  std::erase_if(st.outstanding, [&](const Outstanding& w) { return judge(w, stored) == Verdict::kNever; });
-  return st.outstanding.empty() ? Judged::kClear : Judged::kPending;
+  return kept == 0 ? Judged::kClear : Judged::kPending;
+}
+
+Status already_exists(const WriteSteps& steps) {
+  return Status::AlreadyExists(steps.what(), "a record with this id already exists");
 }
 
 }  // namespace
 
 Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpContext& ctx) {
-  auto cycle_start = SteadyClock::now();
+  // When the latest read started (none yet: a create, or the catalog from its cache). Only a
+  // conflict needs it, so a write that just lands never reads the clock.
+  TimePoint cycle_start{};
   // After a conflict, or a failure whose outcome is unknown: pause, then read again.
   auto conflict = [&]() -> Status {
     if (++st.conflicts >= kMaxUpdateAttempts) {
@@ -110,7 +121,8 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
                                                                   " conflicting concurrent writes"),
                      ctx);
     }
-    conflict_pause(st.conflicts, SteadyClock::now() - cycle_start, ctx);
+    const auto now = SteadyClock::now();
+    conflict_pause(st.conflicts, cycle_start == TimePoint{} ? SteadyClock::duration::zero() : now - cycle_start, ctx);
     st.base_known = false;
     return Status::OK();
   };
@@ -150,9 +162,7 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
       failure = Status::OK();
     }
     const Target target = steps.target();
-    if (st.base.exists && target == Target::kCreate) {
-      return Status::AlreadyExists(steps.what(), "a record with this id already exists");
-    }
+    if (st.base.exists && target == Target::kCreate) return already_exists(steps);
     if (!st.base.exists && target == Target::kOverwrite) return steps.absent();
     if (ctx.cancelled()) return give_up(st, steps, ctx.cancel_status(), ctx);
 
@@ -172,9 +182,7 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
     }
     const Status& s = w.status();
     if (s.is_already_exists()) {  // a create found an object: read it (no pause: it is there)
-      if (target == Target::kCreate && st.outstanding.empty()) {
-        return Status::AlreadyExists(steps.what(), "a record with this id already exists");
-      }
+      if (target == Target::kCreate && st.outstanding.empty()) return already_exists(steps);
       if (++st.conflicts >= kMaxUpdateAttempts) return give_up(st, steps, s.with_context(steps.what()), ctx);
       st.base_known = false;
       continue;
