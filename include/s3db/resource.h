@@ -16,8 +16,10 @@
 //   write tokens never repeat across threads, processes, or processes forked after use.
 // - insert is a conditional create: an existing id → AlreadyExists (never an overwrite).
 // - update/patch/replace read the record and write it back with If-Match on the ETag read; on
-//   PreconditionFailed (a concurrent writer won) they pause (jittered, growing with each conflict)
-//   then re-read and re-apply, at most kMaxUpdateAttempts times, then report PreconditionFailed.
+//   PreconditionFailed (a concurrent writer won) they re-read and re-apply, at most
+//   kMaxUpdateAttempts conflicts, then report PreconditionFailed. From their first conflict on,
+//   the writers of one record in one process take turns in arrival order (no thread starves
+//   another); against other processes they pause, jittered, longer after each conflict.
 //   No update is lost. Every write stores a stamp in the body (a fresh token and the record's
 //   sequence number), so the ETag changes with every write and never returns to an earlier one.
 // - A write whose request failed ambiguously (timeout, 5xx, dropped connection: the store may have

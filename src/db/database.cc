@@ -153,6 +153,7 @@ class CatalogWrite final : public db::WriteSteps {
   }
   Status absent() override { return Status::NotFound("write " + st_.catalog_key); }  // kEither: unused
   std::string what() const override { return "write " + st_.catalog_key; }
+  std::string key() const override { return st_.catalog_key; }
 
  private:
   Database::State& st_;

@@ -183,4 +183,6 @@ std::string RecordWrite::what() const {
   return std::string(verb(kind_)) + " " + rt_->def.name + "/" + id_;
 }
 
+std::string RecordWrite::key() const { return data_key(*rt_, id_); }
+
 }  // namespace s3db::db

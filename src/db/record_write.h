@@ -45,6 +45,7 @@ class RecordWrite final : public WriteSteps {
   void keep_outstanding(const WriteStamp& mine) override;
   Status absent() override;
   std::string what() const override;
+  std::string key() const override;
 
  private:
   Status prepare();

@@ -1,6 +1,7 @@
 #include "db/write_loop.h"
 
 #include "db/ids.h"
+#include "db/write_turns.h"
 
 #include <s3db/resource.h>
 
@@ -113,7 +114,14 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
   // When the latest read started (none yet: a create, or the catalog from its cache). Only a
   // conflict needs it, so a write that just lands never reads the clock.
   TimePoint cycle_start{};
-  // After a conflict, or a failure whose outcome is unknown: pause, then read again.
+  // This process's writers of the object go one at a time once one of them met a conflict.
+  Turn turn;
+  if (WriteTurns::any_open()) {
+    Status joined = WriteTurns::join_if_open(&storage, steps.key(), ctx, turn);
+    if (!joined.ok()) return give_up(st, steps, std::move(joined), ctx);
+  }
+  // After a conflict, or a failure whose outcome is unknown: take a turn, pause (unless another
+  // writer of this process just had the turn: it wrote, ours starts from its state), read again.
   auto conflict = [&]() -> Status {
     if (++st.conflicts >= kMaxUpdateAttempts) {
       return give_up(st, steps,
@@ -121,8 +129,15 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
                                                                   " conflicting concurrent writes"),
                      ctx);
     }
-    const auto now = SteadyClock::now();
-    conflict_pause(st.conflicts, cycle_start == TimePoint{} ? SteadyClock::duration::zero() : now - cycle_start, ctx);
+    bool waited = false;
+    if (!turn.held()) {
+      Status joined = WriteTurns::join(&storage, steps.key(), ctx, turn, waited);
+      if (!joined.ok()) return give_up(st, steps, std::move(joined), ctx);
+    }
+    if (!waited) {
+      const auto now = SteadyClock::now();
+      conflict_pause(st.conflicts, cycle_start == TimePoint{} ? SteadyClock::duration::zero() : now - cycle_start, ctx);
+    }
     st.base_known = false;
     return Status::OK();
   };

@@ -8,8 +8,11 @@
 // Outcomes of one PUT, and what the loop does:
 //   OK                         landed: WriteSteps::landed().
 //   AlreadyExists (a create)   read the object; Target::kCreate → AlreadyExists, else overwrite it.
-//   PreconditionFailed         another writer won: jittered pause, re-read, build again (at most
-//                              kMaxUpdateAttempts conflicts, then PreconditionFailed).
+//   PreconditionFailed         another writer won: join the object's turns (db/write_turns.h: the
+//                              writers of one object in this process go one at a time from now
+//                              on), jittered pause unless a turn was waited for, re-read, build
+//                              again (at most kMaxUpdateAttempts conflicts, then
+//                              PreconditionFailed).
 //   Throttled, InvalidArgument, Unauthorized, NotFound
 //                              not applied: returned (the pool retries what is retryable).
 //   Unavailable, Timeout, Cancelled, Internal
@@ -109,6 +112,9 @@ class WriteSteps {
   virtual Status absent() = 0;
   // "update users/abc": context of the loop's own errors.
   virtual std::string what() const = 0;
+  // The object's key: names the queue of its writers in this process (db/write_turns.h). Asked
+  // only after a conflict, or while some queue is open.
+  virtual std::string key() const = 0;
 };
 
 // State of the loop, kept by the op across the pool's attempts.
