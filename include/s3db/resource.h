@@ -64,8 +64,9 @@ namespace s3db {
 
 class Client;
 
-// What happens when a record's fields do not fit the 2 KB user-metadata budget.
-enum class Behavior : std::uint8_t {
+// What happens when a record's fields do not fit the 2 KB user-metadata budget. Set through
+// ResourceConfig::behavior (the name s3db.js and the catalog use: "behavior": "user-managed").
+enum class MetadataBudget : std::uint8_t {
   kUserManaged,    // default: metadata when it fits, else the whole record in the body + a warning
   kEnforceLimits,  // InvalidArgument naming the size; nothing written
   kTruncateData,   // fields in schema order until the budget; the first that does not fit is
@@ -73,8 +74,10 @@ enum class Behavior : std::uint8_t {
   kBodyOverflow,   // fields in schema order into metadata while they fit, the rest in the body
   kBodyOnly,       // always the whole record in the body (metadata holds only the version)
 };
-std::string_view behavior_name(Behavior b) noexcept;  // "user-managed", "enforce-limits", ...
-Result<Behavior> parse_behavior(std::string_view name);
+// The former name of MetadataBudget (until 2026-12), kept for code written against it.
+using Behavior [[deprecated("use s3db::MetadataBudget")]] = MetadataBudget;
+std::string_view behavior_name(MetadataBudget b) noexcept;  // "user-managed", "enforce-limits", ...
+Result<MetadataBudget> parse_behavior(std::string_view name);
 
 struct PartitionConfig {
   std::string name;                 // [A-Za-z0-9_-]+
@@ -84,7 +87,7 @@ struct PartitionConfig {
 struct ResourceConfig {
   std::string name;  // [A-Za-z0-9_.-]+, 1..100 bytes
   nlohmann::json attributes = nlohmann::json::object();  // s3db/schema.h rules
-  Behavior behavior = Behavior::kUserManaged;
+  MetadataBudget behavior = MetadataBudget::kUserManaged;
   std::vector<PartitionConfig> partitions;
   std::optional<bool> timestamps;                       // createdAt/updatedAt; unset = database default
   std::optional<UnknownAttributes> unknown_attributes;  // unset = database default
@@ -149,7 +152,7 @@ class Resource {
   const std::string& name() const noexcept;
   const Schema& schema() const noexcept;
   int schema_version() const noexcept;
-  Behavior behavior() const noexcept;
+  MetadataBudget behavior() const noexcept;
   const std::vector<PartitionConfig>& partitions() const noexcept;
 
   // Single-record calls (synchronous: the final result after the pool's retries).

@@ -170,20 +170,20 @@ std::string serialize_catalog(const Catalog& c, std::string_view stamp) {
 
 namespace s3db {
 
-std::string_view behavior_name(Behavior b) noexcept {
+std::string_view behavior_name(MetadataBudget b) noexcept {
   switch (b) {
-    case Behavior::kUserManaged: return "user-managed";
-    case Behavior::kEnforceLimits: return "enforce-limits";
-    case Behavior::kTruncateData: return "truncate-data";
-    case Behavior::kBodyOverflow: return "body-overflow";
-    case Behavior::kBodyOnly: return "body-only";
+    case MetadataBudget::kUserManaged: return "user-managed";
+    case MetadataBudget::kEnforceLimits: return "enforce-limits";
+    case MetadataBudget::kTruncateData: return "truncate-data";
+    case MetadataBudget::kBodyOverflow: return "body-overflow";
+    case MetadataBudget::kBodyOnly: return "body-only";
   }
   return "user-managed";
 }
 
-Result<Behavior> parse_behavior(std::string_view name) {
-  for (Behavior b : {Behavior::kUserManaged, Behavior::kEnforceLimits, Behavior::kTruncateData,
-                     Behavior::kBodyOverflow, Behavior::kBodyOnly}) {
+Result<MetadataBudget> parse_behavior(std::string_view name) {
+  for (MetadataBudget b : {MetadataBudget::kUserManaged, MetadataBudget::kEnforceLimits, MetadataBudget::kTruncateData,
+                     MetadataBudget::kBodyOverflow, MetadataBudget::kBodyOnly}) {
     if (behavior_name(b) == name) return b;
   }
   return Status::InvalidArgument("unknown behavior '" + std::string(name) + "'",

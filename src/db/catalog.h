@@ -20,7 +20,7 @@ inline constexpr int kCatalogFormat = 1;
 struct ResourceDef {
   std::string name;
   int current_version = 1;
-  Behavior behavior = Behavior::kUserManaged;
+  MetadataBudget behavior = MetadataBudget::kUserManaged;
   bool timestamps = false;
   UnknownAttributes unknown = UnknownAttributes::kReject;
   int id_size = 22;

@@ -194,7 +194,7 @@ std::string bare_body(const WriteStamp& stamp) {
 
 }  // namespace
 
-Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior, const SecretBox* box,
+Result<Encoded> encode(const json& doc, const Layout& layout, MetadataBudget behavior, const SecretBox* box,
                        RecordBinding write) {
   // Reused per thread: encoding runs once per write, and its scratch list need not be allocated
   // each time. (Fields view strings of `doc` or own theirs; all are cleared before returning.)
@@ -236,24 +236,24 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
   out.metadata.reserve(fields.size() + 1);
   out.metadata.emplace(std::string(kVersionKey), layout.version_text);
 
-  if (total <= kMaxMetadataBytes && behavior != Behavior::kBodyOnly) {
+  if (total <= kMaxMetadataBytes && behavior != MetadataBudget::kBodyOnly) {
     for (Field& f : fields) take_meta(out.metadata, f);
     out.body = bare_body(write.stamp);
     return out;
   }
   std::vector<const Field*> in_body;
   switch (behavior) {
-    case Behavior::kEnforceLimits:
+    case MetadataBudget::kEnforceLimits:
       return Status::InvalidArgument(
           "record too large for " + layout.resource,
           "needs " + std::to_string(total) + " bytes of metadata, the limit is 2048 (behavior enforce-limits)");
-    case Behavior::kUserManaged:
+    case MetadataBudget::kUserManaged:
       out.moved_to_body = true;
       [[fallthrough]];
-    case Behavior::kBodyOnly:
+    case MetadataBudget::kBodyOnly:
       for (const Field& f : fields) in_body.push_back(&f);
       break;
-    case Behavior::kBodyOverflow: {
+    case MetadataBudget::kBodyOverflow: {
       std::size_t room = kMaxMetadataBytes - version_cost;
       for (const Field& f : fields) {
         const std::size_t c = cost(f);
@@ -266,7 +266,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, Behavior behavior,
       }
       break;
     }
-    case Behavior::kTruncateData: {
+    case MetadataBudget::kTruncateData: {
       std::size_t room = kMaxMetadataBytes - version_cost;
       out.truncated = true;
       for (const Field& f : fields) {

@@ -70,7 +70,7 @@ struct RecordBinding {
 // Encodes a validated document ("id" is ignored: it lives in the key). InvalidArgument when the
 // record does not fit under enforce-limits, an integer is outside int64, or a secret needs a
 // passphrase (`box` null). The 2 KB budget counts what S3 receives (metadata_value_size()).
-Result<Encoded> encode(const nlohmann::json& doc, const Layout& layout, Behavior behavior,
+Result<Encoded> encode(const nlohmann::json& doc, const Layout& layout, MetadataBudget behavior,
                        const SecretBox* box, RecordBinding write);
 
 // Schema version stored in a record's metadata; 0 when absent or malformed.

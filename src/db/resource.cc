@@ -105,7 +105,7 @@ Mutation shallow_merge(json changes) {
 const std::string& Resource::name() const noexcept { return state_->runtime()->def.name; }
 const Schema& Resource::schema() const noexcept { return *state_->runtime()->schema; }
 int Resource::schema_version() const noexcept { return state_->runtime()->def.current_version; }
-Behavior Resource::behavior() const noexcept { return state_->runtime()->def.behavior; }
+MetadataBudget Resource::behavior() const noexcept { return state_->runtime()->def.behavior; }
 const std::vector<PartitionConfig>& Resource::partitions() const noexcept {
   return state_->runtime()->def.partitions;
 }

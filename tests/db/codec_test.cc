@@ -159,7 +159,7 @@ class CodecTest : public ::testing::Test {
   }
   // The stored text of integer attribute "i" of `text`, decoded back to decimal.
   std::string back_of_i(const Layout& l, const char* text) {
-    auto e = encode(json::parse(text), l, Behavior::kEnforceLimits, nullptr, kW);
+    auto e = encode(json::parse(text), l, MetadataBudget::kEnforceLimits, nullptr, kW);
     return e.ok() ? roundtrip(*e, l)["i"].dump() : e.status().to_string();
   }
   json roundtrip(const Encoded& e, const Layout& l, const SecretBox* box = nullptr) {
@@ -175,7 +175,7 @@ TEST_F(CodecTest, AllTypesRoundTripThroughMetadata) {
   json doc = {{"id", "id1"}, {"s", " spaced ção ~"}, {"n", 42}, {"f", -3.25}, {"i", -123456789},
               {"b", true}, {"a", {1, "x", nullptr}}, {"o", {{"k", "ü"}}}, {"j", "str"},
               {"d", "2024-01-02T03:04:05Z"}, {"u", ""}};
-  auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr, kW);
+  auto e = encode(doc, l, MetadataBudget::kEnforceLimits, nullptr, kW);
   ASSERT_TRUE(e.ok()) << e.status().to_string();
   EXPECT_EQ(e->body, "~AAAAAAAAAAAAAA.1");  // just the write stamp
   for (const auto& [k, v] : e->metadata) {
@@ -189,7 +189,7 @@ TEST_F(CodecTest, AllTypesRoundTripThroughMetadata) {
 TEST_F(CodecTest, UnknownKeptAttributesAndTimestamps) {
   auto l = layout({{"s", "string"}});
   json doc = {{"id", "id1"}, {"s", "x"}, {"extra", {1, 2}}, {"createdAt", "2024-01-01T00:00:00.000Z"}};
-  auto e = encode(doc, l, Behavior::kUserManaged, nullptr, kW);
+  auto e = encode(doc, l, MetadataBudget::kUserManaged, nullptr, kW);
   ASSERT_TRUE(e.ok());
   EXPECT_TRUE(e->metadata.count("x-"));
   EXPECT_TRUE(e->metadata.count("c-"));
@@ -201,7 +201,7 @@ TEST_F(CodecTest, BudgetExactlyAtAndAroundTheLimit) {
   auto l = layout({{"s", "string"}});
   for (std::size_t len : {2043u, 2044u, 2045u}) {
     json doc = {{"s", std::string(len, 'a')}};
-    auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr, kW);
+    auto e = encode(doc, l, MetadataBudget::kEnforceLimits, nullptr, kW);
     if (len <= 2044) {
       ASSERT_TRUE(e.ok()) << len;
       EXPECT_EQ(metadata_size(e->metadata), 4 + len);
@@ -219,12 +219,12 @@ TEST_F(CodecTest, MultiByteUtf8CountsEscapedBytes) {
   std::string base;
   for (int i = 0; i < 340; ++i) base += "é";
   json fits = {{"s", base + "abc"}};  // 3 + 1 + (1 + 2040 + 3) = 2048
-  auto e = encode(fits, l, Behavior::kEnforceLimits, nullptr, kW);
+  auto e = encode(fits, l, MetadataBudget::kEnforceLimits, nullptr, kW);
   ASSERT_TRUE(e.ok()) << e.status().to_string();
   EXPECT_EQ(metadata_size(e->metadata), 2048u);
   EXPECT_EQ(roundtrip(*e, l)["s"], fits["s"]);
   json over = {{"s", base + "abcd"}};
-  EXPECT_EQ(encode(over, l, Behavior::kEnforceLimits, nullptr, kW).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(encode(over, l, MetadataBudget::kEnforceLimits, nullptr, kW).status().code(), Code::kInvalidArgument);
 }
 
 // Issue 8, item 8: what S3 counts is what it receives. Values the S3 client would have to send as
@@ -233,7 +233,7 @@ TEST_F(CodecTest, MultiByteUtf8CountsEscapedBytes) {
 TEST_F(CodecTest, EscapedValuesAreSentAsIsSoTheBudgetCountsTheWire) {
   auto l = layout({{"s", "string"}});
   for (const std::string v : {"a  b", "=?UTF-8?B?YQ==?=", "   ", "x   y  z", "=?", "=x", "a b", " lead", "trail "}) {
-    auto e = encode(json{{"s", v}}, l, Behavior::kEnforceLimits, nullptr, kW);
+    auto e = encode(json{{"s", v}}, l, MetadataBudget::kEnforceLimits, nullptr, kW);
     ASSERT_TRUE(e.ok()) << v;
     const std::string& stored = e->metadata.at("0");
     EXPECT_TRUE(metadata_value_is_plain(stored)) << "'" << v << "' stored as '" << stored << "'";
@@ -245,9 +245,9 @@ TEST_F(CodecTest, EscapedValuesAreSentAsIsSoTheBudgetCountsTheWire) {
   // RFC 2047 word that AWS refuses.
   std::string spaces;
   for (int i = 0; i < 1021; ++i) spaces += "x  ";
-  EXPECT_EQ(encode(json{{"s", spaces}}, l, Behavior::kEnforceLimits, nullptr, kW).status().code(),
+  EXPECT_EQ(encode(json{{"s", spaces}}, l, MetadataBudget::kEnforceLimits, nullptr, kW).status().code(),
             Code::kInvalidArgument);
-  auto overflow = encode(json{{"s", spaces}}, l, Behavior::kUserManaged, nullptr, kW);
+  auto overflow = encode(json{{"s", spaces}}, l, MetadataBudget::kUserManaged, nullptr, kW);
   ASSERT_TRUE(overflow.ok());
   EXPECT_TRUE(overflow->moved_to_body);
   EXPECT_LE(metadata_size(overflow->metadata), kMaxMetadataBytes);
@@ -280,7 +280,7 @@ TEST_F(CodecTest, IntegersOutsideInt64AreRefusedNeverRewritten) {
                            R"({"i": -9223372036854775808, "n": -9223372036854775808})", R"({"i": 1e18, "n": 1e300})"}) {
     json doc = json::parse(text);
     ASSERT_TRUE(schema.validate(doc, UnknownAttributes::kReject).ok()) << text;
-    auto e = encode(doc, l, Behavior::kEnforceLimits, nullptr, kW);
+    auto e = encode(doc, l, MetadataBudget::kEnforceLimits, nullptr, kW);
     ASSERT_TRUE(e.ok()) << text;
     auto back = roundtrip(*e, l);
     EXPECT_EQ(back["i"].get<double>(), doc["i"].get<double>()) << text;
@@ -288,7 +288,7 @@ TEST_F(CodecTest, IntegersOutsideInt64AreRefusedNeverRewritten) {
   }
   EXPECT_EQ(back_of_i(l, R"({"i": 9223372036854775807})"), "9223372036854775807");
   // The encoder refuses too, should an unvalidated document reach it.
-  EXPECT_EQ(encode(json::parse(R"({"i": 18446744073709551615})"), l, Behavior::kEnforceLimits, nullptr, kW)
+  EXPECT_EQ(encode(json::parse(R"({"i": 18446744073709551615})"), l, MetadataBudget::kEnforceLimits, nullptr, kW)
                 .status().code(), Code::kInvalidArgument);
   EXPECT_EQ(Schema::compile({{"i", "integer|default:1e19"}}).status().code(), Code::kInvalidArgument);
 }
@@ -299,7 +299,7 @@ TEST_F(CodecTest, SecretsMovedToAnotherRecordDoNotOpenAndOldOnesStillRead) {
   auto l = layout({{"name", "string"}, {"password", "secret"}, {"pin", "secret"}});
   auto box = SecretBox::derive("pass", "salt", 1000).value();
   json doc = {{"id", "alice"}, {"name", "n"}, {"password", "alice-secret"}, {"pin", "1234"}};
-  auto e = encode(doc, l, Behavior::kUserManaged, box.get(), {"alice", kStamp}).value();
+  auto e = encode(doc, l, MetadataBudget::kUserManaged, box.get(), {"alice", kStamp}).value();
   EXPECT_EQ(decode(e.metadata, e.body, l, box.get(), "alice").value(), doc);
   EXPECT_TRUE(e.metadata.at("1").starts_with(kSecretV2Prefix));
   // The whole record's metadata under another id: every secret fails to open.
@@ -322,13 +322,13 @@ TEST_F(CodecTest, SecretsMovedToAnotherRecordDoNotOpenAndOldOnesStillRead) {
 TEST_F(CodecTest, BehaviorsWhenTooLarge) {
   auto l = layout({{"a", "string"}, {"b", "string"}, {"c", "string"}});
   json doc = {{"id", "id1"}, {"a", std::string(1000, 'a')}, {"b", std::string(1500, 'b')}, {"c", "small"}};
-  auto um = encode(doc, l, Behavior::kUserManaged, nullptr, kW);
+  auto um = encode(doc, l, MetadataBudget::kUserManaged, nullptr, kW);
   ASSERT_TRUE(um.ok());
   EXPECT_TRUE(um->moved_to_body);
   EXPECT_EQ(um->metadata.size(), 1u);  // only the version
   EXPECT_EQ(roundtrip(*um, l), doc);
 
-  auto bo = encode(doc, l, Behavior::kBodyOverflow, nullptr, kW);
+  auto bo = encode(doc, l, MetadataBudget::kBodyOverflow, nullptr, kW);
   ASSERT_TRUE(bo.ok());
   EXPECT_TRUE(bo->metadata.count("0"));
   EXPECT_FALSE(bo->metadata.count("1"));
@@ -336,12 +336,12 @@ TEST_F(CodecTest, BehaviorsWhenTooLarge) {
   EXPECT_LE(metadata_size(bo->metadata), kMaxMetadataBytes);
   EXPECT_EQ(roundtrip(*bo, l), doc);
 
-  auto only = encode(json{{"a", "x"}}, l, Behavior::kBodyOnly, nullptr, kW);
+  auto only = encode(json{{"a", "x"}}, l, MetadataBudget::kBodyOnly, nullptr, kW);
   ASSERT_TRUE(only.ok());
   EXPECT_EQ(only->metadata.size(), 1u);
   EXPECT_EQ(roundtrip(*only, l), (json{{"id", "id1"}, {"a", "x"}}));
 
-  auto tr = encode(doc, l, Behavior::kTruncateData, nullptr, kW);
+  auto tr = encode(doc, l, MetadataBudget::kTruncateData, nullptr, kW);
   ASSERT_TRUE(tr.ok());
   EXPECT_EQ(tr->body.front(), '~');  // no fields in the body
   EXPECT_EQ(metadata_size(tr->metadata), kMaxMetadataBytes);
@@ -355,7 +355,7 @@ TEST_F(CodecTest, TruncationKeepsWholeCodePoints) {
   auto l = layout({{"s", "string"}});
   std::string v;
   for (int i = 0; i < 400; ++i) v += "€";  // 3 bytes, 9 escaped
-  auto tr = encode(json{{"s", v}}, l, Behavior::kTruncateData, nullptr, kW);
+  auto tr = encode(json{{"s", v}}, l, MetadataBudget::kTruncateData, nullptr, kW);
   ASSERT_TRUE(tr.ok());
   EXPECT_LE(metadata_size(tr->metadata), kMaxMetadataBytes);
   std::string back = roundtrip(*tr, l)["s"];
@@ -368,8 +368,8 @@ TEST_F(CodecTest, SecretsAreEncryptedAndNeedTheKey) {
   auto l = layout({{"name", "string"}, {"password", "secret"}});
   auto box = SecretBox::derive("pass", "salt", 1000).value();
   json doc = {{"id", "id1"}, {"name", "n"}, {"password", "hunter2-plaintext"}};
-  EXPECT_EQ(encode(doc, l, Behavior::kUserManaged, nullptr, kW).status().code(), Code::kInvalidArgument);
-  auto e = encode(doc, l, Behavior::kUserManaged, box.get(), kW);
+  EXPECT_EQ(encode(doc, l, MetadataBudget::kUserManaged, nullptr, kW).status().code(), Code::kInvalidArgument);
+  auto e = encode(doc, l, MetadataBudget::kUserManaged, box.get(), kW);
   ASSERT_TRUE(e.ok());
   for (const auto& [k, v] : e->metadata) EXPECT_EQ(v.find("hunter2"), std::string::npos);
   EXPECT_EQ(roundtrip(*e, l, box.get()), doc);
@@ -386,14 +386,14 @@ TEST_F(CodecTest, EveryWriteChangesTheBodyAndCarriesItsStamp) {
   EXPECT_EQ(first.seq, 1u);
   EXPECT_EQ(second.seq, 2u);
   EXPECT_NE(first.token, second.token);
-  auto a = encode(json{{"s", "same"}}, l, Behavior::kUserManaged, nullptr, {"id1", first}).value();
-  auto b = encode(json{{"s", "same"}}, l, Behavior::kUserManaged, nullptr, {"id1", second}).value();
+  auto a = encode(json{{"s", "same"}}, l, MetadataBudget::kUserManaged, nullptr, {"id1", first}).value();
+  auto b = encode(json{{"s", "same"}}, l, MetadataBudget::kUserManaged, nullptr, {"id1", second}).value();
   EXPECT_EQ(a.metadata, b.metadata);
   EXPECT_NE(a.body, b.body);
   EXPECT_EQ(stamp_of_body(a.body), first);
   EXPECT_EQ(stamp_of_body(b.body), second);
-  auto c = encode(json{{"s", "same"}}, l, Behavior::kBodyOnly, nullptr, {"id1", first}).value();
-  auto d = encode(json{{"s", "same"}}, l, Behavior::kBodyOnly, nullptr, {"id1", second}).value();
+  auto c = encode(json{{"s", "same"}}, l, MetadataBudget::kBodyOnly, nullptr, {"id1", first}).value();
+  auto d = encode(json{{"s", "same"}}, l, MetadataBudget::kBodyOnly, nullptr, {"id1", second}).value();
   EXPECT_NE(c.body, d.body);
   EXPECT_EQ(roundtrip(c, l), roundtrip(d, l));
   WriteStamp decoded;

@@ -14,7 +14,7 @@ TEST_P(DatabaseTest, ReopenRestoresResources) {
   c.name = "users";
   c.attributes = {{"name", "string"}};
   c.partitions = {{"byName", {"name"}}};
-  c.behavior = Behavior::kBodyOverflow;
+  c.behavior = MetadataBudget::kBodyOverflow;
   auto r = make(c);
   ASSERT_TRUE(r.insert({{"id", "1"}, {"name", "ana"}}).ok());
   EXPECT_EQ(db_->list_resources(), std::vector<std::string>{"users"});
@@ -23,7 +23,7 @@ TEST_P(DatabaseTest, ReopenRestoresResources) {
   EXPECT_EQ(db2->list_resources(), std::vector<std::string>{"users"});
   auto r2 = db2->resource("users");
   ASSERT_TRUE(r2.ok());
-  EXPECT_EQ(r2->behavior(), Behavior::kBodyOverflow);
+  EXPECT_EQ(r2->behavior(), MetadataBudget::kBodyOverflow);
   EXPECT_EQ(r2->partitions().size(), 1u);
   EXPECT_EQ(r2->get("1").value()["name"], "ana");
   EXPECT_EQ(db2->resource("nope").status().code(), Code::kNotFound);
@@ -102,7 +102,7 @@ TEST_P(DatabaseTest, SecretsAreEncryptedAtRest) {
   ResourceConfig c;
   c.name = "accounts";
   c.attributes = {{"user", "string"}, {"password", "secret|required"}};
-  c.behavior = Behavior::kBodyOnly;  // the body must not leak it either
+  c.behavior = MetadataBudget::kBodyOnly;  // the body must not leak it either
   auto r = db->create_resource(c);
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   const std::string plain = "hunter2-very-secret";

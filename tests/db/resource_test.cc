@@ -3,9 +3,16 @@
 #include "db_fixture.h"
 
 #include <set>
+#include <type_traits>
 
 namespace s3db::testing {
 namespace {
+
+// Behavior was renamed MetadataBudget; the old spelling still compiles (with a deprecation warning).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static_assert(std::is_same_v<Behavior, MetadataBudget>);
+#pragma GCC diagnostic pop
 
 using nlohmann::json;
 
@@ -250,8 +257,8 @@ TEST_P(ResourceTest, BulkCallsReportPerItem) {
 TEST_P(ResourceTest, OversizeRecordsUnderEachBehavior) {
   const json big = {{"a", std::string(1500, 'a')}, {"b", std::string(1000, 'b')}, {"c", "çç"}};
   const json attrs = {{"a", "string"}, {"b", "string"}, {"c", "string"}};
-  for (Behavior b : {Behavior::kEnforceLimits, Behavior::kUserManaged, Behavior::kBodyOverflow,
-                     Behavior::kBodyOnly, Behavior::kTruncateData}) {
+  for (MetadataBudget b : {MetadataBudget::kEnforceLimits, MetadataBudget::kUserManaged, MetadataBudget::kBodyOverflow,
+                     MetadataBudget::kBodyOnly, MetadataBudget::kTruncateData}) {
     ResourceConfig c;
     c.name = "big-" + std::string(behavior_name(b));
     c.attributes = attrs;
@@ -260,7 +267,7 @@ TEST_P(ResourceTest, OversizeRecordsUnderEachBehavior) {
     json doc = big;
     doc["id"] = "x";
     auto ins = r.insert(doc);
-    if (b == Behavior::kEnforceLimits) {
+    if (b == MetadataBudget::kEnforceLimits) {
       EXPECT_EQ(ins.status().code(), Code::kInvalidArgument);
       EXPECT_NE(ins.status().message().find("2048"), std::string::npos) << ins.status().message();
       EXPECT_TRUE(raw_list("resource=" + c.name + "/").empty());
@@ -272,7 +279,7 @@ TEST_P(ResourceTest, OversizeRecordsUnderEachBehavior) {
     EXPECT_LE(metadata_size(head->metadata), kMaxMetadataBytes) << behavior_name(b);
     auto got = r.get("x");
     ASSERT_TRUE(got.ok()) << got.status().to_string();
-    if (b == Behavior::kTruncateData) {
+    if (b == MetadataBudget::kTruncateData) {
       EXPECT_EQ((*got)["a"], big["a"]);
       EXPECT_LT((*got)["b"].get<std::string>().size(), 1000u);
       EXPECT_FALSE(got->contains("c"));
@@ -287,7 +294,7 @@ TEST_P(ResourceTest, MetadataBudgetExactlyAtTheBoundary) {
   ResourceConfig c;
   c.name = "edge";
   c.attributes = {{"s", "string"}};
-  c.behavior = Behavior::kEnforceLimits;
+  c.behavior = MetadataBudget::kEnforceLimits;
   auto r = make(c);
   // Budget: "v-"+"1" (3 bytes) + key "0" (1) + value: 2044 bytes of value fit exactly.
   ASSERT_TRUE(r.insert({{"id", "fits"}, {"s", std::string(2044, 'x')}}).ok());

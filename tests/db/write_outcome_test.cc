@@ -289,7 +289,7 @@ TEST_F(WriteOutcomeTest, InsertRetriedAfterAFailureNeverClaimsSomeoneElsesRecord
   ResourceConfig c;
   c.name = "bodies";
   c.attributes = {{"who", "string"}};
-  c.behavior = Behavior::kBodyOnly;
+  c.behavior = MetadataBudget::kBodyOnly;
   auto bodies = db_->create_resource(c).value();
   bool once = true;
   store_->on_put = [&](const PutRequest& r, bool applied, OpContext&) {
