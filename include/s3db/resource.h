@@ -93,6 +93,11 @@ struct ResourceConfig {
   std::optional<UnknownAttributes> unknown_attributes;  // unset = database default
   std::function<std::string()> id_generator;            // custom ids (validated like caller ids)
   int id_size = 22;                                     // random id length (8..64) without a generator
+
+  // The checks of Database::create_resource that need no database: name, attribute rules,
+  // id_size, partitions (named, non-empty, on scalar attributes). InvalidArgument naming the part;
+  // OK says nothing of what needs the database (secret attributes need its passphrase).
+  Status validate() const;
 };
 
 inline constexpr int kMaxUpdateAttempts = 16;

@@ -35,15 +35,6 @@ Result<Loaded> read_catalog(StorageClient& storage, const std::string& key, OpCo
   return Loaded{std::move(parsed).value(), obj->meta.etag, db::stamp_of_body(obj->body)};
 }
 
-bool scalar_type(FieldType t) {
-  switch (t) {
-    case FieldType::kString: case FieldType::kNumber: case FieldType::kInteger: case FieldType::kBoolean:
-    case FieldType::kEmail: case FieldType::kUrl: case FieldType::kDate:
-      return true;
-    default:
-      return false;
-  }
-}
 
 }  // namespace
 
@@ -239,27 +230,12 @@ Result<Database> Database::open(std::shared_ptr<Client> client, DatabaseOptions 
 
 Result<Resource> Database::create_resource(ResourceConfig config) {
   State& st = *state_;
-  S3DB_RETURN_IF_ERROR(db::check_name("resource", config.name, true));
+  S3DB_RETURN_IF_ERROR(config.validate());
   auto schema = Schema::compile(config.attributes);
   if (!schema.ok()) return schema.status().with_context("create_resource " + config.name);
   if (schema->has_secrets() && !st.box) {
     return Status::InvalidArgument("create_resource " + config.name,
                                    "secret attributes need DatabaseOptions::passphrase");
-  }
-  if (!config.id_generator && (config.id_size < 8 || config.id_size > 64)) {
-    return Status::InvalidArgument("create_resource " + config.name, "id_size must be 8..64");
-  }
-  for (const auto& p : config.partitions) {
-    S3DB_RETURN_IF_ERROR(db::check_name("partition", p.name, false));
-    if (p.fields.empty()) return Status::InvalidArgument("partition " + p.name, "needs at least one field");
-    for (const auto& f : p.fields) {
-      const FieldRule* rule = schema->find(f);
-      if (rule == nullptr) return Status::InvalidArgument("partition " + p.name, "unknown attribute " + f);
-      if (!scalar_type(rule->type)) {
-        return Status::InvalidArgument("partition " + p.name,
-                                       "attribute " + f + " is not a scalar (string, number, boolean, ...)");
-      }
-    }
   }
   const bool timestamps = config.timestamps.value_or(st.options.timestamps);
   const UnknownAttributes unknown = config.unknown_attributes.value_or(st.options.unknown_attributes);

@@ -48,6 +48,17 @@ TEST(CliCreateResource, MalformedSchemaFilesAreUsageErrorsNamingFileAndField) {
   CliRun attr = run({"--url", d.url(), "create-resource", "users", "--attr", "age=integr"});
   EXPECT_EQ(attr.code, 2) << attr.err;
   EXPECT_NE(attr.err.find("--attr"), std::string::npos) << attr.err;
+  // The library's checks (ResourceConfig::validate), before anything is written: a partition on a
+  // field that is not an attribute, or on one that is not a scalar.
+  for (const std::string spec : {"p:nope", "p:tags", "bad/name:name"}) {
+    CliRun part = run({"--url", d.url(), "create-resource", "users", "--attr", "name=string", "--attr", "tags=array",
+                       "--partition", spec});
+    EXPECT_EQ(part.code, 2) << spec << "\n" << part.err;
+    expect_one_error_line(part);
+    EXPECT_NE(part.err.find("--partition"), std::string::npos) << part.err;
+    EXPECT_NE(part.err.find(spec.substr(spec.find(':') + 1)), std::string::npos) << part.err;
+  }
+  EXPECT_EQ(json::parse(run({"--url", d.url(), "--json", "resources"}).out)["resources"].size(), 0u);
 
   // A well-formed definition still works.
   { std::ofstream(schema, std::ios::binary | std::ios::trunc)

@@ -2,6 +2,9 @@
 
 #include "db_fixture.h"
 
+#include <functional>
+#include <vector>
+
 namespace s3db::testing {
 namespace {
 
@@ -93,6 +96,48 @@ TEST_P(DatabaseTest, BadResourceDefinitions) {
   auto s = db_->create_resource(c);  // no passphrase
   EXPECT_EQ(s.status().code(), Code::kInvalidArgument);
   EXPECT_NE(s.status().message().find("passphrase"), std::string::npos);
+  EXPECT_TRUE(db_->list_resources().empty());
+}
+
+// ResourceConfig::validate() is the one home of the checks create_resource makes before any I/O:
+// each bad definition gets the same InvalidArgument from both, naming the part.
+TEST_P(DatabaseTest, ValidateNamesWhatCreateResourceWouldRefuse) {
+  auto base = [] {
+    ResourceConfig c;
+    c.name = "people";
+    c.attributes = {{"name", "string"}, {"tags", "array"}};
+    return c;
+  };
+  struct Case {
+    const char* what;
+    std::function<void(ResourceConfig&)> spoil;
+    const char* word;
+  };
+  const std::vector<Case> cases = {
+      {"name", [](ResourceConfig& c) { c.name = "bad/name"; }, "bad/name"},
+      {"rule", [](ResourceConfig& c) { c.attributes["age"] = "integr"; }, "age"},
+      {"id_size low", [](ResourceConfig& c) { c.id_size = 7; }, "id_size"},
+      {"id_size high", [](ResourceConfig& c) { c.id_size = 65; }, "id_size"},
+      {"partition name", [](ResourceConfig& c) { c.partitions = {{"by/name", {"name"}}}; }, "by/name"},
+      {"no fields", [](ResourceConfig& c) { c.partitions = {{"p", {}}}; }, "at least one field"},
+      {"unknown field", [](ResourceConfig& c) { c.partitions = {{"p", {"nope"}}}; }, "\"nope\""},
+      {"not scalar", [](ResourceConfig& c) { c.partitions = {{"p", {"tags"}}}; }, "\"tags\""},
+  };
+  EXPECT_TRUE(base().validate().ok());
+  ResourceConfig generated = base();
+  generated.id_size = 0;
+  generated.id_generator = [] { return std::string("fixed-id"); };
+  EXPECT_TRUE(generated.validate().ok()) << "id_size is unused with a generator";
+  for (const Case& k : cases) {
+    ResourceConfig c = base();
+    k.spoil(c);
+    const Status v = c.validate();
+    EXPECT_EQ(v.code(), Code::kInvalidArgument) << k.what;
+    EXPECT_NE(v.message().find(k.word), std::string::npos) << k.what << ": " << v.message();
+    const Status created = db_->create_resource(c).status();
+    EXPECT_EQ(created.code(), v.code()) << k.what;
+    EXPECT_EQ(created.message(), v.message()) << k.what;
+  }
   EXPECT_TRUE(db_->list_resources().empty());
 }
 

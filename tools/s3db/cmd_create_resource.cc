@@ -111,7 +111,6 @@ int run(const Globals& g, const Args& a) {
     if (doc.contains("attributes")) apply_definition(doc, where, cfg);
     else cfg.attributes = std::move(doc);
   }
-  const std::size_t partitions_from_file = cfg.partitions.size();
   for (const auto& item : a.attrs) {
     auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0) throw UsageError("--attr expects name=rule, got '" + item + "'");
@@ -124,15 +123,11 @@ int run(const Globals& g, const Args& a) {
   }
   for (const auto& spec : a.partitions) cfg.partitions.push_back(parse_partition(spec));
   if (a.timestamps) cfg.timestamps = true;
-  // The library's own rule parser, before any I/O: a bad rule is the user's mistake (exit 2).
-  const std::string source = a.schema_file.empty() ? "--attr" : a.attrs.empty() ? where : where + " with --attr";
-  auto compiled = Schema::compile(cfg.attributes);
-  if (!compiled.ok()) throw UsageError(source + ": " + compiled.status().message());
-  for (std::size_t i = 0; i < cfg.partitions.size(); ++i)
-    for (const auto& f : cfg.partitions[i].fields)
-      if (compiled->find(f) == nullptr)
-        throw UsageError((i < partitions_from_file ? where : std::string("--partition")) + ": partition \"" +
-                         cfg.partitions[i].name + "\" names \"" + f + "\", which is not an attribute");
+  // The library's own checks, before any I/O: a bad definition is the user's mistake (exit 2).
+  std::string source = a.schema_file.empty() ? "" : where;
+  if (!a.attrs.empty()) source += source.empty() ? "--attr" : " with --attr";
+  if (!a.partitions.empty()) source += source.empty() ? "--partition" : " with --partition";
+  if (Status valid = cfg.validate(); !valid.ok()) throw UsageError(source + ": " + valid.message());
 
   Database db = open_database(g);
   Resource r = take(db.create_resource(std::move(cfg)));
