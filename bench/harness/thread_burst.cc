@@ -3,7 +3,7 @@
 #include <cstring>
 #include <memory>
 
-namespace s3db::cli {
+namespace s3db::bench {
 namespace {
 void* trampoline(void* arg) {
   std::unique_ptr<std::function<void()>> fn(static_cast<std::function<void()>*>(arg));
@@ -41,4 +41,4 @@ void ThreadBurst::join_all() {
   threads_.clear();
 }
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

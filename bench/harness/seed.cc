@@ -9,9 +9,7 @@
 // Every arm gets a fresh Database (its own memory store, or its own prefix on file:// / S3, removed
 // afterwards), pre-generated records, preallocated timestamp arrays and its own RSS sampler.
 // Per-op latency is submit → completion (a Future::then continuation in the pool arm).
-#include "bench.h"
-#include "cli.h"
-#include "session.h"
+#include "scenario.h"
 #include "thread_burst.h"
 
 #include <s3db/connection.h>
@@ -22,8 +20,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <stdexcept>
 
-namespace s3db::cli {
+namespace s3db::bench {
 namespace {
 
 const char* const kStatuses[] = {"active", "inactive", "pending", "suspended"};
@@ -47,32 +46,33 @@ nlohmann::json seed_attributes() {
           {"status", "string"},       {"tags", "array|items:string"}, {"metadata", "object"}};
 }
 
-ArmDb open_arm_db(const BenchOptions& o, const Globals& g, const std::string& arm, int run, bool pool,
+ArmDb open_arm_db(const BenchOptions& o, const std::string& arm, int run, bool pool,
                   const StorageWrapper& wrap) {
   // Hand the memory freed by the previous arm back to the system first, so that every arm starts
   // from a similar heap and its peak RSS is its own (glibc keeps freed memory otherwise).
   ::malloc_trim(0);
+  auto conn = ConnectionOptions::FromUri(o.url);
+  if (!conn.ok()) throw std::invalid_argument("invalid --url: " + conn.status().message());
   DatabaseOptions opts;
   opts.client.pool_enabled = pool;
   opts.client.pool.concurrency = o.concurrency;
   // A prefix per arm and run: arms never see each other's records, even on a shared bucket.
   opts.prefix = fmt::format("s3db-bench-{}-{}-{}", ::getpid(), arm, run);
-  Globals g2 = g;
-  g2.concurrency = o.concurrency;
   Database db = [&] {
-    if (!wrap) return open_database(g2, o.url, std::move(opts));
-    auto conn = ConnectionOptions::FromUri(o.url);
-    if (!conn.ok()) throw UsageError("invalid --url: " + conn.status().message());
-    std::shared_ptr<StorageClient> storage = take(make_storage_client(*conn));
+    if (!wrap) {
+      opts.client.pool.name = "s3db-cli";  // the Prometheus label --metrics has always shown here
+      return value_or_throw(Database::open(o.url, std::move(opts)));
+    }
+    std::shared_ptr<StorageClient> storage = value_or_throw(make_storage_client(*conn));
     ClientOptions copts = opts.client;
     if (conn->concurrency) copts.pool.concurrency = *conn->concurrency;
     auto client = Client::wrap(wrap(std::move(storage)), std::move(copts));
-    return take(Database::open(std::move(client), std::move(opts)));
+    return value_or_throw(Database::open(std::move(client), std::move(opts)));
   }();
   ResourceConfig cfg;
   cfg.name = "bench";
   cfg.attributes = seed_attributes();
-  Resource res = take(db.create_resource(std::move(cfg)));
+  Resource res = value_or_throw(db.create_resource(std::move(cfg)));
   return {db, res, db.client().storage().kind() != "memory"};
 }
 
@@ -87,10 +87,8 @@ void cleanup_arm_db(ArmDb& a) {
   (void)a.db.client().remove_many(std::move(names));
 }
 
-void keep_pool_metrics(ArmDb& a, BenchExtras& x) {
-  auto& pool = a.db.client().pool();
-  x.pool_metrics = metrics_json(pool.metrics(), pool.stats());
-  x.pool_prometheus = pool.prometheus();
+PoolReport pool_report(OperationPool& pool) {
+  return {pool.metrics(), pool.stats(), pool.prometheus()};
 }
 
 namespace {
@@ -103,9 +101,8 @@ std::vector<nlohmann::json> seed_records(std::uint64_t n) {
 }
 
 // batched / unbounded: one thread per insert, `group` of them at a time (group = N: unbounded).
-ArmRun run_threaded(const BenchOptions& o, const Globals& g, const std::string& name, int run,
-                    std::uint64_t group) {
-  ArmDb a = open_arm_db(o, g, name, run, /*pool=*/false);
+ArmRun run_threaded(const BenchOptions& o, const std::string& name, int run, std::uint64_t group) {
+  ArmDb a = open_arm_db(o, name, run, /*pool=*/false);
   std::vector<nlohmann::json> docs = seed_records(o.ops);
   OpTimes times;
   times.resize(o.ops);
@@ -132,8 +129,8 @@ ArmRun run_threaded(const BenchOptions& o, const Globals& g, const std::string& 
   return out;
 }
 
-ArmRun run_pool(const BenchOptions& o, const Globals& g, int run, BenchExtras& x) {
-  ArmDb a = open_arm_db(o, g, "pool", run, /*pool=*/true);
+ArmRun run_pool(const BenchOptions& o, int run, std::optional<PoolReport>& pool) {
+  ArmDb a = open_arm_db(o, "pool", run, /*pool=*/true);
   std::vector<nlohmann::json> docs = seed_records(o.ops);
   OpTimes times;
   times.resize(o.ops);
@@ -152,23 +149,23 @@ ArmRun run_pool(const BenchOptions& o, const Globals& g, int run, BenchExtras& x
        left = remaining.load(std::memory_order_acquire))
     remaining.wait(left, std::memory_order_acquire);
   ArmRun out = timer.finish("pool", o.ops, errors, times);
-  keep_pool_metrics(a, x);
+  pool = pool_report(a.db.client().pool());
   cleanup_arm_db(a);
   return out;
 }
 
 }  // namespace
 
-std::vector<ArmRun> run_seed_once(const BenchOptions& o, const Globals& g, int run, BenchExtras& x) {
+std::vector<ArmRun> run_seed_once(const BenchOptions& o, int run, std::optional<PoolReport>& pool) {
   auto wanted = [&](const char* arm) {
     return o.arms.empty() || std::find(o.arms.begin(), o.arms.end(), arm) != o.arms.end();
   };
   std::vector<ArmRun> out;
   if (wanted("batched"))
-    out.push_back(run_threaded(o, g, "batched", run, static_cast<std::uint64_t>(std::max(1, o.batch))));
-  if (wanted("unbounded")) out.push_back(run_threaded(o, g, "unbounded", run, o.ops));
-  if (wanted("pool")) out.push_back(run_pool(o, g, run, x));
+    out.push_back(run_threaded(o, "batched", run, static_cast<std::uint64_t>(std::max(1, o.batch))));
+  if (wanted("unbounded")) out.push_back(run_threaded(o, "unbounded", run, o.ops));
+  if (wanted("pool")) out.push_back(run_pool(o, run, pool));
   return out;
 }
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

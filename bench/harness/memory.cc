@@ -6,16 +6,14 @@
 //             most C run at once.
 // Reported besides the common figures: peak_in_flight (storage puts executing at the same time,
 // counted by a wrapper around the storage client), requests and items_per_request.
-#include "bench.h"
-#include "cli.h"
-#include "session.h"
+#include "scenario.h"
 #include "thread_burst.h"
 
 #include <fmt/format.h>
 
 #include <atomic>
 
-namespace s3db::cli {
+namespace s3db::bench {
 namespace {
 
 // Counts puts executing concurrently and keeps the maximum.
@@ -37,13 +35,13 @@ class InFlightCounter final : public ForwardingClient {
   std::atomic<int> active_{0}, peak_{0};
 };
 
-ArmRun run_arm(const BenchOptions& o, const Globals& g, int run, bool pool, BenchExtras& x) {
+ArmRun run_arm(const BenchOptions& o, int run, bool pool, std::optional<PoolReport>& report) {
   const std::string name = pool ? "pool" : "no_pool";
   const std::uint64_t requests = std::min<std::uint64_t>(100, std::max<std::uint64_t>(1, o.ops));
   const std::uint64_t items = std::max<std::uint64_t>(1, o.ops / requests);
   const std::uint64_t total = requests * items;
   std::shared_ptr<InFlightCounter> counter;
-  ArmDb a = open_arm_db(o, g, "memory-" + name, run, pool, [&](std::shared_ptr<StorageClient> s) {
+  ArmDb a = open_arm_db(o, "memory-" + name, run, pool, [&](std::shared_ptr<StorageClient> s) {
     counter = std::make_shared<InFlightCounter>(std::move(s));
     return std::static_pointer_cast<StorageClient>(counter);
   });
@@ -96,18 +94,18 @@ ArmRun run_arm(const BenchOptions& o, const Globals& g, int run, bool pool, Benc
   out.extra["peak_in_flight"] = counter ? counter->peak() : 0;
   out.extra["requests"] = requests;
   out.extra["items_per_request"] = items;
-  if (pool) keep_pool_metrics(a, x);
+  if (pool) report = pool_report(a.db.client().pool());
   cleanup_arm_db(a);
   return out;
 }
 
 }  // namespace
 
-std::vector<ArmRun> run_memory_once(const BenchOptions& o, const Globals& g, int run, BenchExtras& x) {
+std::vector<ArmRun> run_memory_once(const BenchOptions& o, int run, std::optional<PoolReport>& pool) {
   std::vector<ArmRun> out;
-  out.push_back(run_arm(o, g, run, /*pool=*/false, x));
-  out.push_back(run_arm(o, g, run, /*pool=*/true, x));
+  out.push_back(run_arm(o, run, /*pool=*/false, pool));
+  out.push_back(run_arm(o, run, /*pool=*/true, pool));
   return out;
 }
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

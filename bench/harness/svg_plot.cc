@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-namespace s3db::cli {
+namespace s3db::bench {
 namespace {
 
 constexpr double kPanelW = 460, kPanelH = 240;
@@ -139,4 +139,4 @@ std::string render_svg(const PlotFigure& fig) {
   return out;
 }
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-namespace s3db::cli {
+namespace s3db::bench {
 namespace {
 
 const double kPageMb = static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
@@ -108,4 +108,4 @@ void RssSampler::stop() {
   if (hwm_reset_) peak_mb_ = std::max(peak_mb_, vm_hwm_mb());
 }
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

@@ -1,4 +1,4 @@
-// tools/s3db/svg_plot.h — a small line-chart renderer producing standalone SVG.
+// bench/harness/svg_plot.h — a small line-chart renderer producing standalone SVG.
 //
 // Contract: render_svg() lays `panels` out in a grid of `columns`, each with its own axes, "nice"
 // ticks (1/2/5 × 10^k), axis labels and title, one polyline per series; the figure gets a title
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace s3db::cli {
+namespace s3db::bench {
 
 struct PlotSeries {
   std::string name;
@@ -38,4 +38,4 @@ std::string render_svg(const PlotFigure& figure);
 // them. Exposed for tests and for axis ranges: the first and last tick bracket [lo, hi].
 std::vector<double> nice_ticks(double lo, double hi, int target = 5);
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

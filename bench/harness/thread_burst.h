@@ -1,4 +1,4 @@
-// tools/s3db/thread_burst.h — "one thread per operation", the bench's model of uncontrolled
+// bench/harness/thread_burst.h — "one thread per operation", the bench's model of uncontrolled
 // parallelism (what Promise.all over N inserts is in s3db.js, minus the event loop).
 //
 // Contract: spawn(fn) starts a detached-from-the-pool OS thread with a bounded stack (default
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace s3db::cli {
+namespace s3db::bench {
 
 class ThreadBurst {
  public:
@@ -34,4 +34,4 @@ class ThreadBurst {
   std::string last_error_;
 };
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

@@ -1,4 +1,4 @@
-// tools/s3db/rss.h — resident-set-size measurement for the bench.
+// bench/harness/rss.h — resident-set-size measurement for the bench.
 //
 // Contract: RssSampler reads /proc/self/statm every `period` on its own thread between start()
 // and stop(), keeping (time, RSS) samples for plots and the peak. start() also resets the kernel's
@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-namespace s3db::cli {
+namespace s3db::bench {
 
 double current_rss_mb();  // /proc/self/statm resident pages
 double vm_hwm_mb();       // /proc/self/status VmHWM (peak since start or last reset)
@@ -51,4 +51,4 @@ class RssSampler {
   int statm_fd_ = -1;
 };
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

@@ -1,5 +1,5 @@
 // Reports for `s3db bench`: the stable JSON object, the seed-style text table and the SVG plot.
-#include "bench.h"
+#include "harness.h"
 #include "svg_plot.h"
 
 #include <s3db/connection.h>
@@ -10,7 +10,7 @@
 #include <map>
 #include <stdexcept>
 
-namespace s3db::cli {
+namespace s3db::bench {
 namespace {
 
 const ArmSummary* find_arm(const std::vector<ArmSummary>& arms, const std::string& name) {
@@ -172,4 +172,4 @@ void write_plot(const BenchOptions& o, const std::vector<ArmSummary>& arms,
   if (!out.flush()) throw std::runtime_error("cannot write plot file " + path);
 }
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

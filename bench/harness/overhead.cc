@@ -4,13 +4,11 @@
 //   submit — N OperationPool::submit() then every Future awaited: queue, thread hand-off, wake-ups.
 // ns_per_op = duration / ops (latency here is the mean cost, not a per-op measurement: timing each
 // no-op would cost more than the op).
-#include "bench.h"
-#include "cli.h"
-#include "session.h"
+#include "scenario.h"
 
 #include <functional>
 
-namespace s3db::cli {
+namespace s3db::bench {
 namespace {
 
 ArmRun finish(const std::string& name, const BenchOptions& o, RssSampler& rss, double ms,
@@ -37,7 +35,7 @@ double since_ms(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-std::vector<ArmRun> run_overhead_once(const BenchOptions& o, const Globals&, int, BenchExtras& x) {
+std::vector<ArmRun> run_overhead_once(const BenchOptions& o, int, std::optional<PoolReport>& report) {
   std::vector<ArmRun> out;
   std::atomic<std::uint64_t> sink{0};
   // The no-op touches an atomic so no arm can be optimised away.
@@ -77,9 +75,8 @@ std::vector<ArmRun> run_overhead_once(const BenchOptions& o, const Globals&, int
     for (auto& f : futures) errors += f.get().ok() ? 0 : 1;
     out.push_back(finish("submit", o, rss, since_ms(t0), errors));
   }
-  x.pool_metrics = metrics_json(pool.metrics(), pool.stats());
-  x.pool_prometheus = pool.prometheus();
+  report = pool_report(pool);
   return out;
 }
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

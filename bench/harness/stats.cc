@@ -1,13 +1,12 @@
 // Statistics for `s3db bench`: latency figures, throughput series and medians over runs. All of
 // it runs after the timed region, so sorting and allocation here cost the measurement nothing.
-#include "bench.h"
-#include "session.h"
+#include "scenario.h"
 
 #include <algorithm>
 #include <map>
 #include <numeric>
 
-namespace s3db::cli {
+namespace s3db::bench {
 
 void finish_arm(ArmRun& run, OpTimes& times) {
   std::vector<std::int64_t> lat;
@@ -139,4 +138,4 @@ ArmRun ArmTimer::finish(std::string name, std::uint64_t ops, ErrorSink& errors, 
   return out;
 }
 
-}  // namespace s3db::cli
+}  // namespace s3db::bench

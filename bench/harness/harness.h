@@ -1,0 +1,104 @@
+// bench/harness/harness.h — the benchmark harness behind `s3db bench` (library s3db_bench_harness):
+// options, per-arm measurements, statistics and reports of the scenarios seed, memory and overhead
+// (seed.cc, memory.cc, overhead.cc; docs/bench.md describes them).
+//
+// Contract
+// - The harness knows nothing of the command line: the caller fills BenchOptions, run_bench()
+//   returns the measurements, and the caller prints report_text() or report_json() and, with
+//   --plot, calls write_plot().
+// - run_bench() runs the scenario's arms one after another in this process, `runs` times, and
+//   returns one ArmRun per arm per run. Per-op timestamps are written into preallocated arrays
+//   inside the timed region; statistics (sorting for percentiles, binning for plots) happen
+//   afterwards.
+// - summarize() reports, per arm, the median over runs of every figure, and the total errors.
+// - The JSON report shape is stable (docs/bench.md): {"scenario","ops","concurrency","runs","url",
+//   "arms":[{"name","duration_ms","ops_per_sec","avg_latency_ms","peak_rss_mb","errors",...}],...}.
+//   Every report (JSON, text, plot) shows the URL through redact_uri(): never its secret.
+// - Failures: a failed operation inside an arm is counted in that arm's errors (first_error keeps
+//   one example); failing to set up an arm (open the store, create the resource) throws
+//   std::runtime_error carrying the Status text; options the caller should have refused (ops = 0,
+//   an unknown scenario, a malformed url) throw std::invalid_argument; write_plot() throws
+//   std::runtime_error when the file cannot be written.
+// Not thread-safe (the harness itself is single-threaded; scenarios manage their own threads).
+#pragma once
+
+#include "rss.h"
+
+#include <s3db/operation_pool.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace s3db::bench {
+
+struct BenchOptions {
+  std::string scenario = "seed";  // seed | memory | overhead
+  std::uint64_t ops = 10000;
+  int concurrency = 50;
+  int runs = 1;
+  std::string url = "memory://";
+  int batch = 100;       // seed "batched" arm batch size
+  std::vector<std::string> arms;  // seed: run only these arms (empty = all), e.g. for profiling
+};
+
+struct ArmRun {
+  std::string name;
+  std::uint64_t ops = 0;
+  std::uint64_t errors = 0;
+  double duration_ms = 0;
+  double avg_latency_ms = 0, p50_latency_ms = 0, p99_latency_ms = 0;
+  double peak_rss_mb = 0, baseline_rss_mb = 0;
+  std::vector<RssSample> rss;                            // for plots
+  std::vector<std::pair<double, double>> throughput;     // (ms, ops/s) for plots
+  nlohmann::json extra = nlohmann::json::object();       // scenario-specific numeric fields
+  std::string first_error;                               // one example, for the report
+};
+
+struct ArmSummary {
+  std::string name;
+  std::uint64_t ops = 0, errors = 0;  // errors: total over all runs
+  int runs = 0;
+  double duration_ms = 0, ops_per_sec = 0, avg_latency_ms = 0, p50_latency_ms = 0,
+         p99_latency_ms = 0, peak_rss_mb = 0, ms_per_op = 0;
+  std::vector<double> durations_ms;
+  nlohmann::json extra = nlohmann::json::object();  // medians of each numeric extra field
+  std::size_t median_run = 0;  // index (in the arm's runs) of the median-duration run, for plots
+  std::string first_error;
+};
+
+// The pool of the last run's pool-enabled arm (for `s3db bench --metrics`).
+struct PoolReport {
+  PoolMetrics metrics;
+  PoolStats stats;
+  std::string prometheus;
+};
+
+struct BenchResult {
+  std::vector<ArmRun> runs;        // every arm of every run, in order
+  std::vector<ArmSummary> arms;    // summarize(runs)
+  std::optional<PoolReport> pool;  // empty when no arm ran with the pool
+};
+
+BenchResult run_bench(const BenchOptions& o);
+
+double median(std::vector<double> v);
+
+// Groups `runs` by arm name (keeping first-seen order) and takes medians.
+std::vector<ArmSummary> summarize(const std::vector<ArmRun>& runs);
+
+nlohmann::json report_json(const BenchOptions& o, const std::vector<ArmSummary>& arms);
+std::string report_text(const BenchOptions& o, const std::vector<ArmSummary>& arms);
+// Writes the SVG (throughput and RSS over time, one row per arm) using each arm's median run.
+void write_plot(const BenchOptions& o, const std::vector<ArmSummary>& arms,
+                const std::vector<ArmRun>& runs, const std::string& path);
+
+// The figures of s3db.js v16.3.0's OperationPool note ("Benchmark Results": MemoryClient,
+// 10,000 inserts), which the seed scenario reproduces.
+inline constexpr double kSeedCurrentMs = 5953, kSeedPoolMs = 3830;
+
+}  // namespace s3db::bench
