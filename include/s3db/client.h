@@ -14,6 +14,7 @@
 #include <s3db/operation_pool.h>
 #include <s3db/storage_client.h>
 
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -47,7 +48,13 @@ class Client {
   Result<DeleteManyResult> remove_many(std::vector<std::string> keys, OpOptions options = {});
   Result<PutResult> copy(CopyRequest request, OpOptions options = {});
   Result<ListPage> list(ListRequest request, OpOptions options = {});
-  // Every key under `prefix` (all pages; each page one pool operation).
+  // Every object under `prefix`, in key order, one LIST page (one pool operation) at a time:
+  // `visit` sees each one and returns false to stop early (list_each then returns OK). A page's
+  // failure is returned with the context "list <prefix>"; a truncated page without a continuation
+  // token, or repeating the one just sent, is Internal (a store that would page forever). Memory
+  // stays one page.
+  Status list_each(std::string prefix, const std::function<bool(ObjectMeta&)>& visit, OpOptions options = {});
+  // Every object under `prefix`: list_each() collected.
   Result<std::vector<ObjectMeta>> list_all(std::string prefix, OpOptions options = {});
 
   Future<PutResult> put_async(PutRequest request, OpOptions options = {});

@@ -1,6 +1,6 @@
 #include "db/ids.h"
 
-#include "storage/object_util.h"
+#include "core/encoding.h"
 
 #include <pthread.h>
 #include <unistd.h>
@@ -108,7 +108,7 @@ Status check_id(std::string_view id) {
       return Status::InvalidArgument("invalid id", "contains a control character");
     }
   }
-  if (!storage::valid_utf8(id)) return Status::InvalidArgument("invalid id", "not valid UTF-8");
+  if (!encoding::valid_utf8(id)) return Status::InvalidArgument("invalid id", "not valid UTF-8");
   // Code points that are invisible yet change what a terminal or log shows: C1 controls, line and
   // paragraph separators, and the bidirectional embeddings, overrides and isolates (an id could
   // otherwise display as another id, or reorder the text printed after it).

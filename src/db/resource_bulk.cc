@@ -66,21 +66,11 @@ BulkResult run_bulk(Client& c, std::size_t n, const BulkOptions& o, Submit submi
   return out;
 }
 
-// Every key under `prefix`, one LIST page (one pool op) at a time; `fn(key)` false stops early.
+// Every key under `prefix`, one LIST page (one pool op) at a time (Client::list_each); `fn(key)`
+// false stops early.
 template <class Fn>
 Status scan_keys(Client& c, const std::string& prefix, const OpOptions& op, Fn fn) {
-  ListRequest req;
-  req.prefix = prefix;
-  for (int page = 0; page < 10000000; ++page) {
-    auto r = c.list(req, op);
-    if (!r.ok()) return r.status().with_context("list " + prefix);
-    for (const auto& obj : r->objects) {
-      if (!fn(obj.key)) return Status::OK();
-    }
-    if (!r->truncated || r->next_continuation_token.empty()) return Status::OK();
-    req.continuation_token = r->next_continuation_token;
-  }
-  return Status::Internal("list " + prefix, "too many pages");
+  return c.list_each(prefix, [&](ObjectMeta& m) { return fn(m.key); }, op);
 }
 
 // Where a read looks: the data prefix, or a partition's prefix (whose references must be checked

@@ -1,5 +1,6 @@
 #include "s3db/schema.h"
 
+#include "core/encoding.h"
 #include "db/text.h"
 
 #include <algorithm>
@@ -292,7 +293,7 @@ struct Checker {
     double size = 0;
     bool sized = true;
     if (v.is_string()) {
-      size = static_cast<double>(db::utf8_length(v.get_ref<const std::string&>()));
+      size = static_cast<double>(encoding::utf8_length(v.get_ref<const std::string&>()));
     } else if (v.is_number()) {
       size = v.get<double>();
     } else if (v.is_array()) {

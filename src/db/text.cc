@@ -2,7 +2,7 @@
 
 #include <s3db/metadata.h>
 
-#include "storage/object_util.h"
+#include "core/encoding.h"
 
 #include <charconv>
 #include <cmath>
@@ -12,7 +12,6 @@
 namespace s3db::db {
 namespace {
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-constexpr char kHex[] = "0123456789ABCDEF";
 
 constexpr std::array<std::int8_t, 256> make_b64_table() {
   std::array<std::int8_t, 256> t{};
@@ -21,13 +20,6 @@ constexpr std::array<std::int8_t, 256> make_b64_table() {
   return t;
 }
 constexpr auto kB64Table = make_b64_table();
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
 
 // Whether byte i of value must be percent-encoded once the value is escaped.
 inline bool must_encode(std::string_view v, std::size_t i, bool header) {
@@ -165,13 +157,6 @@ bool valid_date(std::string_view s) {
   return false;
 }
 
-
-std::size_t utf8_length(std::string_view s) noexcept {
-  std::size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 void escape_value(std::string_view v, bool header, std::string& out) {
   if (!needs_escape(v, header)) {
     out.append(v);
@@ -180,8 +165,7 @@ void escape_value(std::string_view v, bool header, std::string& out) {
   out += '~';
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (must_encode(v, i, header)) {
-      const auto c = static_cast<unsigned char>(v[i]);
-      out += '%'; out += kHex[c >> 4]; out += kHex[c & 15];
+      encoding::append_percent_escape(out, static_cast<unsigned char>(v[i]));
     } else {
       out += v[i];
     }
@@ -197,31 +181,13 @@ std::size_t escaped_size(std::string_view v, bool header) noexcept {
 
 std::optional<std::string> unescape_value(std::string_view s) {
   if (s.empty() || s.front() != '~') return std::string(s);
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 1; i < s.size(); ++i) {
-    if (s[i] != '%') { out += s[i]; continue; }
-    if (i + 2 >= s.size()) return std::nullopt;  // truncated escape
-    const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi << 4 | lo);
-    i += 2;
-  }
-  return out;
+  return encoding::percent_decode(s.substr(1));
 }
 
 std::string key_segment(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c >= 0x7F || c == '/' || c == '%' || c == '=' || c == '\\') {
-      out += '%'; out += kHex[c >> 4]; out += kHex[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
+  // Printable ASCII but the key's separators ('/', '='), '%' itself and '\\'.
+  static constexpr auto kSegmentBytes = encoding::ByteSet::range(0x21, 0x7E).without("/%=\\");
+  return encoding::percent_encode(v, kSegmentBytes);
 }
 
 namespace {
@@ -241,10 +207,8 @@ void dump_string(const std::string& s, std::string& out) {
       case '\t': out += "\\t"; break;
       default:
         if (c < 0x20) {
-          static constexpr char kLowerHex[] = "0123456789abcdef";  // dump() writes \u001f
           out += "\\u00";
-          out += kLowerHex[c >> 4];
-          out += kLowerHex[c & 15];
+          out += encoding::to_hex({&ch, 1});  // lower-case, as dump() writes \u001f
         } else {
           ascii &= c < 0x80;
           out += ch;
@@ -253,7 +217,7 @@ void dump_string(const std::string& s, std::string& out) {
   }
   out += '"';
   // Same contract as dump(): invalid UTF-8 is an error (nlohmann's type_error 316), not data.
-  if (!ascii && !storage::valid_utf8(s)) (void)nlohmann::json(s).dump();
+  if (!ascii && !encoding::valid_utf8(s)) (void)nlohmann::json(s).dump();
 }
 
 template <typename T>

@@ -21,9 +21,6 @@ std::optional<std::int64_t> from_base36(std::string_view s);
 // ISO-8601 / RFC 3339 subset: YYYY-MM-DD[THH:MM[:SS[.fraction]][Z|±HH:MM]] (the "date" type).
 bool valid_date(std::string_view s);
 
-// Number of UTF-8 code points (continuation bytes are not counted).
-std::size_t utf8_length(std::string_view s) noexcept;
-
 // Value escaping. A stored value is either raw, or "~" followed by a percent-encoded form.
 // In header mode (user metadata travels as HTTP headers) a value is escaped when it is empty,
 // starts with '~' or "=?", has a byte outside 0x20..0x7E, starts/ends with a space or has two

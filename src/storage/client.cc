@@ -65,22 +65,34 @@ Result<ListPage> Client::list(ListRequest request, OpOptions options) {
   return pool_->run([&](OpContext& ctx) { return storage_->list(request, ctx); }, effective(std::move(options)));
 }
 
-Result<std::vector<ObjectMeta>> Client::list_all(std::string prefix, OpOptions options) {
-  std::vector<ObjectMeta> all;
+Status Client::list_each(std::string prefix, const std::function<bool(ObjectMeta&)>& visit, OpOptions options) {
   ListRequest request;
   request.prefix = std::move(prefix);
   request.max_keys = 1000;
   // Each page is its own pool operation; a server that repeats a token must not loop us forever.
   for (;;) {
     auto page = list(request, options);
-    if (!page.ok()) return page.status();
-    for (auto& m : page->objects) all.push_back(std::move(m));
-    if (!page->truncated) return all;
-    if (page->next_continuation_token.empty() || page->next_continuation_token == request.continuation_token) {
-      return Status::Internal("list_all " + request.prefix, "listing did not advance (continuation token repeated)");
+    if (!page.ok()) return page.status().with_context("list " + request.prefix);
+    for (auto& m : page->objects) {
+      if (!visit(m)) return Status::OK();
+    }
+    if (!page->truncated) return Status::OK();
+    const std::string& next = page->next_continuation_token;
+    if (next.empty() || next == request.continuation_token) {
+      return Status::Internal("list " + request.prefix, std::string("listing did not advance (continuation token ") +
+                                                            (next.empty() ? "missing" : "repeated") + ")");
     }
     request.continuation_token = std::move(page->next_continuation_token);
   }
+}
+
+Result<std::vector<ObjectMeta>> Client::list_all(std::string prefix, OpOptions options) {
+  std::vector<ObjectMeta> all;
+  S3DB_RETURN_IF_ERROR(list_each(std::move(prefix), [&](ObjectMeta& m) {
+    all.push_back(std::move(m));
+    return true;
+  }, std::move(options)));
+  return all;
 }
 
 // Async forms: the op owns its arguments (the caller's may be gone when it runs) and the storage

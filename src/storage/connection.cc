@@ -7,6 +7,7 @@
 // secret, and every message is scrubbed again, so that no mistake in a URI echoes a secret.
 #include "s3db/connection.h"
 
+#include "core/encoding.h"
 #include "storage/uri_secrets.h"
 
 #include <algorithm>
@@ -20,6 +21,11 @@ namespace s3db {
 namespace {
 
 using Env = std::function<std::optional<std::string>(std::string_view)>;
+// Strict decoding ('+' stays '+': secrets and tokens contain it; a bad escape is an error).
+using encoding::percent_decode;
+using encoding::percent_encode;
+using encoding::kUnreserved;
+using encoding::kUnreservedAndSlash;
 constexpr auto npos = std::string_view::npos;
 
 constexpr std::string_view kContext = "connection string";
@@ -29,49 +35,6 @@ const std::vector<std::string_view> kS3Params = {"ca_file",    "concurrency",   
                                                  "low_speed_limit", "low_speed_time_s", "max_object_bytes",
                                                  "max_response_bytes", "max_retries", "path_style", "region",
                                                  "session_token", "timeout_ms", "verify_tls"};
-
-bool unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes `s` ('+' stays '+': secrets and tokens contain it). nullopt on a bad escape.
-std::optional<std::string> decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') { out += s[i]; continue; }
-    if (i + 2 >= s.size()) return std::nullopt;
-    const int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
-// Percent-encodes everything but unreserved characters (and '/' when keep_slash).
-std::string encode(std::string_view s, bool keep_slash) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (unreserved(c) || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0xF];
-    }
-  }
-  return out;
-}
 
 std::string join(const std::vector<std::string_view>& items) {
   std::string out;
@@ -193,13 +156,13 @@ Status Parser::check_control_bytes() const {
   for (std::size_t i = 0; i < uri_.size(); ++i) {
     int c = static_cast<unsigned char>(uri_[i]);
     bool encoded = false;
-    if (c == '%' && i + 2 < uri_.size() && hex_digit(uri_[i + 1]) >= 0 && hex_digit(uri_[i + 2]) >= 0) {
-      c = hex_digit(uri_[i + 1]) * 16 + hex_digit(uri_[i + 2]);
+    if (const int byte = c == '%' ? encoding::hex_byte(uri_, i + 1) : -1; byte >= 0) {
+      c = byte;
       encoded = true;
     }
     if (c < 0x20 || c == 0x7F) {
-      static const char* hex = "0123456789ABCDEF";
-      return fail(std::string("control character (byte 0x") + hex[c >> 4] + hex[c & 0xF] +
+      const char byte = static_cast<char>(c);
+      return fail("control character (byte 0x" + encoding::to_hex({&byte, 1}, encoding::HexCase::kUpper) +
                   (encoded ? ", percent-encoded" : "") + ") not allowed in a connection string");
     }
   }
@@ -249,13 +212,13 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
     start = amp + 1;
     if (item.empty()) continue;
     const auto eq = item.find('=');
-    auto name = decode(item.substr(0, eq));
+    auto name = percent_decode(item.substr(0, eq));
     if (!name) return fail("invalid percent-encoding in a parameter name");
     if (std::find(allowed.begin(), allowed.end(), *name) == allowed.end()) {
       return fail("unknown parameter " + quote(*name) + " (allowed: " + join(allowed) + ")");
     }
     if (eq == std::string_view::npos) return fail("parameter '" + *name + "' needs a value (" + *name + "=...)");
-    auto value = decode(item.substr(eq + 1));
+    auto value = percent_decode(item.substr(eq + 1));
     if (!value) return fail("invalid percent-encoding in parameter '" + *name + "'");
     if (!params_.emplace(*name, *value).second) return fail("parameter '" + *name + "' given twice");
   }
@@ -342,8 +305,8 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
 
 Status Parser::parse_userinfo(std::string_view userinfo, ConnectionOptions& o) {
   const auto colon = userinfo.find(':');
-  auto key = decode(userinfo.substr(0, colon));
-  auto secret = decode(userinfo.substr(colon + 1));
+  auto key = percent_decode(userinfo.substr(0, colon));
+  auto secret = percent_decode(userinfo.substr(colon + 1));
   if (!key || !secret) return fail("invalid percent-encoding in the credentials");
   if (key->empty() || secret->empty()) return fail("credentials must be KEY:SECRET, both non-empty");
   o.access_key = *key;
@@ -354,8 +317,8 @@ Status Parser::parse_userinfo(std::string_view userinfo, ConnectionOptions& o) {
 
 Status Parser::parse_bucket_and_prefix(std::string_view path, ConnectionOptions& o, bool strict_bucket) {
   const auto slash = path.find('/');
-  auto bucket = decode(path.substr(0, slash));
-  auto prefix = decode(slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1));
+  auto bucket = percent_decode(path.substr(0, slash));
+  auto prefix = percent_decode(slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1));
   if (!bucket || !prefix) return fail("invalid percent-encoding in the bucket or prefix");
   if (o.kind == StorageKind::kS3) {
     if (bucket->empty()) return fail("missing bucket name");
@@ -455,7 +418,7 @@ Result<ConnectionOptions> Parser::parse() {
   if (scheme == "file") {
     o.kind = StorageKind::kFile;
     S3DB_RETURN_IF_ERROR(parse_params(query, false, o));
-    auto path = decode(body);
+    auto path = percent_decode(body);
     if (!path) return fail("invalid percent-encoding in the path");
     std::filesystem::path p(*path);
     if (path->starts_with("./") || path->starts_with("../") || *path == "." || *path == "..") {
@@ -526,20 +489,20 @@ std::string ConnectionOptions::to_string() const {
   std::string out;
   switch (kind) {
     case StorageKind::kMemory:
-      out = "memory://" + encode(bucket, false);
-      if (!prefix.empty()) out += "/" + encode(prefix, true);
+      out = "memory://" + percent_encode(bucket, kUnreserved);
+      if (!prefix.empty()) out += "/" + percent_encode(prefix, kUnreservedAndSlash);
       break;
     case StorageKind::kFile:
-      out = "file://" + encode(path, true);
+      out = "file://" + percent_encode(path, kUnreservedAndSlash);
       break;
     case StorageKind::kS3: {
       const bool custom = !endpoint.empty();
       const auto sep = endpoint.find("://");
       out = custom ? endpoint.substr(0, sep + 3) : "s3://";
-      if (!access_key.empty() || !secret_key.empty()) out += encode(access_key, false) + ":***@";
+      if (!access_key.empty() || !secret_key.empty()) out += percent_encode(access_key, kUnreserved) + ":***@";
       if (custom) out += endpoint.substr(sep + 3) + "/";
-      out += encode(bucket, false);
-      if (!prefix.empty()) out += "/" + encode(prefix, true);
+      out += percent_encode(bucket, kUnreserved);
+      if (!prefix.empty()) out += "/" + percent_encode(prefix, kUnreservedAndSlash);
       if (!custom || region != "us-east-1") add("region", region);
       if (!session_token.empty()) add("session_token", "***");
       if (path_style != custom) add("path_style", path_style ? "true" : "false");
@@ -562,7 +525,7 @@ std::string ConnectionOptions::to_string() const {
   if (max_retries) add("max_retries", std::to_string(*max_retries));
   std::sort(params.begin(), params.end());
   for (std::size_t i = 0; i < params.size(); ++i) {
-    out += (i == 0 ? "?" : "&") + params[i].first + "=" + (params[i].second == "***" ? "***" : encode(params[i].second, false));
+    out += (i == 0 ? "?" : "&") + params[i].first + "=" + (params[i].second == "***" ? "***" : percent_encode(params[i].second, kUnreserved));
   }
   return out;
 }

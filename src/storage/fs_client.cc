@@ -16,6 +16,7 @@
 #include "storage/fs_format.h"
 #include "storage/listing.h"
 #include "storage/object_util.h"
+#include "storage/s3/digest.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -125,7 +126,7 @@ class FileSystemClient final : public StorageClient {
     S3DB_RETURN_IF_ERROR(check_key("put", req.key));
     ObjectMeta meta;
     meta.key = req.key;
-    meta.etag = md5_hex(req.body);
+    meta.etag = s3::md5_hex(req.body);
     meta.content_type = req.content_type.empty() ? std::string(kDefaultContentType) : req.content_type;
     meta.last_modified_ms = now_unix_ms();
     meta.metadata = normalize_metadata(req.metadata);

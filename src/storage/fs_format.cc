@@ -1,22 +1,15 @@
 #include "storage/fs_format.h"
 
-#include "storage/object_util.h"
+#include "core/encoding.h"
+#include "storage/s3/digest.h"
 
 #include <charconv>
 
 namespace s3db::storage::fs {
 namespace {
 
-bool unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Bytes a file name keeps as they are: the rest (and a leading '.') is percent-encoded.
+constexpr encoding::ByteSet kNameBytes = encoding::kAlnum.with("._-");
 
 void put_netstring(std::string& out, std::string_view s) {
   out += std::to_string(s.size());
@@ -46,43 +39,26 @@ bool parse_int(std::string_view s, Int& v) {
 }  // namespace
 
 std::string file_name_for(std::string_view key) {
-  static const char* hex = "0123456789ABCDEF";
   std::string name;
   name.reserve(key.size() + 8);
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    const auto c = static_cast<unsigned char>(key[i]);
-    if (unreserved(c) && !(i == 0 && c == '.')) {
-      name += static_cast<char>(c);
-    } else {
-      name += '%';
-      name += hex[c >> 4];
-      name += hex[c & 0xF];
-    }
-    if (name.size() > kMaxEncodedName) {
-      std::string hashed(1, '~');  // built in two steps: GCC 12 warns on "~" + string (-Wrestrict)
-      hashed += sha256_hex(key);
-      return hashed;
-    }
+  std::string_view rest = key;
+  if (rest.starts_with('.')) {  // names starting with '.' are temp files
+    encoding::append_percent_escape(name, '.');
+    rest.remove_prefix(1);
   }
-  return name;
+  encoding::append_percent_encoded(name, rest, kNameBytes);
+  if (name.size() <= kMaxEncodedName) return name;
+  std::string hashed(1, '~');  // built in two steps: GCC 12 warns on "~" + string (-Wrestrict)
+  hashed += s3::sha256_hex(key);
+  return hashed;
 }
 
 std::optional<std::string> key_from_file_name(std::string_view name) {
   if (name.empty() || name[0] == '.' || name[0] == '~') return std::nullopt;
-  std::string key;
-  key.reserve(name.size());
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    if (name[i] != '%') {
-      if (!unreserved(static_cast<unsigned char>(name[i]))) return std::nullopt;
-      key += name[i];
-      continue;
-    }
-    if (i + 2 >= name.size()) return std::nullopt;
-    const int hi = hex_value(name[i + 1]), lo = hex_value(name[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    key += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
+  auto key = encoding::percent_decode(name);
+  // Only the name this store would write for the key is the key's: any other spelling ("%41",
+  // "%2f", a raw '~') is a foreign file, whose key get() would look for under another name.
+  if (!key || file_name_for(*key) != name) return std::nullopt;
   return key;
 }
 

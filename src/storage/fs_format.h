@@ -6,8 +6,9 @@
 // complete version.
 //
 // File names: the key percent-encoded (everything but [A-Za-z0-9._-], and a leading '.', so names
-// never start with '.' — those are temp files); keys whose encoding exceeds 240 bytes become
-// "~" + hex SHA-256 of the key (the header holds the key itself).
+// never start with '.' — those are temp files; upper-case hex); keys whose encoding exceeds 240
+// bytes become "~" + hex SHA-256 of the key (the header holds the key itself). Any other name in
+// the directory (another spelling of a key, "%41" for "A") is foreign and never listed.
 //
 // File: "s3db-object 1\n" "<header bytes>\n" header body, where the header is a list of netstrings
 // "<len>:<bytes>," — key, etag, content type, mtime (ms), metadata count, then key/value pairs.
@@ -27,7 +28,8 @@ inline constexpr std::string_view kTempPrefix = ".tmp-";
 inline constexpr std::size_t kMaxEncodedName = 240;
 
 std::string file_name_for(std::string_view key);
-// The key a file name encodes; nullopt for hashed names (read the header) and foreign names.
+// The key a file name encodes; nullopt for hashed names (read the header) and foreign names
+// (any name file_name_for() would not write).
 std::optional<std::string> key_from_file_name(std::string_view name);
 inline bool is_hashed_name(std::string_view name) { return !name.empty() && name[0] == '~'; }
 

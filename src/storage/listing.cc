@@ -1,5 +1,7 @@
 #include "storage/listing.h"
 
+#include "core/encoding.h"
+
 #include <algorithm>
 
 namespace s3db::storage {
@@ -7,22 +9,12 @@ namespace {
 
 constexpr std::string_view kTokenVersion = "s3db1";
 
-// Token: "s3db1" + ('k' key | 'p' common prefix) + hex(marker). Opaque to callers.
+// Token: "s3db1" + ('k' key | 'p' common prefix) + lower-case hex(marker). Opaque to callers.
 std::string encode_token(std::string_view marker, bool is_prefix) {
-  static const char* hex = "0123456789abcdef";
   std::string t(kTokenVersion);
   t += is_prefix ? 'p' : 'k';
-  for (unsigned char c : marker) {
-    t += hex[c >> 4];
-    t += hex[c & 0xF];
-  }
+  t += encoding::to_hex(marker);
   return t;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
 }
 
 bool decode_token(std::string_view token, std::string& marker, bool& is_prefix) {
@@ -32,13 +24,10 @@ bool decode_token(std::string_view token, std::string& marker, bool& is_prefix) 
   if (kind != 'k' && kind != 'p') return false;
   is_prefix = kind == 'p';
   std::string_view hex = token.substr(kTokenVersion.size() + 1);
-  if (hex.size() % 2 != 0 || hex.empty()) return false;
-  marker.clear();
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    marker += static_cast<char>(hi * 16 + lo);
-  }
+  if (hex.empty()) return false;
+  auto decoded = encoding::from_hex(hex);
+  if (!decoded) return false;
+  marker = std::move(*decoded);
   return true;
 }
 

@@ -13,6 +13,7 @@
 
 #include "storage/listing.h"
 #include "storage/object_util.h"
+#include "storage/s3/digest.h"
 
 #include <algorithm>
 #include <array>
@@ -66,7 +67,7 @@ class MemoryClient final : public StorageClient {
     if (options_.enforce_metadata_limit) {
       S3DB_RETURN_IF_ERROR(check_metadata_limit("put", req.key, lowered ? s->metadata : req.metadata));
     }
-    s->etag = md5_hex(req.body);
+    s->etag = s3::md5_hex(req.body);
     s->last_modified_ms = now_unix_ms();
     PutResult result{s->etag};
 

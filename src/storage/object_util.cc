@@ -1,53 +1,26 @@
 #include "storage/object_util.h"
 
-#include <openssl/evp.h>
+#include "core/encoding.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <string>
 
 namespace s3db::storage {
 
-bool valid_utf8(std::string_view s) noexcept {
-  std::size_t i = 0;
-  const std::size_t n = s.size();
-  while (i < n) {
-    // Keys are mostly ASCII: skip 8 ASCII bytes at a time.
-    if (i + 8 <= n) {
-      std::uint64_t word;
-      std::memcpy(&word, s.data() + i, 8);
-      if ((word & 0x8080808080808080ULL) == 0) { i += 8; continue; }
-    }
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) { ++i; continue; }
-    int len = 0;
-    std::uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (i + len > n) return false;
-    for (int k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
-}
+namespace {
+constexpr std::size_t kMaxKeyBytes = 1024;  // S3's limit, in bytes of UTF-8
+}  // namespace
 
-Status check_key(std::string_view op, std::string_view key) {
+Status check_key(std::string_view op, std::string_view key, std::size_t prefix_bytes) {
   if (key.empty()) return Status::InvalidArgument(std::string(op), "empty key");
-  if (key.size() > 1024) {
+  if (key.size() + prefix_bytes > kMaxKeyBytes) {
+    std::string size = std::to_string(key.size()) + " bytes";
+    if (prefix_bytes > 0) size += " (" + std::to_string(key.size() + prefix_bytes) + " with the connection's prefix)";
     return Status::InvalidArgument(std::string(op) + " " + std::string(key.substr(0, 64)) + "...",
-                                   "key is " + std::to_string(key.size()) +
-                                       " bytes; the limit is 1024 bytes of UTF-8");
+                                   "key is " + size + "; the limit is 1024 bytes of UTF-8");
   }
-  if (!valid_utf8(key)) return Status::InvalidArgument(std::string(op), "key is not valid UTF-8");
+  if (!encoding::valid_utf8(key)) return Status::InvalidArgument(std::string(op), "key is not valid UTF-8");
   return Status::OK();
 }
 
@@ -119,47 +92,13 @@ Status check_metadata_limit(std::string_view op, std::string_view key, const Met
                                      std::to_string(kMaxMetadataBytes) + " bytes");
 }
 
-namespace {
-// Hot path (every put computes an ETag): fetch the algorithm once and reuse one context per
-// thread, instead of EVP_Digest's implicit fetch and context allocation on every call.
-std::string digest_hex(const EVP_MD* md, std::string_view data) {
-  struct Ctx {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    ~Ctx() { EVP_MD_CTX_free(ctx); }
-  };
-  thread_local Ctx tl;
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (tl.ctx == nullptr || EVP_DigestInit_ex2(tl.ctx, md, nullptr) != 1 ||
-      EVP_DigestUpdate(tl.ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(tl.ctx, out, &len) != 1) {
-    return {};
-  }
-  static const char* hex = "0123456789abcdef";
-  std::string s(len * 2, '0');
-  for (unsigned int i = 0; i < len; ++i) {
-    s[2 * i] = hex[out[i] >> 4];
-    s[2 * i + 1] = hex[out[i] & 0xF];
-  }
-  return s;
-}
-
-const EVP_MD* fetched(const char* name) {
-  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);  // kept for the process's lifetime
-  return md;
-}
-}  // namespace
-
-std::string md5_hex(std::string_view data) {
-  static const EVP_MD* md = fetched("MD5");
-  return digest_hex(md, data);
-}
-std::string sha256_hex(std::string_view data) {
-  static const EVP_MD* md = fetched("SHA256");
-  return digest_hex(md, data);
-}
-
 std::string_view unquote_etag(std::string_view etag) noexcept {
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') return etag.substr(1, etag.size() - 2);
+  if (etag.starts_with("W/")) etag.remove_prefix(2);
+  for (std::string_view quote : {std::string_view("\""), std::string_view("&quot;")}) {
+    if (etag.size() >= 2 * quote.size() && etag.starts_with(quote) && etag.ends_with(quote)) {
+      return etag.substr(quote.size(), etag.size() - 2 * quote.size());
+    }
+  }
   return etag;
 }
 

@@ -1,5 +1,5 @@
-// Internal helpers shared by the embedded clients (memory, file): argument checks that every
-// client must apply identically, ETags and timestamps.
+// Internal helpers shared by the clients: argument checks that every client must apply
+// identically, ETags and timestamps. (Digests: storage/s3/digest.h; encodings: core/encoding.h.)
 #pragma once
 
 #include "s3db/storage_client.h"
@@ -10,11 +10,11 @@
 
 namespace s3db::storage {
 
-// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
-bool valid_utf8(std::string_view s) noexcept;
-
-// Keys are UTF-8, 1..1024 bytes: anything else → InvalidArgument "<op> <key>: ...".
-[[nodiscard]] Status check_key(std::string_view op, std::string_view key);
+// THE key check of every client. A key is 1..1024 bytes of valid UTF-8, and so is what a client
+// sends: `prefix_bytes` is the length of the connection's prefix a client puts before each key
+// (S3Client; 0 for the embedded clients). Anything else → InvalidArgument naming `op`, e.g.
+// "put: empty key", "get <first 64 bytes>...: key is 1100 bytes; the limit is 1024 bytes of UTF-8".
+[[nodiscard]] Status check_key(std::string_view op, std::string_view key, std::size_t prefix_bytes = 0);
 
 // Lower-cases ASCII letters of metadata keys (S3 does so on the wire).
 Metadata normalize_metadata(const Metadata& metadata);
@@ -44,12 +44,9 @@ void apply_copy_directive(const CopyRequest& req, Metadata& metadata, std::strin
 // The content type an object reports when its writer gave none.
 inline constexpr std::string_view kDefaultContentType = "application/octet-stream";
 
-// Hex MD5 of the body: S3's ETag of a single-part object.
-std::string md5_hex(std::string_view data);
-// Hex SHA-256 (file names of long keys).
-std::string sha256_hex(std::string_view data);
-
-// Strips surrounding double quotes ("\"abc\"" → "abc") so that callers may pass either form.
+// An ETag as clients report and compare it: a weak "W/" prefix dropped, then one pair of
+// surrounding double quotes, or of "&quot;" (some servers escape them twice in XML), stripped:
+// "\"abc\"", "W/\"abc\"", "&quot;abc&quot;" and "abc" are all "abc". Anything else is kept as is.
 std::string_view unquote_etag(std::string_view etag) noexcept;
 
 // Wall-clock now in Unix epoch milliseconds (object timestamps are calendar times).

@@ -2,7 +2,7 @@
 #include "storage/uri_secrets.h"
 
 #include "s3db/connection.h"
-#include "storage/s3/uri_encode.h"
+#include "core/encoding.h"
 
 #include <algorithm>
 
@@ -52,14 +52,14 @@ std::vector<UriSpan> secret_spans(std::string_view uri) {
     const std::size_t name = p + 1;
     const auto eq = uri.find('=', name);
     if (eq == npos || uri.substr(name, eq - name).find('&') != npos) continue;
-    if (s3::percent_decode(uri.substr(name, eq - name)) == "session_token") spans.push_back({eq + 1, value_end(uri, eq + 1)});
+    if (encoding::percent_decode_lenient(uri.substr(name, eq - name)) == "session_token") spans.push_back({eq + 1, value_end(uri, eq + 1)});
   }
   return spans;
 }
 
 void SecretFilter::add(std::string_view secret) {
   if (secret.empty()) return;
-  for (std::string s : {std::string(secret), s3::percent_decode(secret)}) {
+  for (std::string s : {std::string(secret), encoding::percent_decode_lenient(secret)}) {
     if (!s.empty() && std::find(secrets_.begin(), secrets_.end(), s) == secrets_.end()) {
       secrets_.push_back(std::move(s));
     }

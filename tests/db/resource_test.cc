@@ -312,5 +312,42 @@ TEST_P(ResourceTest, MetadataBudgetExactlyAtTheBoundary) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, ResourceTest, ::testing::Values("memory", "file", "rgw"), backend_name);
 
+// A store whose truncated listing pages lose their continuation token once `stuck` is set: a
+// listing that cannot advance. count() and list_ids() used to stop there and answer OK with
+// what the first page held.
+class TokenlessPages : public ForwardingClient {
+ public:
+  TokenlessPages() : ForwardingClient(make_memory_client()) {}
+  Result<ListPage> list(const ListRequest& r, OpContext& c) override {
+    auto page = ForwardingClient::list(r, c);
+    if (page.ok() && stuck && page->truncated) page->next_continuation_token.clear();
+    return page;
+  }
+  std::atomic<bool> stuck{false};
+};
+
+TEST(ResourceListing, AListingThatCannotAdvanceIsAnErrorNotAPartialAnswer) {
+  auto store = std::make_shared<TokenlessPages>();
+  DatabaseOptions o;
+  o.prefix = "stuck";
+  auto db = Database::open(Client::wrap(store), o);
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  ResourceConfig c;
+  c.name = "items";
+  auto r = db->create_resource(c);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  std::vector<json> docs;
+  for (int i = 0; i < 1001; ++i) docs.push_back({{"id", std::to_string(1000 + i)}});
+  ASSERT_EQ(r->insert_many(std::move(docs)).failed, 0u);
+  EXPECT_EQ(r->count().value(), 1001u);
+  store->stuck = true;
+  auto n = r->count();
+  EXPECT_EQ(n.status().code(), Code::kInternal) << (n.ok() ? std::to_string(*n) : n.status().to_string());
+  EXPECT_EQ(r->list_ids({}).status().code(), Code::kInternal);
+  ListOptions first;
+  first.limit = 10;  // satisfied by the first page: the listing never needs to advance
+  EXPECT_EQ(r->list_ids(first).value().size(), 10u);
+}
+
 }  // namespace
 }  // namespace s3db::testing

@@ -191,6 +191,56 @@ TEST(ClientTest, ListAllPagesThroughOnePoolOpPerPage) {
   EXPECT_EQ(c->pool().stats().processed - before, 3u);
 }
 
+TEST(ClientTest, ListEachStopsWhenTheVisitorSaysSo) {
+  auto probe = std::make_shared<ProbeClient>();
+  auto c = Client::wrap(probe);
+  for (int i = 0; i < 2500; ++i) ASSERT_TRUE(c->put(req(cat("p/", std::to_string(100000 + i)), "v")).ok());
+  std::vector<std::string> seen;
+  Status s = c->list_each("p/", [&](ObjectMeta& m) {
+    seen.push_back(m.key);
+    return seen.size() < 1001;  // one key into the second page
+  });
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  ASSERT_EQ(seen.size(), 1001u);
+  EXPECT_EQ(seen.back(), "p/101000");
+  EXPECT_EQ(probe->lists(), 2);  // the third page is never fetched
+}
+
+// Truncated pages whose continuation token is missing or never changes: a listing that would
+// page forever. Every page holds the same one key.
+class StuckLister : public ForwardingClient {
+ public:
+  explicit StuckLister(std::string token) : ForwardingClient(make_memory_client()), token_(std::move(token)) {}
+  Result<ListPage> list(const ListRequest&, OpContext&) override {
+    ++lists_;
+    ListPage page;
+    page.objects.push_back(ObjectMeta{"k", 1, "etag", "", 0, {}});
+    page.truncated = true;
+    page.next_continuation_token = token_;
+    return page;
+  }
+  std::atomic<int> lists_{0};
+
+ private:
+  std::string token_;
+};
+
+TEST(ClientTest, ListingThatDoesNotAdvanceIsInternal) {
+  for (const std::string token : {"", "same-token"}) {
+    auto stuck = std::make_shared<StuckLister>(token);
+    auto c = Client::wrap(stuck);
+    auto all = c->list_all("p/");
+    EXPECT_EQ(all.status().code(), Code::kInternal) << token;
+    EXPECT_NE(all.status().message().find(token.empty() ? "token missing" : "token repeated"), std::string::npos)
+        << all.status().to_string();
+    int visited = 0;
+    Status each = c->list_each("p/", [&](ObjectMeta&) { return ++visited < 1000; });
+    EXPECT_EQ(each.code(), Code::kInternal) << token;
+    // A missing token stops at the first page; a repeated one is noticed at the second.
+    EXPECT_EQ(stuck->lists_.load(), token.empty() ? 2 : 4);
+  }
+}
+
 // An op that waits for its cancellation: the pool's per-attempt timeout cancels it, and the
 // client reports Timeout.
 class HangingClient : public ForwardingClient {

@@ -283,6 +283,24 @@ TEST_P(ConformanceTest, IfMatch) {
   EXPECT_EQ(got->meta.etag, r->etag);
 }
 
+TEST_P(ConformanceTest, IfMatchAcceptsQuotedAndWeakEtags) {
+  SKIP_WITHOUT_CONDITIONAL_WRITES();
+  // The forms an ETag arrives in from HTTP headers: "etag" and W/"etag" name the same version.
+  auto v1 = client_->put(put_req(k("doc"), "v1"));
+  ASSERT_TRUE(v1.ok());
+  PutRequest quoted = put_req(k("doc"), "v2");
+  quoted.if_match = "\"" + v1->etag + "\"";
+  auto v2 = client_->put(quoted);
+  ASSERT_TRUE(v2.ok()) << v2.status().to_string();
+  PutRequest weak = put_req(k("doc"), "v3");
+  weak.if_match = "W/\"" + v2->etag + "\"";
+  auto v3 = client_->put(weak);
+  ASSERT_TRUE(v3.ok()) << v3.status().to_string();
+  weak.if_match = "W/\"" + v1->etag + "\"";  // an old version, quoted: still refused
+  EXPECT_EQ(client_->put(weak).status().code(), Code::kPreconditionFailed);
+  EXPECT_EQ(client_->get(k("doc"))->body, "v3");
+}
+
 TEST_P(ConformanceTest, IfMatchOnMissingKeyFails) {
   SKIP_WITHOUT_CONDITIONAL_WRITES();
   PutRequest r = put_req(k("ghost"), "x");

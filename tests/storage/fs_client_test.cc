@@ -3,7 +3,7 @@
 #include "s3db/connection.h"
 #include "s3db/storage_client.h"
 #include "storage/fs_format.h"
-#include "storage/object_util.h"
+#include "storage/s3/digest.h"
 #include "support/test_env.h"
 
 #include <poll.h>
@@ -233,6 +233,22 @@ TEST_F(FsClientTest, AwkwardKeysMapToFlatSafeNames) {
   EXPECT_EQ(r->objects[0].size, long_key.size() + 5);
 }
 
+TEST_F(FsClientTest, OnlyTheNameTheStoreWritesForAKeyIsThatKey) {
+  for (const std::string& k : std::vector<std::string>{"A", ".x", "x.y", "a/b", "~", "%41", "é", std::string(1, '\0')}) {
+    EXPECT_EQ(storage::fs::key_from_file_name(storage::fs::file_name_for(k)), k) << k;
+  }
+  auto c = open();
+  ASSERT_TRUE(c->put(req("A", "v"), ctx_).ok());
+  // The object's file copied under other spellings: escaped unreserved bytes ("%41" is "A",
+  // "x%2Ey" is "x.y"), lower-case hex, a raw byte the store escapes. None is listed: get() of
+  // the key such a name spells would open another file (it used to list "A" twice, and "x.y").
+  for (const char* other : {"%41", "x%2Ey", "a%2fb", "t~", "sp ace"}) {
+    stdfs::copy_file(root_ / "objects" / "A", root_ / "objects" / other);
+    EXPECT_EQ(storage::fs::key_from_file_name(other), std::nullopt) << other;
+  }
+  EXPECT_EQ(keys(*open()), std::vector<std::string>{"A"});
+}
+
 TEST_F(FsClientTest, RootThatIsAFileIsRejected) {
   stdfs::create_directories(root_);
   std::ofstream(root_ / "plain") << "x";
@@ -264,7 +280,7 @@ TEST_F(FsClientTest, ConcurrentWritersOfOneKeyNeverTear) {
       OpContext ctx;
       for (int i = 0; i < 100000 && !done.load(); ++i) {
         auto got = c->get("hot", ctx);
-        if (!got.ok() || got->meta.metadata.at("body") != got->body || got->meta.etag != storage::md5_hex(got->body))
+        if (!got.ok() || got->meta.metadata.at("body") != got->body || got->meta.etag != s3::md5_hex(got->body))
           bad++;
       }
     });
@@ -431,7 +447,7 @@ TEST_F(FsClientTest, ConditionalUpdatesRacingDeletesInAnotherProcessNeverResurre
     for (int round = 0; round < kRounds; ++round) {
       if (self.await() != 'G') return kFailed;
       PutRequest r = req("k", "update");
-      r.if_match = storage::md5_hex("version-" + std::to_string(round));
+      r.if_match = s3::md5_hex("version-" + std::to_string(round));
       self.tell(static_cast<char>('0' + exit_code((*mine)->put(r, ctx).status())));
     }
     return kDone;

@@ -1,6 +1,6 @@
 #include "s3db/storage_client.h"
 
-#include "storage/object_util.h"
+#include "storage/s3/digest.h"
 
 #include <gtest/gtest.h>
 
@@ -173,7 +173,7 @@ TEST(MemoryClientTest, ReadersSeeConsistentObjectsUnderConcurrentWrites) {
       for (int i = 0; i < 20000 && !stop.load(); ++i) {
         auto got = client->get("hot", ctx);
         if (!got.ok() || got->meta.metadata.at("body") != got->body || got->meta.size != got->body.size() ||
-            got->meta.etag != storage::md5_hex(got->body))
+            got->meta.etag != s3::md5_hex(got->body))
           bad++;
         ListRequest l;
         auto page = client->list(l, ctx);

@@ -228,8 +228,8 @@ TEST(S3ClientRgw, WrongSecretIsUnauthorized) {
   EXPECT_NE(r.status().message().find("403"), std::string::npos) << r.status().to_string();
 }
 
-TEST(S3ClientNet, ConnectionRefusedIsUnavailable) {
-  // Port 9 (discard) is not served on this machine's loopback.
+// A client of an endpoint nobody serves: port 9 (discard) is not served on this machine's loopback.
+ConnectionOptions unserved_endpoint() {
   ConnectionOptions o;
   o.kind = StorageKind::kS3;
   o.bucket = "b";
@@ -237,12 +237,31 @@ TEST(S3ClientNet, ConnectionRefusedIsUnavailable) {
   o.path_style = true;
   o.access_key = "AK";
   o.secret_key = "SK";
-  auto c = make_s3_client(o);
+  return o;
+}
+
+TEST(S3ClientNet, ConnectionRefusedIsUnavailable) {
+  auto c = make_s3_client(unserved_endpoint());
   ASSERT_TRUE(c.ok());
   OpContext ctx;
   auto r = (*c)->get("k", ctx);
   EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().to_string();
   EXPECT_TRUE(r.status().retryable());
+}
+
+TEST(S3ClientNet, KeysCountTheConnectionsPrefixAndAreCheckedBeforeSending) {
+  // A request that was sent would fail Unavailable instead.
+  ConnectionOptions o = unserved_endpoint();
+  o.prefix = std::string(1000, 'p');  // keys go to "<prefix>/<key>": 1001 bytes before the key
+  auto c = make_s3_client(o);
+  ASSERT_TRUE(c.ok());
+  OpContext ctx;
+  EXPECT_EQ((*c)->get(std::string(23, 'k'), ctx).status().code(), Code::kUnavailable);  // 1024: sent
+  auto r = (*c)->get(std::string(24, 'k'), ctx);
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("1025 with the connection's prefix"), std::string::npos)
+      << r.status().to_string();
+  EXPECT_EQ((*c)->head("\xC0\xAF", ctx).status().code(), Code::kInvalidArgument);  // overlong '/'
 }
 
 TEST(S3ClientNet, CancellingAHungTransferAbortsIt) {

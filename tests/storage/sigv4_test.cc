@@ -3,9 +3,9 @@
 // signing key and signature for GET object (Range), PUT object, GET lifecycle, GET bucket list.
 #include "storage/s3/sigv4.h"
 
+#include "core/encoding.h"
 #include "storage/s3/digest.h"
 #include "storage/s3/s3_request.h"
-#include "storage/s3/uri_encode.h"
 
 #include <gtest/gtest.h>
 
@@ -66,7 +66,7 @@ TEST(SigV4, PutObjectWithEncodedKeyAndPayload) {
   const std::string body = "Welcome to Amazon S3.";
   const std::string hash = sha256_hex(body);
   EXPECT_EQ(hash, "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072");
-  std::string uri = "/" + uri_encode("test$file.text", false);
+  std::string uri = "/" + encoding::percent_encode("test$file.text", encoding::kUnreservedAndSlash);
   EXPECT_EQ(uri, "/test%24file.text");
   SigningRequest r{"PUT", uri, {}, base_headers(hash), hash};
   r.headers.emplace_back("Date", "Fri, 24 May 2013 00:00:00 GMT");
@@ -165,38 +165,6 @@ TEST(SigV4, CanonicalQueryEncodesEverythingButUnreserved) {
   Params q{{"prefix", "a b/c+d=é"}, {"continuation-token", "x/y=="}, {"delete", ""}};
   EXPECT_EQ(canonical_query(q),
             "continuation-token=x%2Fy%3D%3D&delete=&prefix=a%20b%2Fc%2Bd%3D%C3%A9");
-}
-
-TEST(UriEncode, KeepsUnreservedAndOptionallySlash) {
-  EXPECT_EQ(uri_encode("A-z_0.9~"), "A-z_0.9~");
-  EXPECT_EQ(uri_encode("a/b c", false), "a/b%20c");
-  EXPECT_EQ(uri_encode("a/b c", true), "a%2Fb%20c");
-  EXPECT_EQ(uri_encode("=&?#+*"), "%3D%26%3F%23%2B%2A");
-  EXPECT_EQ(uri_encode("ключ"), "%D0%BA%D0%BB%D1%8E%D1%87");
-}
-
-TEST(UriEncode, DecodesBothWays) {
-  EXPECT_EQ(percent_decode("a%20b%2Bc+d", true), "a b+c d");
-  EXPECT_EQ(percent_decode("a%20b%2Bc+d", false), "a b+c+d");
-  EXPECT_EQ(percent_decode("100%", false), "100%");
-  EXPECT_EQ(percent_decode("%zz", false), "%zz");
-}
-
-TEST(UriEncode, Utf8Validation) {
-  EXPECT_TRUE(is_valid_utf8("plain"));
-  EXPECT_TRUE(is_valid_utf8("é ключ 🎉"));
-  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong '/'
-  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));      // surrogate
-  EXPECT_FALSE(is_valid_utf8("\xE2\x82"));          // truncated
-  EXPECT_FALSE(is_valid_utf8("\xFF"));
-}
-
-TEST(Digest, Md5AndBase64) {
-  EXPECT_EQ(md5_base64(""), "1B2M2Y8AsgTpgAmY7PhCfg==");
-  std::string out;
-  ASSERT_TRUE(base64_decode(base64_encode("héllo!"), out));
-  EXPECT_EQ(out, "héllo!");
-  EXPECT_FALSE(base64_decode("abc", out));
 }
 
 }  // namespace

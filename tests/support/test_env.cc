@@ -1,5 +1,7 @@
 #include "support/test_env.h"
 
+#include "core/encoding.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -33,10 +35,8 @@ const std::string& run_id() {
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
-    static const char* hex = "0123456789abcdef";
-    std::string rnd;
-    std::uint64_t r = gen();
-    for (int i = 0; i < 8; ++i) rnd += hex[(r >> (i * 4)) & 0xF];
+    const std::uint64_t r = gen();
+    const std::string rnd = encoding::to_hex(std::string_view(reinterpret_cast<const char*>(&r), 4));
     return "t-" + std::to_string(secs) + "-" + std::to_string(::getpid()) + "-" + rnd;
   }();
   return id;

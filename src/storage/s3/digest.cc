@@ -7,31 +7,50 @@
 
 namespace s3db::s3 {
 
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0xF];
-  }
-  return out;
+namespace {
+// Every put hashes its body (ETag, payload hash) and every request its canonical form: fetch each
+// algorithm once and reuse one context per thread, instead of EVP_Digest's implicit fetch and
+// context allocation on every call.
+const EVP_MD* fetched(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);  // kept for the process's lifetime
+  if (md == nullptr) throw std::runtime_error(std::string("OpenSSL has no ") + name);
+  return md;
 }
 
-namespace {
-std::string digest(const EVP_MD* md, std::string_view data) {
-  unsigned char buf[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // EVP_Digest is one-shot and thread-safe (no shared context).
-  if (EVP_Digest(data.data(), data.size(), buf, &len, md, nullptr) != 1) {
-    throw std::runtime_error("EVP_Digest failed");
+// The digest lives in a stack buffer: the hex and base64 forms then cost one allocation only.
+struct Digest {
+  unsigned char bytes[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes), size}; }
+};
+
+Digest digest(const EVP_MD* md, std::string_view data) {
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx tl;
+  Digest d;
+  if (tl.ctx == nullptr || EVP_DigestInit_ex2(tl.ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(tl.ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(tl.ctx, d.bytes, &d.size) != 1) {
+    throw std::runtime_error("OpenSSL digest failed");
   }
-  return std::string(reinterpret_cast<const char*>(buf), len);
+  return d;
+}
+
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = fetched("SHA256");
+  return md;
+}
+const EVP_MD* md5_md() {
+  static const EVP_MD* md = fetched("MD5");
+  return md;
 }
 }  // namespace
 
-std::string sha256(std::string_view data) { return digest(EVP_sha256(), data); }
-std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+std::string sha256(std::string_view data) { return std::string(digest(sha256_md(), data).view()); }
+std::string sha256_hex(std::string_view data) { return encoding::to_hex(digest(sha256_md(), data).view()); }
+std::string md5_hex(std::string_view data) { return encoding::to_hex(digest(md5_md(), data).view()); }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char buf[EVP_MAX_MD_SIZE];
@@ -66,6 +85,6 @@ bool base64_decode(std::string_view in, std::string& out) {
   return true;
 }
 
-std::string md5_base64(std::string_view data) { return base64_encode(digest(EVP_md5(), data)); }
+std::string md5_base64(std::string_view data) { return base64_encode(digest(md5_md(), data).view()); }
 
 }  // namespace s3db::s3

@@ -2,6 +2,7 @@
 
 #include "s3db/metadata.h"
 
+#include "core/encoding.h"
 #include "storage/s3/digest.h"
 #include "storage/s3/strcat.h"
 
@@ -37,12 +38,11 @@ bool decode_word(std::string_view word, std::string& out) {
   if (enc != 'Q') return false;
   out.clear();
   for (std::size_t i = 0; i < text.size(); ++i) {
+    const int byte = text[i] == '=' ? encoding::hex_byte(text, i + 1) : -1;  // "=XX"
     if (text[i] == '_') {
       out += ' ';
-    } else if (text[i] == '=' && i + 2 < text.size() &&
-               std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+    } else if (byte >= 0) {
+      out += static_cast<char>(byte);
       i += 2;
     } else {
       out += text[i];

@@ -1,11 +1,11 @@
 #include "storage/s3/s3_client.h"
 
+#include "core/encoding.h"
 #include "storage/s3/digest.h"
 #include "storage/s3/errors.h"
 #include "storage/s3/metadata_codec.h"
 #include "storage/s3/s3_request.h"
 #include "storage/s3/strcat.h"
-#include "storage/s3/uri_encode.h"
 #include "storage/s3/xml.h"
 #include "storage/object_util.h"
 
@@ -20,7 +20,6 @@ namespace s3db::s3 {
 
 namespace {
 
-constexpr std::size_t kMaxKeyBytes = 1024;
 constexpr std::size_t kDeleteBatch = 1000;  // S3's DeleteObjects limit
 
 std::int64_t now_unix() {
@@ -59,7 +58,7 @@ class S3Client final : public StorageClient {
   }
 
   Result<PutResult> put(const PutRequest& r, OpContext& ctx) override {
-    S3DB_RETURN_IF_ERROR(check_key("put", r.key));
+    S3DB_RETURN_IF_ERROR(storage::check_key("s3 put", r.key, root_.size()));
     S3Call call{"PUT", full(r.key), {}, {}, r.body};
     call.headers.emplace_back("content-type",
                               r.content_type.empty() ? "application/octet-stream" : r.content_type);
@@ -70,17 +69,17 @@ class S3Client final : public StorageClient {
       cond = WriteCondition::kCreateOnly;
     } else if (!r.if_match.empty()) {
       // RGW compares the raw value with its stored ETag: send it without quotes (DESIGN §6).
-      call.headers.emplace_back("if-match", unquote_etag(r.if_match));
+      call.headers.emplace_back("if-match", storage::unquote_etag(r.if_match));
       cond = WriteCondition::kIfMatch;
     }
     HttpResponse resp = requester_.send(call, ctx);
     if (!success(resp)) return failure(resp, "put", r.key, ctx, cond);
     const std::string* etag = resp.header("etag");
-    return PutResult{etag ? unquote_etag(*etag) : std::string()};
+    return PutResult{etag ? std::string(storage::unquote_etag(*etag)) : std::string()};
   }
 
   Result<Object> get(std::string_view key, OpContext& ctx) override {
-    S3DB_RETURN_IF_ERROR(check_key("get", key));
+    S3DB_RETURN_IF_ERROR(storage::check_key("s3 get", key, root_.size()));
     // An object's body is what a GET is for: its own, larger cap.
     S3Call call{"GET", full(key), {}, {}, {}};
     call.max_body_bytes = options_.max_object_bytes;
@@ -94,14 +93,14 @@ class S3Client final : public StorageClient {
   }
 
   Result<ObjectMeta> head(std::string_view key, OpContext& ctx) override {
-    S3DB_RETURN_IF_ERROR(check_key("head", key));
+    S3DB_RETURN_IF_ERROR(storage::check_key("s3 head", key, root_.size()));
     HttpResponse resp = requester_.send(S3Call{"HEAD", full(key), {}, {}, {}}, ctx);
     if (!success(resp)) return failure(resp, "head", key, ctx);
     return meta_from_headers(resp, key);
   }
 
   Status remove(std::string_view key, OpContext& ctx) override {
-    S3DB_RETURN_IF_ERROR(check_key("delete", key));
+    S3DB_RETURN_IF_ERROR(storage::check_key("s3 delete", key, root_.size()));
     HttpResponse resp = requester_.send(S3Call{"DELETE", full(key), {}, {}, {}}, ctx);
     if (success(resp) || (resp.curl_code == CURLE_OK && resp.status == 404)) return Status::OK();
     return failure(resp, "delete", key, ctx);
@@ -115,7 +114,7 @@ class S3Client final : public StorageClient {
     for (std::size_t i = 0; i < keys.size();) {
       batch.clear();
       for (; i < keys.size() && batch.size() < kDeleteBatch; ++i) {
-        Status valid = check_key("delete_many", keys[i]);
+        Status valid = storage::check_key("s3 delete_many", keys[i], root_.size());
         if (!valid.ok()) {
           result.failed.emplace_back(keys[i], std::move(valid));
         } else {
@@ -129,12 +128,13 @@ class S3Client final : public StorageClient {
   }
 
   Result<PutResult> copy(const CopyRequest& r, OpContext& ctx) override {
-    S3DB_RETURN_IF_ERROR(check_key("copy", r.source_key));
-    S3DB_RETURN_IF_ERROR(check_key("copy", r.dest_key));
+    S3DB_RETURN_IF_ERROR(storage::check_key("s3 copy", r.source_key, root_.size()));
+    S3DB_RETURN_IF_ERROR(storage::check_key("s3 copy", r.dest_key, root_.size()));
     S3Call call{"PUT", full(r.dest_key), {}, {}, {}};
     call.headers.emplace_back(
         "x-amz-copy-source",
-        cat("/", uri_encode(options_.bucket), "/", uri_encode(full(r.source_key), false)));
+        cat("/", encoding::percent_encode(options_.bucket, encoding::kUnreserved), "/",
+            encoding::percent_encode(full(r.source_key), encoding::kUnreservedAndSlash)));
     if (r.directive == MetadataDirective::kReplace) {
       std::string content_type = r.content_type;
       if (content_type.empty()) {
@@ -188,17 +188,6 @@ class S3Client final : public StorageClient {
   std::string strip(std::string key) const {
     if (!root_.empty() && key.compare(0, root_.size(), root_) == 0) key.erase(0, root_.size());
     return key;
-  }
-
-  Status check_key(std::string_view op, std::string_view key) const {
-    if (key.empty() || key.size() > kMaxKeyBytes || root_.size() + key.size() > kMaxKeyBytes) {
-      return Status::InvalidArgument(cat("s3 ", op),
-                                     "keys must be 1..1024 bytes (prefix included)");
-    }
-    if (!is_valid_utf8(key)) {
-      return Status::InvalidArgument(cat("s3 ", op), "key is not valid UTF-8");
-    }
-    return Status::OK();
   }
 
   static Status add_metadata(std::string_view op, std::string_view key, const Metadata& metadata,
@@ -270,7 +259,7 @@ class S3Client final : public StorageClient {
       if (name == "content-length") {
         std::from_chars(value.data(), value.data() + value.size(), m.size);
       } else if (name == "etag") {
-        m.etag = unquote_etag(value);
+        m.etag = storage::unquote_etag(value);
       } else if (name == "content-type") {
         m.content_type = value;
       } else if (name == "last-modified") {

@@ -1,8 +1,8 @@
 #include "storage/s3/s3_request.h"
 
+#include "core/encoding.h"
 #include "storage/s3/digest.h"
 #include "storage/s3/strcat.h"
-#include "storage/s3/uri_encode.h"
 
 namespace s3db::s3 {
 
@@ -13,7 +13,7 @@ Result<Endpoint> resolve_endpoint(const ConnectionOptions& o) {
     // Dotted bucket names break the *.s3 wildcard certificate: use path-style for them.
     if (o.path_style || o.bucket.find('.') != std::string::npos) {
       ep.host = cat("s3.", o.region, ".amazonaws.com");
-      ep.bucket_path = cat("/", uri_encode(o.bucket));
+      ep.bucket_path = cat("/", encoding::percent_encode(o.bucket, encoding::kUnreserved));
     } else {
       ep.host = cat(o.bucket, ".s3.", o.region, ".amazonaws.com");
     }
@@ -39,7 +39,7 @@ Result<Endpoint> resolve_endpoint(const ConnectionOptions& o) {
   }
   if (o.path_style) {
     ep.host = std::string(host);
-    ep.bucket_path = cat("/", uri_encode(o.bucket));
+    ep.bucket_path = cat("/", encoding::percent_encode(o.bucket, encoding::kUnreserved));
   } else {
     ep.host = cat(o.bucket, ".", host);
   }
@@ -68,7 +68,7 @@ HttpRequest S3Requester::build(const S3Call& call, std::chrono::system_clock::ti
   // the path without it) or "/" when virtual-hosted.
   std::string path = call.key.empty()
                          ? (endpoint_.bucket_path.empty() ? std::string("/") : endpoint_.bucket_path)
-                         : cat(endpoint_.bucket_path, "/", uri_encode(call.key, /*encode_slash=*/false));
+                         : cat(endpoint_.bucket_path, "/", encoding::percent_encode(call.key, encoding::kUnreservedAndSlash));
   std::string date = amz_date(now);
 
   SigningRequest sr;
@@ -87,7 +87,7 @@ HttpRequest S3Requester::build(const S3Call& call, std::chrono::system_clock::ti
 
   std::string scope = credential_scope(date, region_);
   std::string to_sign = string_to_sign(date, scope, canonical_request(sr));
-  std::string signature = to_hex(hmac_sha256(key_for(std::string_view(date).substr(0, 8)), to_sign));
+  std::string signature = encoding::to_hex(hmac_sha256(key_for(std::string_view(date).substr(0, 8)), to_sign));
 
   HttpRequest req;
   req.method = std::string(call.method);

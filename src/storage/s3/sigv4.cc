@@ -1,7 +1,7 @@
 #include "storage/s3/sigv4.h"
 
+#include "core/encoding.h"
 #include "storage/s3/digest.h"
-#include "storage/s3/uri_encode.h"
 
 #include <algorithm>
 #include <cctype>
@@ -21,7 +21,10 @@ std::string amz_date(std::chrono::system_clock::time_point t) {
 std::string canonical_query(const Params& query) {
   std::vector<std::pair<std::string, std::string>> encoded;
   encoded.reserve(query.size());
-  for (const auto& [name, value] : query) encoded.emplace_back(uri_encode(name), uri_encode(value));
+  for (const auto& [name, value] : query) {
+    encoded.emplace_back(encoding::percent_encode(name, encoding::kUnreserved),
+                         encoding::percent_encode(value, encoding::kUnreserved));
+  }
   // Sorting happens on the encoded form (byte order), as SigV4 specifies.
   std::sort(encoded.begin(), encoded.end());
   std::string out;
@@ -139,7 +142,7 @@ std::string authorization(const SigningRequest& request, const Credentials& cred
   std::string out("AWS4-HMAC-SHA256 Credential=");
   out.append(credentials.access_key).append("/").append(scope);
   out.append(",SignedHeaders=").append(signed_headers(request.headers));
-  out.append(",Signature=").append(to_hex(hmac_sha256(key, to_sign)));
+  out.append(",Signature=").append(encoding::to_hex(hmac_sha256(key, to_sign)));
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "storage/s3/xml.h"
 
-#include "storage/s3/uri_encode.h"
+#include "core/encoding.h"
+#include "storage/object_util.h"
 
 #include <pugixml.hpp>
 
@@ -31,17 +32,6 @@ int parse_int(std::string_view s, std::size_t pos, std::size_t len, bool& ok) {
 }
 
 }  // namespace
-
-std::string unquote_etag(std::string_view etag) {
-  if (etag.substr(0, 2) == "W/") etag.remove_prefix(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
-    etag = etag.substr(1, etag.size() - 2);
-  } else if (etag.size() >= 12 && etag.substr(0, 6) == "&quot;") {
-    // Some servers escape the quotes twice inside XML.
-    etag = etag.substr(6, etag.size() - 12);
-  }
-  return std::string(etag);
-}
 
 std::optional<S3ErrorBody> parse_error(std::string_view body) {
   pugi::xml_document doc;
@@ -86,14 +76,14 @@ std::optional<ListPage> parse_list_v2(std::string_view body) {
   pugi::xml_node root = doc.child("ListBucketResult");
   if (!root) return std::nullopt;
   const bool url = std::string_view(root.child("EncodingType").text().as_string()) == "url";
-  auto decode = [url](std::string s) { return url ? percent_decode(s, true) : s; };
+  auto decode = [url](std::string s) { return url ? encoding::percent_decode_lenient(s, /*plus_is_space=*/true) : s; };
 
   ListPage page;
   for (pugi::xml_node c = root.child("Contents"); c; c = c.next_sibling("Contents")) {
     ObjectMeta meta;
     meta.key = decode(text_of(c, "Key"));
     meta.size = c.child("Size").text().as_ullong();
-    meta.etag = unquote_etag(text_of(c, "ETag"));
+    meta.etag = storage::unquote_etag(text_of(c, "ETag"));
     meta.last_modified_ms = parse_iso8601_ms(text_of(c, "LastModified")).value_or(0);
     page.objects.push_back(std::move(meta));
   }
@@ -146,7 +136,7 @@ std::optional<std::string> parse_copy_result(std::string_view body) {
   if (!load(doc, body)) return std::nullopt;
   pugi::xml_node root = doc.child("CopyObjectResult");
   if (!root) return std::nullopt;
-  return unquote_etag(text_of(root, "ETag"));
+  return std::string(storage::unquote_etag(text_of(root, "ETag")));
 }
 
 }  // namespace s3db::s3

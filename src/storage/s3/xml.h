@@ -40,13 +40,10 @@ std::optional<DeleteResultBody> parse_delete_result(std::string_view body);
 // <Delete><Quiet>true</Quiet><Object><Key>…</Key></Object>…</Delete>
 std::string build_delete_body(const std::vector<std::string>& keys, bool quiet);
 
-// <CopyObjectResult><ETag>"…"</ETag>…; the ETag is returned without quotes.
+// <CopyObjectResult><ETag>"…"</ETag>…; the ETag is returned unquoted (storage::unquote_etag).
 std::optional<std::string> parse_copy_result(std::string_view body);
 
 // "2013-05-24T00:00:00.000Z" → Unix milliseconds; nullopt when malformed.
 std::optional<std::int64_t> parse_iso8601_ms(std::string_view text);
-
-// Strips one pair of surrounding double quotes (and a W/ prefix) from an ETag.
-std::string unquote_etag(std::string_view etag);
 
 }  // namespace s3db::s3
