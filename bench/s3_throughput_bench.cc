@@ -138,7 +138,7 @@ struct Signer {
     sr.headers = {{"host", host}, {"x-amz-content-sha256", payload_hash}, {"x-amz-date", date}};
     if (method == "PUT") sr.headers.emplace_back("content-type", "application/octet-stream");
     std::string scope = s3::credential_scope(date, o.region);
-    std::string sig = s3::to_hex(
+    std::string sig = s3db::encoding::to_hex(
         s3::hmac_sha256(signing_key, s3::string_to_sign(date, scope, s3::canonical_request(sr))));
     std::vector<std::string> out;
     for (const auto& [n, v] : sr.headers) out.push_back(n + ": " + v);

@@ -21,12 +21,12 @@ TEST(Digest, Sha256) {
   EXPECT_EQ(sha256_hex(""), kEmptySha256);
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2
   EXPECT_EQ(sha256("abc").size(), 32u);
-  EXPECT_EQ(to_hex(sha256("abc")), sha256_hex("abc"));
+  EXPECT_EQ(encoding::to_hex(sha256("abc")), sha256_hex("abc"));
 }
 
 TEST(Digest, HmacSha256) {
   // RFC 4231 test case 2.
-  EXPECT_EQ(to_hex(hmac_sha256("Jefe", "what do ya want for nothing?")),
+  EXPECT_EQ(encoding::to_hex(hmac_sha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 

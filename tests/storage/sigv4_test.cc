@@ -36,7 +36,7 @@ TEST(SigV4, AmzDateFormatsUtc) {
 }
 
 TEST(SigV4, SigningKeyMatchesPublishedValue) {
-  EXPECT_EQ(to_hex(signing_key(kCreds.secret_key, "20130524", "us-east-1")),
+  EXPECT_EQ(encoding::to_hex(signing_key(kCreds.secret_key, "20130524", "us-east-1")),
             "dbb893acc010964918f1fd433add87c70e8b0db6be30c1fbeafefa5ec6ba8378");
 }
 

@@ -4,9 +4,7 @@
 // std::runtime_error rather than returning a wrong or empty value.
 #pragma once
 
-// Relative, unlike the project's other includes: bench/s3_throughput_bench.cc includes this header
-// by its path, without src/ on its include path.
-#include "../../core/encoding.h"
+#include "core/encoding.h"
 
 #include <string>
 #include <string_view>
@@ -21,10 +19,6 @@ std::string md5_base64(std::string_view data);         // Content-MD5 header val
 std::string base64_encode(std::string_view data);
 // Standard alphabet; false on malformed input.
 bool base64_decode(std::string_view in, std::string& out);
-
-// Lower-case hex lives with the other encodings (core/encoding.h); named here too because the
-// SigV4 code and its benchmark (bench/s3_throughput_bench.cc) spell it s3::to_hex.
-using encoding::to_hex;
 
 // SHA-256 of the empty payload, the x-amz-content-sha256 of every bodiless request.
 inline constexpr std::string_view kEmptySha256 =
