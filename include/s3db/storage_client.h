@@ -1,7 +1,7 @@
 // s3db/storage_client.h — the raw object-store interface (shaped like leveldb's Env).
 //
 // Contract
-// - Implementations: MemoryClient, FileSystemClient, S3Client (make_storage_client() picks one
+// - Implementations: MemoryClient, FileClient, S3Client (make_storage_client() picks one
 //   from ConnectionOptions). All are thread-safe: any method may be called from many threads.
 // - Every method runs inside one OperationPool attempt and receives its OpContext: it must stop
 //   promptly when ctx.cancelled() (a network client aborts its transfer from ctx.on_cancel) and
@@ -146,7 +146,7 @@ std::unique_ptr<StorageClient> make_memory_client(MemoryClientOptions options = 
 Result<std::unique_ptr<StorageClient>> make_file_client(const std::string& root);
 
 struct ConnectionOptions;  // s3db/connection.h
-// memory:// → MemoryClient, file:// → FileSystemClient, s3:// and http(s):// → S3Client.
+// memory:// → MemoryClient, file:// → FileClient, s3:// and http(s):// → S3Client.
 Result<std::unique_ptr<StorageClient>> make_storage_client(const ConnectionOptions& options);
 
 }  // namespace s3db

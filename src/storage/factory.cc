@@ -1,7 +1,7 @@
 // make_storage_client(): ConnectionOptions → the StorageClient they describe.
 #include "s3db/connection.h"
 #include "s3db/storage_client.h"
-#include "storage/fs_client.h"
+#include "storage/file_client.h"
 #include "storage/memory_client.h"
 #include "storage/s3/s3_client.h"
 

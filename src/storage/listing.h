@@ -1,5 +1,5 @@
 // Internal: S3 ListObjectsV2 semantics over any sorted key set (used by MemoryClient and
-// FileSystemClient so that both page exactly alike).
+// FileClient so that both page exactly alike).
 //
 // - Keys are compared as bytes (UTF-8 byte order), like S3.
 // - A page holds at most max_keys (clamped to 1..1000) entries, keys and common prefixes counted

@@ -1,8 +1,8 @@
-#include "storage/fs_client.h"
+#include "storage/file_client.h"
 
 #include "s3db/connection.h"
 #include "s3db/storage_client.h"
-#include "storage/fs_format.h"
+#include "storage/file_format.h"
 #include "storage/s3/digest.h"
 #include "support/test_env.h"
 
@@ -102,7 +102,7 @@ PutRequest req(std::string key, std::string body, Metadata md = {}) {
   return r;
 }
 
-class FsClientTest : public ::testing::Test {
+class FileClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = stdfs::temp_directory_path() / ("s3db-fs-test-" + testing::run_id() + "-" + std::to_string(n_++));
@@ -141,7 +141,7 @@ class FsClientTest : public ::testing::Test {
   static inline int n_ = 0;
 };
 
-TEST_F(FsClientTest, PersistsAcrossReopen) {
+TEST_F(FileClientTest, PersistsAcrossReopen) {
   PutResult put;
   std::int64_t mtime = 0;
   {
@@ -166,7 +166,7 @@ TEST_F(FsClientTest, PersistsAcrossReopen) {
   EXPECT_EQ(keys(*c), std::vector<std::string>{"users/id=1"});
 }
 
-TEST_F(FsClientTest, OpenedThroughAConnectionString) {
+TEST_F(FileClientTest, OpenedThroughAConnectionString) {
   auto opts = ConnectionOptions::FromUri("file://" + root_.string());
   ASSERT_TRUE(opts.ok());
   auto c = make_storage_client(*opts);
@@ -176,7 +176,7 @@ TEST_F(FsClientTest, OpenedThroughAConnectionString) {
   EXPECT_EQ(open()->get("k", ctx_)->body, "v");
 }
 
-TEST_F(FsClientTest, TempFilesOfDeadWritersAreCleanedOnOpenAndNeverListed) {
+TEST_F(FileClientTest, TempFilesOfDeadWritersAreCleanedOnOpenAndNeverListed) {
   { auto c = open(); ASSERT_TRUE(c->put(req("real", "v"), ctx_).ok()); }
   // A crash mid-write leaves a temp file (partial content), never a partial object.
   const std::string stale = ".tmp-" + std::to_string(dead_pid()) + "-7";
@@ -192,23 +192,23 @@ TEST_F(FsClientTest, TempFilesOfDeadWritersAreCleanedOnOpenAndNeverListed) {
   EXPECT_EQ(keys(*c), std::vector<std::string>{"real"});
 }
 
-TEST_F(FsClientTest, NoTempFilesLeftAfterWrites) {
+TEST_F(FileClientTest, NoTempFilesLeftAfterWrites) {
   auto c = open();
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(c->put(req("k" + std::to_string(i % 5), "v"), ctx_).ok());
   for (const auto& n : files()) EXPECT_FALSE(n.starts_with(".")) << n;
   EXPECT_EQ(files().size(), 5u);
 }
 
-TEST_F(FsClientTest, CorruptFileIsAnErrorNotACrash) {
+TEST_F(FileClientTest, CorruptFileIsAnErrorNotACrash) {
   auto c = open();
   ASSERT_TRUE(c->put(req("k", "v"), ctx_).ok());
-  std::ofstream(root_ / "objects" / storage::fs::file_name_for("k"), std::ios::trunc) << "garbage";
+  std::ofstream(root_ / "objects" / storage::file_format::file_name_for("k"), std::ios::trunc) << "garbage";
   auto got = c->get("k", ctx_);
   EXPECT_EQ(got.status().code(), Code::kInternal) << got.status().to_string();
   EXPECT_EQ(c->head("k", ctx_).status().code(), Code::kInternal);
 }
 
-TEST_F(FsClientTest, AwkwardKeysMapToFlatSafeNames) {
+TEST_F(FileClientTest, AwkwardKeysMapToFlatSafeNames) {
   auto c = open();
   const std::string long_key = std::string("long/") + std::string(300, 'x') + "/é";  // encodes > 240 bytes
   const std::vector<std::string> ks = {".hidden", "..", ".", "a/../b", "with space", "~tilde", "%41", long_key,
@@ -233,9 +233,9 @@ TEST_F(FsClientTest, AwkwardKeysMapToFlatSafeNames) {
   EXPECT_EQ(r->objects[0].size, long_key.size() + 5);
 }
 
-TEST_F(FsClientTest, OnlyTheNameTheStoreWritesForAKeyIsThatKey) {
+TEST_F(FileClientTest, OnlyTheNameTheStoreWritesForAKeyIsThatKey) {
   for (const std::string& k : std::vector<std::string>{"A", ".x", "x.y", "a/b", "~", "%41", "é", std::string(1, '\0')}) {
-    EXPECT_EQ(storage::fs::key_from_file_name(storage::fs::file_name_for(k)), k) << k;
+    EXPECT_EQ(storage::file_format::key_from_file_name(storage::file_format::file_name_for(k)), k) << k;
   }
   auto c = open();
   ASSERT_TRUE(c->put(req("A", "v"), ctx_).ok());
@@ -244,12 +244,12 @@ TEST_F(FsClientTest, OnlyTheNameTheStoreWritesForAKeyIsThatKey) {
   // the key such a name spells would open another file (it used to list "A" twice, and "x.y").
   for (const char* other : {"%41", "x%2Ey", "a%2fb", "t~", "sp ace"}) {
     stdfs::copy_file(root_ / "objects" / "A", root_ / "objects" / other);
-    EXPECT_EQ(storage::fs::key_from_file_name(other), std::nullopt) << other;
+    EXPECT_EQ(storage::file_format::key_from_file_name(other), std::nullopt) << other;
   }
   EXPECT_EQ(keys(*open()), std::vector<std::string>{"A"});
 }
 
-TEST_F(FsClientTest, RootThatIsAFileIsRejected) {
+TEST_F(FileClientTest, RootThatIsAFileIsRejected) {
   stdfs::create_directories(root_);
   std::ofstream(root_ / "plain") << "x";
   auto c = make_file_client((root_ / "plain").string());
@@ -259,7 +259,7 @@ TEST_F(FsClientTest, RootThatIsAFileIsRejected) {
 
 // Many writers of one key: readers only ever see complete objects (body, ETag and metadata of one
 // version), and the final object is one of the written versions.
-TEST_F(FsClientTest, ConcurrentWritersOfOneKeyNeverTear) {
+TEST_F(FileClientTest, ConcurrentWritersOfOneKeyNeverTear) {
   auto c = open();
   ASSERT_TRUE(c->put(req("hot", "w-init", {{"body", "w-init"}}), ctx_).ok());
   std::atomic<int> bad{0}, write_errors{0};
@@ -295,7 +295,7 @@ TEST_F(FsClientTest, ConcurrentWritersOfOneKeyNeverTear) {
 
 // Read-modify-write with If-Match from 8 threads: no increment is lost, which needs the
 // check-and-replace of a conditional put to be atomic.
-TEST_F(FsClientTest, ConditionalIncrementsFromManyThreadsLoseNothing) {
+TEST_F(FileClientTest, ConditionalIncrementsFromManyThreadsLoseNothing) {
   auto c = open();
   ASSERT_TRUE(c->put(req("counter", "0"), ctx_).ok());
   constexpr int kThreads = 8, kIncrements = 15;
@@ -413,19 +413,19 @@ void conditional_writer_against(const stdfs::path& root, Rival rival) {
   }
 }
 
-TEST_F(FsClientTest, DeleteInAnotherProcessWaitsForAConditionalWriterAndIsNotUndone) {
+TEST_F(FileClientTest, DeleteInAnotherProcessWaitsForAConditionalWriterAndIsNotUndone) {
   conditional_writer_against(root_, Rival::kRemove);
 }
 
-TEST_F(FsClientTest, DeleteManyInAnotherProcessWaitsForAConditionalWriterAndIsNotUndone) {
+TEST_F(FileClientTest, DeleteManyInAnotherProcessWaitsForAConditionalWriterAndIsNotUndone) {
   conditional_writer_against(root_, Rival::kRemoveMany);
 }
 
-TEST_F(FsClientTest, PutInAnotherProcessWaitsForAConditionalWriterAndIsNotOverwritten) {
+TEST_F(FileClientTest, PutInAnotherProcessWaitsForAConditionalWriterAndIsNotOverwritten) {
   conditional_writer_against(root_, Rival::kPut);
 }
 
-TEST_F(FsClientTest, CopyInAnotherProcessWaitsForAConditionalWriterAndIsNotOverwritten) {
+TEST_F(FileClientTest, CopyInAnotherProcessWaitsForAConditionalWriterAndIsNotOverwritten) {
   conditional_writer_against(root_, Rival::kCopy);
 }
 
@@ -434,7 +434,7 @@ TEST_F(FsClientTest, CopyInAnotherProcessWaitsForAConditionalWriterAndIsNotOverw
 // delay tracks the boundary between "delete first" (the update fails its If-Match) and "update
 // first" (both acknowledged, k gone), which is where the writer's check-then-rename lies, so the
 // race is hit whatever the machine's speed. When both are acknowledged, k must be gone.
-TEST_F(FsClientTest, ConditionalUpdatesRacingDeletesInAnotherProcessNeverResurrectTheKey) {
+TEST_F(FileClientTest, ConditionalUpdatesRacingDeletesInAnotherProcessNeverResurrectTheKey) {
   constexpr int kRounds = 3000;
   storage::FileClientOptions plain;
   plain.fsync = false;
@@ -484,7 +484,7 @@ TEST_F(FsClientTest, ConditionalUpdatesRacingDeletesInAnotherProcessNeverResurre
 // Two processes deleting the same keys at once, each key under its lock: neither blocks the other
 // for good, every delete is acknowledged (a key the other removed first counts as deleted, like
 // S3) and nothing is left.
-TEST_F(FsClientTest, TwoProcessesDeletingTheSameKeysBothSucceed) {
+TEST_F(FileClientTest, TwoProcessesDeletingTheSameKeysBothSucceed) {
   constexpr int kKeys = 300;
   std::vector<std::string> ks;
   for (int i = 0; i < kKeys; ++i) ks.push_back(std::string("k").append(std::to_string(i)));

@@ -1,4 +1,4 @@
-// Internal: the on-disk format of FileSystemClient.
+// Internal: the on-disk format of FileClient.
 //
 // Layout: <root>/objects/<file name>. One file per object holds a small header and then the body,
 // so that the pair can never be observed torn: a writer fills a temp file ".tmp-<pid>-<n>" in the
@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-namespace s3db::storage::fs {
+namespace s3db::storage::file_format {
 
 inline constexpr std::string_view kMagic = "s3db-object 1\n";
 inline constexpr std::string_view kTempPrefix = ".tmp-";
@@ -44,4 +44,4 @@ std::optional<std::size_t> preamble_size(std::string_view data);
 // the file size). Corrupt → Internal.
 [[nodiscard]] Result<ObjectMeta> decode_preamble(std::string_view preamble);
 
-}  // namespace s3db::storage::fs
+}  // namespace s3db::storage::file_format

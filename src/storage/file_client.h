@@ -1,4 +1,4 @@
-// Internal: FileSystemClient construction with options (the public factory is
+// Internal: FileClient construction with options (the public factory is
 // s3db::make_file_client in s3db/storage_client.h).
 #pragma once
 
@@ -18,7 +18,7 @@ struct FileClientOptions {
   bool fsync = true;
   // Test hook, null in production: put() calls it with the key's lock held, after the condition
   // check and just before the rename, so that a test can hold a writer at the one moment when
-  // another process's mutation of the key must wait (tests/storage/fs_client_test.cc).
+  // another process's mutation of the key must wait (tests/storage/file_client_test.cc).
   std::function<void(std::string_view key)> before_commit_for_test;
 };
 

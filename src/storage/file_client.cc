@@ -1,4 +1,4 @@
-// FileSystemClient: a persistent store under a directory (format: storage/fs_format.h).
+// FileClient: a persistent store under a directory (format: storage/file_format.h).
 //
 // Atomicity: every write goes to a temp file in the objects directory, is fsynced, then renamed
 // over the object's file, and the directory is fsynced so that the rename survives a power loss.
@@ -11,9 +11,9 @@
 // file under <root>/locks against other processes sharing the root. A conditional put's check and
 // rename are therefore never separated by another writer's rename or unlink: without that, a
 // delete in one process could be undone by an If-Match update in another that read the old ETag.
-#include "storage/fs_client.h"
+#include "storage/file_client.h"
 
-#include "storage/fs_format.h"
+#include "storage/file_format.h"
 #include "storage/listing.h"
 #include "storage/object_util.h"
 #include "storage/s3/digest.h"
@@ -106,13 +106,13 @@ struct Loaded {
   std::size_t body_offset = 0;
 };
 
-class FileSystemClient final : public StorageClient {
+class FileClient final : public StorageClient {
  public:
-  FileSystemClient(std::string root, FileClientOptions options)
+  FileClient(std::string root, FileClientOptions options)
       : root_(std::move(root)), dir_(root_ + "/objects"), options_(options) {
     lock_fds_.fill(-1);
   }
-  ~FileSystemClient() override {
+  ~FileClient() override {
     for (int fd : lock_fds_) {
       if (fd >= 0) ::close(fd);
     }
@@ -234,9 +234,9 @@ class FileSystemClient final : public StorageClient {
     std::vector<std::string> stale;
     while (struct dirent* e = ::readdir(d)) {
       std::string_view name = e->d_name;
-      if (!name.starts_with(fs::kTempPrefix)) continue;
+      if (!name.starts_with(file_format::kTempPrefix)) continue;
       // ".tmp-<pid>-<n>": keep files of live processes (another client may be writing).
-      std::string_view rest = name.substr(fs::kTempPrefix.size());
+      std::string_view rest = name.substr(file_format::kTempPrefix.size());
       long pid = 0;
       try { pid = std::stol(std::string(rest.substr(0, rest.find('-')))); } catch (...) { pid = 0; }
       const bool alive = pid > 0 && (pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
@@ -248,7 +248,7 @@ class FileSystemClient final : public StorageClient {
   }
 
  private:
-  std::string path_for(std::string_view key) const { return dir_ + "/" + fs::file_name_for(key); }
+  std::string path_for(std::string_view key) const { return dir_ + "/" + file_format::file_name_for(key); }
 
   // The same stripe for a key in every process: the flock files are shared between processes.
   std::size_t stripe_index(std::string_view key) const {
@@ -268,7 +268,7 @@ class FileSystemClient final : public StorageClient {
     }
 
    private:
-    friend class FileSystemClient;
+    friend class FileClient;
     std::unique_lock<std::mutex> thread_;
     int fd_ = -1;
   };
@@ -331,15 +331,15 @@ class FileSystemClient final : public StorageClient {
     // Most headers fit in 4 KB; when the whole file is small read it in one go.
     std::size_t want = body != nullptr ? file_size : std::min<std::size_t>(file_size, 4096);
     if (!pread_full(fd.get(), data, want, 0)) return io_error(op, key, errno);
-    auto need = fs::preamble_size(data);
+    auto need = file_format::preamble_size(data);
     if (need && *need > data.size() && *need <= file_size) {
       if (!pread_full(fd.get(), data, *need, 0)) return io_error(op, key, errno);
-      need = fs::preamble_size(data);
+      need = file_format::preamble_size(data);
     }
     if (!need || *need > data.size()) {
       return Status::Internal(std::string(op) + " " + std::string(key), "corrupt object file " + path);
     }
-    auto meta = fs::decode_preamble(std::string_view(data).substr(0, *need));
+    auto meta = file_format::decode_preamble(std::string_view(data).substr(0, *need));
     if (!meta.ok()) return meta.status().with_context(std::string(op) + " " + std::string(key));
     Loaded out;
     out.meta = std::move(*meta);
@@ -359,11 +359,11 @@ class FileSystemClient final : public StorageClient {
   // Writes header + body to a new temp file in the objects directory (same file system, so the
   // rename is atomic) and syncs it. Returns the temp path.
   Result<std::string> write_temp(const ObjectMeta& meta, std::string_view body) {
-    std::string tmp = dir_ + "/" + std::string(fs::kTempPrefix) + std::to_string(::getpid()) + "-" +
+    std::string tmp = dir_ + "/" + std::string(file_format::kTempPrefix) + std::to_string(::getpid()) + "-" +
                       std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed));
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (fd.get() < 0) return io_error("put", meta.key, errno);
-    const std::string preamble = fs::encode_preamble(meta);
+    const std::string preamble = file_format::encode_preamble(meta);
     struct iovec iov[2] = {{const_cast<char*>(preamble.data()), preamble.size()},
                            {const_cast<char*>(body.data()), body.size()}};
     const bool ok = write_full(fd.get(), iov, body.empty() ? 1 : 2) &&
@@ -411,9 +411,9 @@ class FileSystemClient final : public StorageClient {
     while (struct dirent* e = ::readdir(d)) {
       std::string_view name = e->d_name;
       if (name.empty() || name[0] == '.') continue;  // ".", "..", temp files
-      if (auto key = fs::key_from_file_name(name)) {
+      if (auto key = file_format::key_from_file_name(name)) {
         if (key->starts_with(prefix)) out.emplace_back(std::move(*key), std::string(name));
-      } else if (fs::is_hashed_name(name)) {
+      } else if (file_format::is_hashed_name(name)) {
         // Long keys: the name is a hash; the header holds the key.
         auto loaded = load(dir_ + "/" + std::string(name), "list", name, nullptr);
         if (loaded.ok() && loaded->meta.key.starts_with(prefix)) out.emplace_back(loaded->meta.key, std::string(name));
@@ -440,7 +440,7 @@ Result<std::unique_ptr<StorageClient>> make_file_client(const std::string& root,
   if (ec) return Status::InvalidArgument("file store " + root, "cannot create directory: " + ec.message());
   std::string normal = std::filesystem::path(root).lexically_normal().string();
   if (normal.size() > 1 && normal.back() == '/') normal.pop_back();
-  auto client = std::make_unique<FileSystemClient>(normal, options);
+  auto client = std::make_unique<FileClient>(normal, options);
   S3DB_RETURN_IF_ERROR(client->clean_temp_files());
   return std::unique_ptr<StorageClient>(std::move(client));
 }

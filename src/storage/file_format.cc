@@ -1,11 +1,11 @@
-#include "storage/fs_format.h"
+#include "storage/file_format.h"
 
 #include "core/encoding.h"
 #include "storage/s3/digest.h"
 
 #include <charconv>
 
-namespace s3db::storage::fs {
+namespace s3db::storage::file_format {
 namespace {
 
 // Bytes a file name keeps as they are: the rest (and a leading '.') is percent-encoded.
@@ -124,4 +124,4 @@ Result<ObjectMeta> decode_preamble(std::string_view preamble) {
   return meta;
 }
 
-}  // namespace s3db::storage::fs
+}  // namespace s3db::storage::file_format
