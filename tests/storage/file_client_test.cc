@@ -257,40 +257,21 @@ TEST_F(FileClientTest, RootThatIsAFileIsRejected) {
   EXPECT_EQ(c.status().code(), Code::kInvalidArgument) << c.status().to_string();
 }
 
-// Many writers of one key: readers only ever see complete objects (body, ETag and metadata of one
-// version), and the final object is one of the written versions.
-TEST_F(FileClientTest, ConcurrentWritersOfOneKeyNeverTear) {
+// Many writers of one key (whether readers see whole objects is a conformance test): every temp
+// file is renamed or removed, none is left behind.
+TEST_F(FileClientTest, ConcurrentWritersOfOneKeyLeaveNoTempFiles) {
   auto c = open();
-  ASSERT_TRUE(c->put(req("hot", "w-init", {{"body", "w-init"}}), ctx_).ok());
-  std::atomic<int> bad{0}, write_errors{0};
-  std::atomic<bool> done{false};
-  std::vector<std::thread> writers, readers;
+  std::atomic<int> write_errors{0};
+  std::vector<std::thread> writers;
   for (int w = 0; w < 8; ++w) {
     writers.emplace_back([&, w] {
       OpContext ctx;
-      for (int i = 0; i < 30; ++i) {
-        // Different lengths, so a torn read would show as a size mismatch.
-        std::string body = "w-" + std::to_string(w) + "-" + std::string(static_cast<std::size_t>(i * 37 + w), 'z');
-        if (!c->put(req("hot", body, {{"body", body}}), ctx).ok()) write_errors++;
-      }
-    });
-  }
-  for (int r = 0; r < 2; ++r) {
-    readers.emplace_back([&] {
-      OpContext ctx;
-      for (int i = 0; i < 100000 && !done.load(); ++i) {
-        auto got = c->get("hot", ctx);
-        if (!got.ok() || got->meta.metadata.at("body") != got->body || got->meta.etag != s3::md5_hex(got->body))
-          bad++;
-      }
+      for (int i = 0; i < 30; ++i) write_errors += c->put(req("hot", std::to_string(w * 100 + i)), ctx).ok() ? 0 : 1;
     });
   }
   for (auto& t : writers) t.join();
-  done = true;
-  for (auto& t : readers) t.join();
   EXPECT_EQ(write_errors.load(), 0);
-  EXPECT_EQ(bad.load(), 0);
-  EXPECT_EQ(files().size(), 1u);  // no temp files left behind
+  EXPECT_EQ(files().size(), 1u);
 }
 
 // Read-modify-write with If-Match from 8 threads: no increment is lost, which needs the

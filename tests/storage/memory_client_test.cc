@@ -148,44 +148,5 @@ TEST(MemoryClientTest, MultiCharacterDelimiterAndStartAfterPastTheEnd) {
   EXPECT_TRUE(end->common_prefixes.empty());
 }
 
-// Readers never see a body that does not match its ETag and metadata while writers replace it.
-TEST(MemoryClientTest, ReadersSeeConsistentObjectsUnderConcurrentWrites) {
-  auto client = make_memory_client();
-  {
-    OpContext ctx;
-    ASSERT_TRUE(client->put(req("hot", "writer-0-0", {{"body", "writer-0-0"}}), ctx).ok());
-  }
-  std::atomic<bool> stop{false};
-  std::atomic<int> bad{0};
-  std::vector<std::thread> threads;
-  for (int w = 0; w < 4; ++w) {
-    threads.emplace_back([&, w] {
-      OpContext ctx;
-      for (int i = 0; i < 2000; ++i) {
-        std::string body = "writer-" + std::to_string(w) + "-" + std::to_string(i);
-        if (!client->put(req("hot", body, {{"body", body}}), ctx).ok()) bad++;
-      }
-    });
-  }
-  for (int r = 0; r < 4; ++r) {
-    threads.emplace_back([&] {
-      OpContext ctx;
-      for (int i = 0; i < 20000 && !stop.load(); ++i) {
-        auto got = client->get("hot", ctx);
-        if (!got.ok() || got->meta.metadata.at("body") != got->body || got->meta.size != got->body.size() ||
-            got->meta.etag != s3::md5_hex(got->body))
-          bad++;
-        ListRequest l;
-        auto page = client->list(l, ctx);
-        if (!page.ok() || page->objects.size() != 1) bad++;
-      }
-    });
-  }
-  for (int i = 0; i < 4; ++i) threads[i].join();
-  stop = true;
-  for (std::size_t i = 4; i < threads.size(); ++i) threads[i].join();
-  EXPECT_EQ(bad.load(), 0);
-}
-
 }  // namespace
 }  // namespace s3db
