@@ -104,7 +104,8 @@ class TaskBase : private TaskNode {
   explicit TaskBase(std::uint32_t refs) noexcept : state_(refs * kRef) {}
   virtual ~TaskBase() = default;
 
-  std::uint8_t task_flags_ = 0;  // written by the task (kFinal); declared first: see TaskNode
+  // TaskBase's own fields, in this order (1, 4, 8 bytes), fill TaskNode's tail padding.
+  std::uint8_t task_flags_ = 0;  // written by the task (kFinal)
 
  private:
   friend struct pool::InternalAccess;
