@@ -6,11 +6,12 @@
 // - The pool cancels the context when the attempt's timeout or the op's deadline passes (reason
 //   Timeout) or when the pool stops (reason Cancelled). An op must then stop promptly and report
 //   cancel_status(); a network client aborts its transfer from an on_cancel() callback.
-// - Thread safety: cancel() may be called from any thread, concurrently with the op's own calls;
-//   on_cancel()/clear_on_cancel() are called by the op's thread. The callback runs on the
-//   cancelling thread, at most once per attempt, without any pool lock held; an exception it
-//   throws is swallowed.
-// - Ownership and lifetime: the pool owns the contexts it passes (one per worker, reused across
+// - Thread safety: every member but the destructor may be called from any thread; cancel() (the
+//   pool's timer thread, stop()) typically races the op's own on_cancel()/clear_on_cancel(), which
+//   is safe. The callback runs at most once per attempt, without any pool lock held: on the
+//   cancelling thread, which swallows an exception it throws, or inside on_cancel() when the
+//   context is already cancelled.
+// - Ownership and lifetime: the pool owns the contexts it passes (a worker reuses one across
 //   attempts); the op owns whatever its callback touches and must call clear_on_cancel() before
 //   destroying it. A default-constructed context is standalone: no deadline, cancelled only by
 //   cancel() — useful to call a StorageClient directly, outside a pool.
