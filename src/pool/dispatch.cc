@@ -9,14 +9,6 @@ namespace s3db::pool {
 
 // ---- slots -------------------------------------------------------------------------------------
 
-bool Dispatch::try_acquire_slot() noexcept {
-  int a = active_.load(std::memory_order_relaxed);
-  for (;;) {
-    if (a >= limit_.load(std::memory_order_relaxed)) return false;
-    if (active_.compare_exchange_weak(a, a + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
-  }
-}
-
 void Dispatch::release_slot() noexcept {
   // seq_cst pairs with the queue's count: either we see the queued op, or its kick sees our slot.
   active_.fetch_sub(1, std::memory_order_seq_cst);

@@ -46,7 +46,13 @@ class Dispatch {
   Dispatch(Engine& pool, int limit) noexcept : p_(pool), limit_(limit) {}
 
   // ---- slots, without the mutex ------------------------------------------------------------
-  bool try_acquire_slot() noexcept;
+  bool try_acquire_slot() noexcept {  // inline: run()'s fast path
+    int a = active_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (a >= limit_.load(std::memory_order_relaxed)) return false;
+      if (active_.compare_exchange_weak(a, a + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+    }
+  }
   void release_slot() noexcept;  // takes the mutex only when queued work needs a worker
   bool has_free_slot() const noexcept {
     return active_.load(std::memory_order_seq_cst) < limit_.load(std::memory_order_seq_cst);

@@ -203,9 +203,10 @@ void Engine::emit_retry(const TaskBase* t, const Status& status, Duration exec, 
 // ---- completion --------------------------------------------------------------------------------
 
 void Engine::finish(TaskBase* t, Status status, Duration last_exec, TimePoint now, ThreadDuty& duty) {
-  const bool ok = status.ok();
+  const Code code = status.code();
+  const bool ok = code == Code::kOk;
   TaskExtra::destroy(std::exchange(node(t).extra, nullptr));
-  obs.count_completion(status, now);
+  obs.count_completion(code, now);
   const PoolEvent ev = ok ? PoolEvent::kTaskCompleted : PoolEvent::kTaskError;
   if (obs.wants(ev)) {
     EventInfo e = Observation::task_event(ev, t);

@@ -63,11 +63,11 @@ class Observation {
   // An attempt that bypassed the limit: no slot, so not part of utilisation.
   void record_bypass_attempt(std::uint64_t ns) noexcept { execution_.record(ns); }
   void count_retry() noexcept { retries_.fetch_add(1, std::memory_order_relaxed); }
-  void count_completion(const Status& status, TimePoint now) noexcept {
+  void count_completion(Code code, TimePoint now) noexcept {
     processed_.fetch_add(1, std::memory_order_relaxed);
-    if (!status.ok()) {
+    if (code != Code::kOk) {
       errors_.fetch_add(1, std::memory_order_relaxed);
-      errors_by_code_[static_cast<int>(status.code())].fetch_add(1, std::memory_order_relaxed);
+      errors_by_code_[static_cast<int>(code)].fetch_add(1, std::memory_order_relaxed);
     }
     throughput_.tick(ns_since_start(now) / 1'000'000'000);
   }
