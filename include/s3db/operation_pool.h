@@ -39,6 +39,7 @@
 #pragma once
 
 #include <s3db/clock.h>
+#include <s3db/op_context.h>
 #include <s3db/status.h>
 
 #include <array>
@@ -55,6 +56,8 @@
 
 namespace s3db {
 
+// OpContext, what an op sees of its attempt, has its own header: s3db/op_context.h.
+
 // ---------------------------------------------------------------------------------------------
 // Per-operation options.
 struct OpOptions {
@@ -64,45 +67,6 @@ struct OpOptions {
   int retries = -1;                        // -1 = the pool's retry policy decides
   std::function<bool(const Status&)> retryable;  // overrides Status::retryable() when set
   bool bypass = false;  // run on the caller's thread now: no queue, no limit, no retries
-};
-
-// ---------------------------------------------------------------------------------------------
-// What a running op sees of its attempt. Passed by reference; valid only during the call.
-class OpContext {
- public:
-  OpContext() noexcept;  // standalone: no deadline, cancelled only by cancel()
-  OpContext(const OpContext&) = delete;
-  OpContext& operator=(const OpContext&) = delete;
-  ~OpContext();
-
-  int attempt() const noexcept { return attempt_; }           // 1 for the first attempt
-  TimePoint deadline() const noexcept { return deadline_; }   // attempt timeout ∧ op deadline
-  bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
-  // Why it was cancelled (Timeout or Cancelled); OK while not cancelled.
-  Status cancel_status() const;
-
-  // Registers `fn` to run once when this attempt is cancelled (on the cancelling thread); runs it
-  // at once if already cancelled. Replaces an earlier registration. After clear_on_cancel()
-  // returns, the callback is neither running nor will it run.
-  void on_cancel(std::function<void()> fn);
-  void clear_on_cancel() noexcept;
-
-  // Cancels the attempt (idempotent; the first reason wins). Used by the pool; public for
-  // standalone contexts and tests.
-  void cancel(Status reason);
-
-  // Pool-internal: prepares the context for a new attempt.
-  void reset_for_attempt(int attempt, TimePoint deadline) noexcept;
-
- private:
-  int attempt_ = 1;
-  TimePoint deadline_ = TimePoint::max();
-  std::atomic<bool> cancelled_{false};
-  struct CancelState;
-  // Allocated on first on_cancel()/cancel(), which may race (op thread vs. timer thread): the
-  // winner of a compare-exchange installs it.
-  std::atomic<CancelState*> cancel_{nullptr};
-  CancelState* cancel_state();
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@
 #pragma once
 
 #include <s3db/metadata.h>
-#include <s3db/operation_pool.h>
+#include <s3db/op_context.h>
 #include <s3db/status.h>
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // OpContext: the per-attempt view of an op, and its cancellation hand-shake with the pool's timer.
-#include <s3db/operation_pool.h>
+#include <s3db/op_context.h>
 
 #include <condition_variable>
 #include <mutex>

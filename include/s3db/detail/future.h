@@ -9,6 +9,9 @@
 //   "done" may destroy the task (InlineTask lives on run()'s stack) without racing the pool.
 // - The op's result overwrites the closure's storage (a union): a queued op costs its closure plus
 //   a 56-byte header. Task memory comes from recycled size-class free lists.
+// - What the pool keeps in a task (queue link, priority, id, attempt number, flags) and the hooks
+//   it calls (attempt, fail, complete) are private: only src/pool reaches them, through its
+//   pool::InternalAccess. Future<T> uses done(), release(), set_continuation() and take().
 // - Future<T> is move-only and single-consumer: get() and then() take the result (valid() is false
 //   afterwards). then(cb) runs cb(OpResult<T>) exactly once: inline if the op already completed,
 //   else on the completing thread after the pool released the op's slot. Exceptions thrown by cb
@@ -32,6 +35,7 @@ namespace s3db {
 class OperationPool;
 class OpContext;
 template <class T> class Future;
+namespace pool { struct InternalAccess; }  // src/pool/task_node.h: the pool's way in (not API)
 
 namespace detail {
 
@@ -53,38 +57,34 @@ struct ContinuationBase {
   virtual void run(TaskBase& task) noexcept = 0;
 };
 
-class TaskBase {
+// The pool's bookkeeping in every task. A private base of TaskBase: only the pool (src/pool,
+// through pool::InternalAccess) reaches it. Being a base rather than a member lets TaskBase's own
+// fields fill its tail padding, which keeps the whole header at 56 bytes (asserted in src/pool).
+struct TaskNode {
+  TaskBase* next = nullptr;         // intrusive queue link
+  TaskExtra* extra = nullptr;       // out-of-line options/retry state; null for plain ops
+  std::int64_t enqueued_ns = 0;     // pool clock at submit (queue-wait metric)
+  std::int32_t priority = 0;
+  std::uint32_t id = 0;             // task id for events
+  std::uint16_t attempt = 1;        // 1-based number of the current attempt
+  std::uint8_t flags = 0;           // written by the pool under its mutex
+};
+
+// What Future<T> and the pool share: the atomic completion/ownership word and the attempt hooks.
+// Only done(), release() and set_continuation() are for Future; the hooks (attempt, fail,
+// complete) are the pool's, private and reached through pool::InternalAccess.
+class TaskBase : private TaskNode {
  public:
   static constexpr std::uint32_t kDone = 1u;
   static constexpr std::uint32_t kHasCont = 2u;
   static constexpr std::uint32_t kHasWaiters = 4u;
   static constexpr std::uint32_t kRef = 1u << 8;  // reference count lives above the flag bits
 
-  static constexpr std::uint8_t kFinal = 1;  // task_flags_: the result replaced the closure
-
   TaskBase(const TaskBase&) = delete;
   TaskBase& operator=(const TaskBase&) = delete;
 
-  // One attempt. OK: the op succeeded; its result is stored and the closure released.
-  // Non-OK: the attempt's failure (an exception becomes Internal); the closure stays for a retry.
-  virtual Status attempt(OpContext& ctx) noexcept = 0;
-  // Stores a final failure, releasing the closure if it is still there.
-  virtual void fail(Status status) noexcept = 0;
-  // Frees the task (called by whoever drops the last reference).
-  virtual void destroy() noexcept = 0;
-
   bool done() const noexcept { return (state_.load(std::memory_order_acquire) & kDone) != 0; }
 
-  // Pool side: marks completion and drops the pool's reference in one atomic step, wakes waiters,
-  // and runs the continuation when then() already handed the Future's reference over.
-  void complete() noexcept {
-    const std::uint32_t prev = state_.fetch_add(kDone - kRef, std::memory_order_acq_rel);
-    if (prev & kHasWaiters) notify_done(this);  // uses the address only
-    if ((prev >> 8) == 1) {
-      if (prev & kHasCont) run_continuation();
-      destroy();
-    }
-  }
   void release() noexcept {
     if ((state_.fetch_sub(kRef, std::memory_order_acq_rel) >> 8) == 1) destroy();
   }
@@ -98,28 +98,47 @@ class TaskBase {
     }
   }
 
-  // ---- pool-internal fields (the 56-byte header) -------------------------------------------
-  TaskBase* next_ = nullptr;         // intrusive queue link
-  TaskExtra* extra_ = nullptr;       // out-of-line options/retry state; null for plain ops
-  ContinuationBase* cont_ = nullptr;
-  std::int64_t enqueued_ns_ = 0;     // pool clock at submit (queue-wait metric)
-  std::atomic<std::uint32_t> state_;
-  std::int32_t priority_ = 0;
-  std::uint32_t id_ = 0;             // task id for events
-  std::uint16_t attempt_ = 1;
-  std::uint8_t task_flags_ = 0;      // written by the task (kFinal)
-  std::uint8_t pool_flags_ = 0;      // written by the pool under its mutex
-
  protected:
+  static constexpr std::uint8_t kFinal = 1;  // task_flags_: the result replaced the closure
+
   explicit TaskBase(std::uint32_t refs) noexcept : state_(refs * kRef) {}
   virtual ~TaskBase() = default;
 
+  // TaskBase's own fields, in this order (1, 4, 8 bytes), fill TaskNode's tail padding.
+  std::uint8_t task_flags_ = 0;  // written by the task (kFinal)
+
  private:
+  friend struct pool::InternalAccess;
+  friend void wait_done(const TaskBase& task);
+  friend bool wait_done_for(const TaskBase& task, std::chrono::nanoseconds timeout);
+
+  // One attempt. OK: the op succeeded; its result is stored and the closure released.
+  // Non-OK: the attempt's failure (an exception becomes Internal); the closure stays for a retry.
+  virtual Status attempt(OpContext& ctx) noexcept = 0;
+  // Stores a final failure, releasing the closure if it is still there.
+  virtual void fail(Status status) noexcept = 0;
+  // Frees the task (called by whoever drops the last reference).
+  virtual void destroy() noexcept = 0;
+
+  // Pool side: marks completion and drops the pool's reference in one atomic step, wakes waiters,
+  // and runs the continuation when then() already handed the Future's reference over.
+  void complete() noexcept {
+    const std::uint32_t prev = state_.fetch_add(kDone - kRef, std::memory_order_acq_rel);
+    if (prev & kHasWaiters) notify_done(this);  // uses the address only
+    if ((prev >> 8) == 1) {
+      if (prev & kHasCont) run_continuation();
+      destroy();
+    }
+  }
+
   void run_continuation() noexcept {
     cont_->run(*this);
     delete cont_;
     cont_ = nullptr;
   }
+
+  std::atomic<std::uint32_t> state_;
+  ContinuationBase* cont_ = nullptr;
 };
 
 template <class T>
@@ -166,6 +185,16 @@ class HeapTask final : public ResultTask<T> {
   static void* operator new(std::size_t n) { return task_alloc(n); }
   static void operator delete(void* p, std::size_t n) noexcept { task_free(p, n); }
 
+  OpResult<T> take() override {
+    if constexpr (std::is_void_v<T>) {
+      return u_.slot ? std::move(*u_.slot) : Status();
+    } else {
+      return std::move(u_.slot);
+    }
+  }
+
+ private:
+  // The pool's hooks (private in TaskBase too).
   Status attempt(OpContext& ctx) noexcept override {
     Status failure;
     auto r = invoke_op(u_.fn, ctx, failure);
@@ -192,17 +221,8 @@ class HeapTask final : public ResultTask<T> {
     }
   }
 
-  OpResult<T> take() override {
-    if constexpr (std::is_void_v<T>) {
-      return u_.slot ? std::move(*u_.slot) : Status();
-    } else {
-      return std::move(u_.slot);
-    }
-  }
-
   void destroy() noexcept override { delete this; }
 
- private:
   ~HeapTask() override {
     if (!(this->task_flags_ & TaskBase::kFinal)) {
       u_.fn.~F();
@@ -233,6 +253,13 @@ class InlineTask final : public TaskBase {
   explicit InlineTask(F& fn) noexcept : TaskBase(2), fn_(fn) {}
   ~InlineTask() override = default;
 
+  OpResult<T> take_result() {
+    if (!result_) return Status::Internal("run(): operation produced no result");
+    return std::move(*result_);
+  }
+
+ private:
+  // The pool's hooks (private in TaskBase too).
   Status attempt(OpContext& ctx) noexcept override {
     Status failure;
     auto r = invoke_op(fn_, ctx, failure);
@@ -249,12 +276,6 @@ class InlineTask final : public TaskBase {
   }
   void destroy() noexcept override {}  // owned by run()'s frame
 
-  OpResult<T> take_result() {
-    if (!result_) return Status::Internal("run(): operation produced no result");
-    return std::move(*result_);
-  }
-
- private:
   F& fn_;
   std::optional<OpResult<T>> result_;
 };

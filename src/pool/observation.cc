@@ -1,8 +1,10 @@
-// Observability: stats(), metrics(), prometheus() and event subscriptions.
+// pool::Observation and the pool's observable surface: stats(), metrics(), prometheus(), on().
+#include "pool/observation.h"
+
 #include <algorithm>
 #include <cstdio>
 
-#include "pool/pool_impl.h"
+#include "pool/engine.h"
 
 namespace s3db {
 
@@ -21,41 +23,42 @@ std::string_view event_name(PoolEvent e) noexcept {
   return "unknown";
 }
 
+namespace pool {
+
 // ---- events ------------------------------------------------------------------------------------
 
-Subscription OperationPool::on(PoolEvent event, EventListener listener) {
-  Impl& p = *impl_;
+Subscription Observation::subscribe(PoolEvent event, EventListener listener) {
   const int e = static_cast<int>(event);
   std::uint64_t id = 0;
   {
-    std::lock_guard<std::mutex> g(p.ev_mu);
-    id = p.next_listener_id++;
-    auto list = std::make_shared<Impl::ListenerList>(p.listeners[e] ? *p.listeners[e] : Impl::ListenerList{});
+    std::lock_guard<std::mutex> g(ev_mu_);
+    id = next_listener_id_++;
+    auto list = std::make_shared<ListenerList>(listeners_[e] ? *listeners_[e] : ListenerList{});
     list->emplace_back(id, std::move(listener));
-    p.listeners[e] = std::move(list);
-    p.listener_mask.fetch_or(1u << e, std::memory_order_relaxed);
+    listeners_[e] = std::move(list);
+    listener_mask_.fetch_or(1u << e, std::memory_order_relaxed);
   }
-  return Subscription([&p, e, id] {
-    std::lock_guard<std::mutex> g(p.ev_mu);
-    if (!p.listeners[e]) return;
-    auto list = std::make_shared<Impl::ListenerList>();
-    for (const auto& entry : *p.listeners[e]) {
+  return Subscription([this, e, id] {
+    std::lock_guard<std::mutex> g(ev_mu_);
+    if (!listeners_[e]) return;
+    auto list = std::make_shared<ListenerList>();
+    for (const auto& entry : *listeners_[e]) {
       if (entry.first != id) list->push_back(entry);
     }
     if (list->empty()) {
-      p.listeners[e].reset();
-      p.listener_mask.fetch_and(~(1u << e), std::memory_order_relaxed);
+      listeners_[e].reset();
+      listener_mask_.fetch_and(~(1u << e), std::memory_order_relaxed);
     } else {
-      p.listeners[e] = std::move(list);
+      listeners_[e] = std::move(list);
     }
   });
 }
 
-void OperationPool::Impl::emit(const EventInfo& info) {
+void Observation::emit(const EventInfo& info) {
   std::shared_ptr<const ListenerList> snapshot;
   {
-    std::lock_guard<std::mutex> g(ev_mu);
-    snapshot = listeners[static_cast<int>(info.event)];
+    std::lock_guard<std::mutex> g(ev_mu_);
+    snapshot = listeners_[static_cast<int>(info.event)];
   }
   if (!snapshot) return;
   // Listeners run without any pool lock, on a snapshot: they may subscribe, unsubscribe or call
@@ -68,14 +71,14 @@ void OperationPool::Impl::emit(const EventInfo& info) {
   }
 }
 
-void OperationPool::Impl::emit_simple(PoolEvent e) {
+void Observation::emit_simple(PoolEvent e) {
   if (!wants(e)) return;
   EventInfo info{};
   info.event = e;
   emit(info);
 }
 
-void OperationPool::Impl::emit_change(const pool::ConcurrencyChange& c) {
+void Observation::emit_change(const ConcurrencyChange& c) {
   if (!wants(PoolEvent::kConcurrencyChanged)) return;
   EventInfo info{};
   info.event = PoolEvent::kConcurrencyChanged;
@@ -85,46 +88,109 @@ void OperationPool::Impl::emit_change(const pool::ConcurrencyChange& c) {
   emit(info);
 }
 
-// ---- snapshots ---------------------------------------------------------------------------------
+// ---- figures -------------------------------------------------------------------------------------
+
+void Observation::limit_changed_locked(int old_limit, TimePoint now) noexcept {
+  capacity_ns_ += static_cast<double>(old_limit) *
+                  static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - capacity_since_).count());
+  capacity_since_ = now;
+}
+
+double Observation::capacity_ns_locked(int limit, TimePoint now) const noexcept {
+  return capacity_ns_ + static_cast<double>(limit) *
+                            static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                    now - capacity_since_).count());
+}
+
+double Observation::utilisation(double capacity_ns) const noexcept {
+  const double busy = static_cast<double>(busy_ns_.load(std::memory_order_relaxed));
+  return capacity_ns > 0 ? std::clamp(busy / capacity_ns, 0.0, 1.0) : 0.0;
+}
+
+PoolMetrics Observation::metrics(TimePoint now) const noexcept {
+  PoolMetrics m;
+  m.queue_wait = queue_wait_.summary();
+  m.execution = execution_.summary();
+  const std::int64_t up_ns = std::max<std::int64_t>(0, ns_since_start(now));
+  m.uptime_s = static_cast<double>(up_ns) / 1e9;
+  m.processed = processed_.load(std::memory_order_acquire);
+  const std::int64_t second = up_ns / 1'000'000'000;
+  const double fraction = static_cast<double>(up_ns % 1'000'000'000) / 1e9;
+  throughput_.read(second, fraction, m.throughput_current, m.throughput_peak);
+  m.throughput_avg = m.uptime_s > 0 ? static_cast<double>(m.processed) / m.uptime_s : 0.0;
+  for (int i = 0; i < kCodeCount; ++i) m.errors_by_code[i] = errors_by_code_[i].load(std::memory_order_relaxed);
+  return m;
+}
+
+// ---- Throughput ------------------------------------------------------------------------------
+
+void Throughput::tick(std::int64_t second) noexcept {
+  Bucket& b = ring_[static_cast<std::size_t>(second) % ring_.size()];
+  std::int64_t seen = b.second.load(std::memory_order_acquire);
+  if (seen != second) {
+    if (seen < second && b.second.compare_exchange_strong(seen, second, std::memory_order_acq_rel)) {
+      b.count.store(0, std::memory_order_relaxed);
+      // The previous second is complete: fold it into the peak.
+      const Bucket& p = ring_[static_cast<std::size_t>(second - 1) % ring_.size()];
+      if (p.second.load(std::memory_order_acquire) == second - 1) {
+        const std::uint64_t c = p.count.load(std::memory_order_relaxed);
+        std::uint64_t peak = peak_.load(std::memory_order_relaxed);
+        while (c > peak && !peak_.compare_exchange_weak(peak, c, std::memory_order_relaxed)) {
+        }
+      }
+    } else if (seen > second) {
+      return;  // a stale tick from a thread that read the clock long ago
+    }
+  }
+  b.count.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Throughput::read(std::int64_t second, double fraction, double& current, double& peak) const noexcept {
+  auto count_of = [&](std::int64_t s) -> double {
+    if (s < 0) return 0;
+    const Bucket& b = ring_[static_cast<std::size_t>(s) % ring_.size()];
+    return b.second.load(std::memory_order_acquire) == s
+               ? static_cast<double>(b.count.load(std::memory_order_relaxed))
+               : 0.0;
+  };
+  // Sliding window: all of this second plus the not-yet-elapsed share of the previous one.
+  current = count_of(second) + count_of(second - 1) * (1.0 - fraction);
+  peak = std::max({static_cast<double>(peak_.load(std::memory_order_relaxed)), count_of(second - 1), current});
+}
+
+}  // namespace pool
+
+// ---- the public surface ----------------------------------------------------------------------------
+
+Subscription OperationPool::on(PoolEvent event, EventListener listener) {
+  return impl_->obs.subscribe(event, std::move(listener));
+}
 
 PoolStats OperationPool::stats() const {
-  const Impl& p = *impl_;
+  const pool::Engine& p = *impl_;
   PoolStats s;
-  s.queue_size = p.queued.load(std::memory_order_acquire);
-  s.active = static_cast<std::size_t>(std::max(0, p.active.load(std::memory_order_acquire)));
-  s.processed = p.processed.load(std::memory_order_acquire);
-  s.errors = p.errors.load(std::memory_order_acquire);
-  s.retries = p.retries.load(std::memory_order_acquire);
-  s.concurrency = p.limit.load(std::memory_order_acquire);
+  s.queue_size = p.queue.queued();
+  s.active = static_cast<std::size_t>(std::max(0, p.dispatch.active()));
+  s.processed = p.obs.processed();
+  s.errors = p.obs.errors();
+  s.retries = p.obs.retries();
+  s.concurrency = p.dispatch.limit();
   s.paused = p.paused.load(std::memory_order_acquire);
   s.stopped = p.stopped.load(std::memory_order_acquire);
   return s;
 }
 
 PoolMetrics OperationPool::metrics() const {
-  Impl& p = *impl_;
-  PoolMetrics m;
-  m.queue_wait = p.queue_wait.summary();
-  m.execution = p.execution.summary();
+  pool::Engine& p = *impl_;
   const TimePoint now = p.clock->now();
-  const std::int64_t up_ns = std::max<std::int64_t>(0, p.ns_since_start(now));
-  m.uptime_s = static_cast<double>(up_ns) / 1e9;
-  m.processed = p.processed.load(std::memory_order_acquire);
-  const std::int64_t second = up_ns / 1'000'000'000;
-  const double fraction = static_cast<double>(up_ns % 1'000'000'000) / 1e9;
-  p.throughput.read(second, fraction, m.throughput_current, m.throughput_peak);
-  m.throughput_avg = m.uptime_s > 0 ? static_cast<double>(m.processed) / m.uptime_s : 0.0;
-  for (int i = 0; i < kCodeCount; ++i) m.errors_by_code[i] = p.errors_by_code[i].load(std::memory_order_relaxed);
+  PoolMetrics m = p.obs.metrics(now);
   double capacity = 0;
   {
     std::lock_guard<std::mutex> g(p.mu);
-    capacity = p.capacity_ns + static_cast<double>(p.limit.load(std::memory_order_relaxed)) *
-                                   static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                           now - p.capacity_since).count());
-    m.concurrency = p.limit.load(std::memory_order_relaxed);
+    m.concurrency = p.dispatch.limit();
+    capacity = p.obs.capacity_ns_locked(m.concurrency, now);
   }
-  const double busy = static_cast<double>(p.busy_ns.load(std::memory_order_relaxed));
-  m.utilisation = capacity > 0 ? std::clamp(busy / capacity, 0.0, 1.0) : 0.0;
+  m.utilisation = p.obs.utilisation(capacity);
   return m;
 }
 
@@ -188,7 +254,7 @@ void histogram(std::string& out, const char* name, const char* help, const pool:
 }  // namespace
 
 std::string OperationPool::prometheus() const {
-  const Impl& p = *impl_;
+  const pool::Engine& p = *impl_;
   const PoolStats s = stats();
   const PoolMetrics m = metrics();
   const std::string pl = "pool=\"" + escape_label(p.opts.name) + "\"";
@@ -220,8 +286,8 @@ std::string OperationPool::prometheus() const {
   sample(out, "s3db_pool_throughput_ops", pl + ",window=\"current\"", num(m.throughput_current));
   sample(out, "s3db_pool_throughput_ops", pl + ",window=\"peak\"", num(m.throughput_peak));
   sample(out, "s3db_pool_throughput_ops", pl + ",window=\"average\"", num(m.throughput_avg));
-  histogram(out, "s3db_pool_queue_wait_seconds", "Time from submit to the first attempt.", p.queue_wait, pl);
-  histogram(out, "s3db_pool_execution_seconds", "Duration of each attempt.", p.execution, pl);
+  histogram(out, "s3db_pool_queue_wait_seconds", "Time from submit to the first attempt.", p.obs.queue_wait(), pl);
+  histogram(out, "s3db_pool_execution_seconds", "Duration of each attempt.", p.obs.execution(), pl);
   return out;
 }
 

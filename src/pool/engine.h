@@ -1,0 +1,140 @@
+// pool::Engine (OperationPool::Impl) — composes the pool's parts and runs what spans them:
+// submission, the retry decision, completion, drain.
+//
+// Parts (each header says what it owns and which lock guards it):
+//   TaskQueue    task_queue.h    ops waiting for a slot: lock-free inbox + priority levels
+//   Dispatch     dispatch.h      concurrency slots, worker threads, the running attempts
+//   Timers       timers.h        timer thread: attempt timeouts, backoffs, queued deadlines,
+//                                deferred completions
+//   Observation  observation.h   counters, histograms, throughput, events
+//   Adaptive     adaptive.h      AIMD feedback on the concurrency limit
+// The public entry points (operation_pool.cc) and these parts call the engine; the parts reach
+// each other only through it.
+//
+// Locking: one mutex, `mu`, guards the *_locked state of every part. One lock keeps the hand-offs
+// between parts (pop → register → arm a timer; backoff over → re-queue; stop → reject everything)
+// atomic, with no lock order to get wrong; it is held for a few hundred nanoseconds at a time.
+// What the inline fast path reads (slots, the queued count, paused, stopped, inflight) is atomic so
+// that run() can take a slot without the mutex. No lock is held while an op, a completion, an event
+// listener, a cancel callback or a retryable predicate runs.
+#pragma once
+
+#include <s3db/operation_pool.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+#include "pool/adaptive.h"
+#include "pool/dispatch.h"
+#include "pool/observation.h"
+#include "pool/task_node.h"
+#include "pool/task_queue.h"
+#include "pool/thread_duty.h"
+#include "pool/timers.h"
+
+namespace s3db {
+namespace pool {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// The pool mutex is held for a few hundred nanoseconds at a time: a short spin on try_lock avoids
+// the futex sleep/wake pair that dominates the hand-off cost under contention.
+inline void lock_spin(std::unique_lock<std::mutex>& lk) {
+  for (int i = 0; i < 100; ++i) {
+    if (lk.try_lock()) return;
+    cpu_relax();
+  }
+  lk.lock();
+}
+
+struct Engine {
+  explicit Engine(PoolOptions options);
+
+  // ---- configuration (fixed at construction) -------------------------------------------------
+  const PoolOptions opts;  // normalised: concurrency ≥ 1, within the adaptive bounds
+  const std::shared_ptr<Clock> clock;
+  const std::shared_ptr<const RetryPolicy> policy;
+  const TimePoint start;
+
+  std::mutex mu;  // see the file comment
+
+  // ---- lifecycle (atomics: read by the fast path) ---------------------------------------------
+  std::atomic<bool> paused{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<std::size_t> inflight{0};  // submitted and not yet completed
+  std::atomic<std::uint32_t> next_id{1};
+  std::atomic<std::uint64_t> rng_counter{0};
+
+  // ---- drain -----------------------------------------------------------------------------------
+  std::condition_variable drain_cv;
+  std::atomic<int> drain_waiters{0};
+  // In-flight ops owed (ThreadDuty) by threads now waiting in drain(): they cannot complete
+  // before those drains return, so a drain called from inside the pool does not wait for them.
+  std::atomic<std::size_t> drain_excluded{0};
+
+  // ---- parts -----------------------------------------------------------------------------------
+  Observation obs;
+  Adaptive adaptive;
+  TaskQueue queue;
+  Timers timers;
+  Dispatch dispatch;
+
+  // ---- submission ------------------------------------------------------------------------------
+  void prepare(detail::TaskBase* t, OpOptions& o);
+  void submit_prepared(detail::TaskBase* t);
+  Status run_bypass(detail::TaskBase* t);
+  // Queues `t` (with its deadline timer) and wakes a worker for it.
+  void enqueue_locked(detail::TaskBase* t);
+  // After stop(): completes every queued op (inbox included) with Cancelled, on the timer thread.
+  void reject_queued_locked();
+
+  // ---- retry decision and completion -------------------------------------------------------------
+  struct Decision {
+    bool retry = false;
+    Duration delay{};
+    Status status;  // final status (when !retry) or the failure being retried
+  };
+  Decision decide(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now);
+  // Emits task_retry for the attempt of `t` that just failed. Called before the backoff is
+  // scheduled: once it is, the next attempt may start (and emit task_started) on another thread.
+  void emit_retry(const detail::TaskBase* t, const Status& status, Duration exec, Duration delay);
+  // Completes `t` (its continuation runs here); `duty` counted it and stops counting it.
+  void finish(detail::TaskBase* t, Status status, Duration last_exec, TimePoint now, ThreadDuty& duty);
+
+  // ---- drain -----------------------------------------------------------------------------------
+  // drain() and drain_for(): until == nullptr waits without a deadline.
+  bool drain_until(const TimePoint* until);
+  void wake_drainers();
+  void notify_drains_locked();
+
+  std::uint64_t next_random() noexcept;
+  std::chrono::milliseconds attempt_timeout(const detail::TaskBase* t) const noexcept {
+    const TaskExtra* e = node(t).extra;
+    if (e && e->timeout.count() > 0) return e->timeout;
+    return opts.default_timeout;
+  }
+  static TimePoint op_deadline(const detail::TaskBase* t) noexcept {
+    const TaskExtra* e = node(t).extra;
+    return e ? e->deadline : TimePoint::max();
+  }
+
+ private:
+  void on_idle();
+};
+
+}  // namespace pool
+
+struct OperationPool::Impl final : pool::Engine {
+  using Engine::Engine;
+};
+
+}  // namespace s3db

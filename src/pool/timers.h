@@ -1,0 +1,104 @@
+// pool::Timers — the timer thread and what it serves: attempt timeouts, retry backoffs, queued
+// ops' deadlines, and the completions that must not run inside submit() (deferred).
+//
+// Owns: an indexed min-heap of timers (O(log n) removal when an attempt ends early), the timer
+// thread and its condition variable, the deferred completions, the count of ops waiting out a
+// backoff, and the drain() calls running on the timer thread.
+// Locking: every member but start()/join() runs under the pool mutex (Engine::mu),
+// the one lock of the queue and the slots too, so that a backoff that ends is re-queued, and an
+// attempt that times out is found in the running list, atomically. A round releases the mutex
+// while it runs cancel callbacks and completions. Waits go through Clock::wait_until, so tests
+// drive every timer with ManualClock::advance().
+#pragma once
+
+#include <s3db/operation_pool.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace s3db::pool {
+
+struct Engine;    // engine.h
+struct RunSlot;   // dispatch.h
+
+// A pending timer: an attempt's timeout, a retry's backoff, or a queued op's deadline.
+struct TimerNode {
+  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline };
+  static constexpr std::size_t kNoIndex = std::numeric_limits<std::size_t>::max();
+  TimePoint when{};
+  std::size_t index = kNoIndex;  // position in the timer heap; kNoIndex when not scheduled
+  void* owner = nullptr;         // RunSlot* (kAttempt) or TaskBase* (others)
+  Kind kind = kAttempt;
+};
+
+// Indexed binary min-heap of timers.
+class TimerHeap {
+ public:
+  void push(TimerNode* n);
+  void remove(TimerNode* n);  // no-op when not scheduled
+  TimerNode* top() const noexcept { return heap_.empty() ? nullptr : heap_.front(); }
+  const std::vector<TimerNode*>& nodes() const noexcept { return heap_; }
+
+ private:
+  void sift_up(std::size_t i);
+  void sift_down(std::size_t i);
+  void place(std::size_t i, TimerNode* n) { heap_[i] = n; n->index = i; }
+  std::vector<TimerNode*> heap_;
+};
+
+// A round's reusable lists (one per nesting level: a drain() on the timer thread runs rounds of
+// its own).
+struct TimerScratch {
+  std::vector<RunSlot*> to_cancel;
+  std::vector<detail::TaskBase*> expired;
+};
+
+class Timers {
+ public:
+  explicit Timers(Engine& pool) noexcept : p_(pool) {}
+
+  void start();  // watches the pool's clock and starts the thread
+  void join();   // the thread completes what is still deferred, then exits
+
+  // Schedules `n` (not scheduled yet) and wakes the thread if it is now the earliest.
+  void arm_locked(TimerNode& n, TimePoint when, void* owner, TimerNode::Kind kind);
+  void disarm_locked(TimerNode& n) { heap_.remove(&n); }
+  // Completes `t` with `status` on the timer thread (completion never runs inside submit()).
+  void defer_locked(detail::TaskBase* t, Status status);
+  // Next attempt of `t` (whose TaskExtra exists) after a backoff ending at `when`.
+  void schedule_backoff_locked(detail::TaskBase* t, TimePoint when);
+  // stop(): unschedules every op waiting out a backoff, appending it to `out`.
+  void take_backoffs_locked(std::vector<detail::TaskBase*>& out);
+
+  // One round, entered and left with `lk` held: the deferred completions, else the timers due.
+  // False when there was nothing to do.
+  bool round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch);
+
+  // drain() on the timer thread keeps serving timers: it counts itself in, runs rounds, and waits
+  // here (until the next timer or `until`, whichever is first) instead of on the drain cv.
+  void enter_drain_locked() noexcept { ++drains_; }
+  void leave_drain_locked() noexcept { --drains_; }
+  void wait_locked(std::unique_lock<std::mutex>& lk, const TimePoint* until);
+  void wake_drains_locked() {
+    if (drains_ > 0) cv_.notify_all();
+  }
+
+ private:
+  void thread_main();
+
+  Engine& p_;
+  TimerHeap heap_;
+  std::condition_variable cv_;
+  std::vector<std::pair<detail::TaskBase*, Status>> deferred_;
+  std::size_t backoffs_ = 0;  // ops waiting out a backoff
+  int drains_ = 0;            // drain() calls waiting on the timer thread
+  bool exit_ = false;         // set by join(), after the workers are gone
+  std::thread thread_;
+};
+
+}  // namespace s3db::pool
