@@ -9,8 +9,10 @@
 // - Missing key: get/head/copy(source) → NotFound. remove() of a missing key → OK (S3 semantics).
 //   Failed condition: put with if_none_match on an existing key → AlreadyExists; if_match with a
 //   different ETag (or missing key) → PreconditionFailed. Identical across every client.
-// - ETags are returned without quotes. Metadata keys are lower-case without "x-amz-meta-".
-// - Keys are UTF-8, 1..1024 bytes; anything else → InvalidArgument, nothing written.
+// - ETags are returned without quotes; if_match accepts an ETag as returned, quoted ("etag") or
+//   weak (W/"etag"), as HTTP headers carry it. Metadata keys are lower-case without "x-amz-meta-".
+// - Keys are UTF-8, 1..1024 bytes — for an S3 store, counting the connection's prefix, which is
+//   part of the key S3 sees; anything else → InvalidArgument, nothing written.
 // - User metadata over 2 KB as S3 counts it (metadata_size() in s3db/metadata.h: values that are
 //   not header-safe count in their RFC 2047 form) → InvalidArgument on put/copy, nothing written,
 //   on every client (AWS refuses it; the S3 client checks before sending, for servers that would
