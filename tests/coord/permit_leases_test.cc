@@ -1,0 +1,269 @@
+// The shared limit's Redis side (coord/permit_leases.h, coord/redis_connection.h), against a
+// private redis-server on a unix socket (started and stopped by the fixture; loopback only).
+#include "coord/permit_leases.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+extern char** environ;
+
+namespace s3db::coord {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Polls `done` for at most `limit` (a broken lease never hangs the test).
+template <typename F>
+bool within(std::chrono::milliseconds limit, F done) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+class PrivateRedis {
+ public:
+  explicit PrivateRedis(std::string password = "") {
+    dir_ = std::filesystem::temp_directory_path() / ("s3db-redis-" + std::to_string(::getpid()) + "-" + std::to_string(++n_));
+    std::filesystem::create_directories(dir_);
+    socket_ = (dir_ / "redis.sock").string();
+    std::vector<std::string> args = {"redis-server", "--port", "0", "--unixsocket", socket_, "--save", "",
+                                     "--appendonly", "no", "--dir", dir_.string(), "--daemonize", "no",
+                                     "--loglevel", "warning"};
+    if (!password.empty()) {
+      args.push_back("--requirepass");
+      args.push_back(password);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (::posix_spawnp(&pid_, "redis-server", nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    struct stat st {};
+    up_ = pid_ > 0 && within(10s, [&] { return ::stat(socket_.c_str(), &st) == 0; });
+  }
+  ~PrivateRedis() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+  bool up() const { return up_; }
+  std::string url() const { return "unix://" + socket_; }
+  RedisConnection connect(const std::string& url_override = "") const {
+    auto u = parse_redis_url(url_override.empty() ? url() : url_override);
+    EXPECT_TRUE(u.ok()) << u.status().to_string();
+    auto c = RedisConnection::open(*u, 2s);
+    EXPECT_TRUE(c.ok()) << c.status().to_string();
+    return std::move(c).value();
+  }
+
+ private:
+  static inline int n_ = 0;
+  std::filesystem::path dir_;
+  std::string socket_;
+  pid_t pid_ = -1;
+  bool up_ = false;
+};
+
+#define REQUIRE_REDIS(r) \
+  if (!(r).up()) GTEST_SKIP() << "redis-server did not start (scripts/install-deps.sh --test installs it)"
+
+TEST(RedisUrlTest, FormsErrorsAndNoPasswordInDescriptions) {
+  auto a = parse_redis_url("redis://127.0.0.1:6390/2");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 6390);
+  EXPECT_EQ(a->db, 2);
+  auto d = parse_redis_url("redis://localhost");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->port, 6379);
+  EXPECT_EQ(d->db, 0);
+  const std::string secret = "p?a@s/s%w:ord";
+  auto s = parse_redis_url("redis://app:p%3Fa%40s%2Fs%25w%3Aord@10.0.0.1:7000/1");
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ(s->user, "app");
+  EXPECT_EQ(s->password, secret);
+  EXPECT_EQ(s->host, "10.0.0.1");
+  EXPECT_EQ(s->describe(), "redis://app:***@10.0.0.1:7000/1");
+  auto u = parse_redis_url("unix:///run/redis.sock?db=3");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->unix_path, "/run/redis.sock");
+  EXPECT_EQ(u->db, 3);
+  for (const std::string bad : {"http://x", "redis://", "redis://h:0", "redis://h:70000", "redis://h:12x", "redis://h/x",
+                                "unix://relative.sock", "unix:///s?database=1"}) {
+    auto r = parse_redis_url(bad);
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+  }
+  for (const std::string& bad : {std::string("redis://app:p%3Fa%40s%2Fs%25w%3Aord@h:99999"), "redis://app:p%zz" + secret + "@h"}) {
+    auto r = parse_redis_url(bad);
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_EQ(r.status().to_string().find("p%3Fa"), std::string::npos) << r.status().to_string();
+    EXPECT_EQ(r.status().to_string().find(secret), std::string::npos) << r.status().to_string();
+  }
+}
+
+TEST(PermitLeasesTest, TheLimitHoldsAcrossHoldersAndReleasedPermitsComeBack) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  PermitLeases a(redis.connect(), "s3db:test", 16, 30s, "a");
+  PermitLeases b(redis.connect(), "s3db:test", 16, 30s, "b");
+  auto got_a = a.acquire(10);
+  ASSERT_TRUE(got_a.ok()) << got_a.status().to_string();
+  EXPECT_EQ(got_a->size(), 10u);
+  auto got_b = b.acquire(10);
+  ASSERT_TRUE(got_b.ok());
+  EXPECT_EQ(got_b->size(), 6u) << "only what the limit has left";
+  EXPECT_EQ(b.acquire(1)->size(), 0u);
+  EXPECT_EQ(*a.held_by_all(), 16);
+  std::set<std::string> ids(got_a->begin(), got_a->end());
+  ids.insert(got_b->begin(), got_b->end());
+  EXPECT_EQ(ids.size(), 16u) << "every lease id is distinct";
+  ASSERT_TRUE(a.release({(*got_a)[0], (*got_a)[1], "a:unknown"}).ok());
+  EXPECT_EQ(*b.held_by_all(), 14);
+  EXPECT_EQ(b.acquire(5)->size(), 2u);
+}
+
+TEST(PermitLeasesTest, ConcurrentHoldersNeverExceedTheLimit) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  constexpr int kHolders = 8, kLimit = 16, kRounds = 100;
+  std::atomic<int> in_use{0}, peak{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int h = 0; h < kHolders; ++h) {
+    threads.emplace_back([&, h] {
+      PermitLeases p(redis.connect(), "s3db:conc", kLimit, 30s, "h" + std::to_string(h));
+      for (int i = 0; i < kRounds; ++i) {
+        auto got = p.acquire(3);
+        if (!got.ok()) {
+          ++failures;
+          return;
+        }
+        const int now = in_use += static_cast<int>(got->size());
+        int seen = peak.load();
+        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(1ms);  // hold them a moment, as an operation would
+        in_use -= static_cast<int>(got->size());
+        if (!p.release(*got).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE(peak.load(), kLimit);
+  EXPECT_GT(peak.load(), 3) << "holders did overlap";
+}
+
+TEST(PermitLeasesTest, UnrenewedLeasesExpireAndRenewedOnesStay) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  // A ttl 10x the renewal period: a busy machine delaying one renewal does not lose a lease.
+  PermitLeases a(redis.connect(), "s3db:ttl", 4, 1000ms, "a");
+  PermitLeases b(redis.connect(), "s3db:ttl", 4, 1000ms, "b");
+  auto kept = a.acquire(2);
+  auto dropped = a.acquire(2);
+  ASSERT_TRUE(kept.ok() && dropped.ok());
+  ASSERT_EQ(b.acquire(1)->size(), 0u);
+  // Renew only `kept`, several times, past the ttl of `dropped`.
+  for (int i = 0; i < 15; ++i) {
+    auto lost = a.renew(*kept);
+    ASSERT_TRUE(lost.ok());
+    EXPECT_TRUE(lost->empty());
+    std::this_thread::sleep_for(100ms);
+  }
+  auto got = b.acquire(4);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size(), 2u) << "the 2 unrenewed permits came back, the 2 renewed did not";
+  // A lease that expired cannot be renewed: its permit may be someone else's.
+  auto lost = a.renew(*dropped);
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(*lost, *dropped);
+}
+
+TEST(PermitLeasesTest, AKilledHoldersPermitsComeBackWithinOneLease) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto u = parse_redis_url(redis.url());
+    auto c = RedisConnection::open(*u, 2s);
+    if (!c.ok()) ::_exit(2);
+    PermitLeases p(std::move(c).value(), "s3db:kill", 8, 500ms, "child");
+    auto got = p.acquire(8);
+    if (!got.ok() || got->size() != 8u) ::_exit(3);
+    ::write(STDOUT_FILENO, "", 0);
+    for (;;) ::pause();  // holds them until killed
+  }
+  PermitLeases parent(redis.connect(), "s3db:kill", 8, 500ms, "parent");
+  ASSERT_TRUE(within(10s, [&] { return *parent.held_by_all() == 8; })) << "the child never took the permits";
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  const auto killed = std::chrono::steady_clock::now();
+  std::vector<std::string> got;
+  ASSERT_TRUE(within(10s, [&] {
+    auto r = parent.acquire(8);
+    if (r.ok()) got.insert(got.end(), r->begin(), r->end());
+    return got.size() == 8u;
+  }));
+  // Back within one lease (500 ms) plus the polling step; bounded loosely for a busy machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 5s);
+}
+
+TEST(PermitLeasesTest, AFlushedScriptCacheIsReloaded) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  PermitLeases p(redis.connect(), "s3db:flush", 4, 30s, "p");
+  ASSERT_EQ(p.acquire(1)->size(), 1u);
+  RedisConnection admin = redis.connect();
+  ASSERT_TRUE(admin.command({"SCRIPT", "FLUSH"}).ok());
+  auto again = p.acquire(1);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->size(), 1u);
+}
+
+TEST(RedisConnectionTest, WrongPasswordIsUnauthorizedAndNeverPrinted) {
+  const std::string secret = "s3cr?t@/%:x";
+  PrivateRedis redis(secret);
+  REQUIRE_REDIS(redis);
+  const std::string sock = redis.url().substr(7);
+  // unix:// URLs carry no password: use AUTH through a redis:// URL only for TCP; here build the
+  // RedisUrl directly.
+  RedisUrl u;
+  u.unix_path = sock;
+  u.password = "wrong" + secret;
+  auto bad = RedisConnection::open(u, 2s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kUnauthorized) << bad.status().to_string();
+  EXPECT_EQ(bad.status().to_string().find(secret), std::string::npos) << bad.status().to_string();
+  u.password = secret;
+  auto good = RedisConnection::open(u, 2s);
+  ASSERT_TRUE(good.ok()) << good.status().to_string();
+  EXPECT_EQ(good->command({"PING"})->str, "PONG");
+  u.password.clear();
+  auto none = RedisConnection::open(u, 2s);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->command({"PING"}).status().code(), Code::kUnauthorized);
+}
+
+TEST(RedisConnectionTest, NobodyListeningIsUnavailable) {
+  RedisUrl u;
+  u.unix_path = "/nonexistent/s3db-redis.sock";
+  auto c = RedisConnection::open(u, 1s);
+  EXPECT_EQ(c.status().code(), Code::kUnavailable) << c.status().to_string();
+}
+
+}  // namespace
+}  // namespace s3db::coord
