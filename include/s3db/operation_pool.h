@@ -9,8 +9,10 @@
 // - Completion fires exactly once per op, never inside submit(). The concurrency slot is released
 //   before the completion (Future::then callbacks, waiters) runs, so a completion may submit work.
 // - Retries: only when the attempt's Status is retryable (or the OpOptions::retryable override says
-//   so), up to `retries` times, with exponential backoff and full jitter; a Status carrying
-//   retry_after() waits at least that long. The slot is released while waiting.
+//   so), up to `retries` times (by default the policy's limit for that failure: Throttled is
+//   allowed more, BackoffOptions::throttled_max_retries), with exponential backoff and full jitter;
+//   a Status carrying retry_after() waits that long (capped at BackoffOptions::retry_after_cap,
+//   jittered upwards by up to retry_after_jitter). The slot is released while waiting.
 // - Timeouts are cancellations: when an attempt's `timeout` or the op's `deadline` passes, its
 //   OpContext is cancelled (the op's registered on_cancel callback runs, e.g. aborting a transfer)
 //   and the attempt is reported as Timeout. A timed-out attempt has returned before its retry
@@ -76,6 +78,12 @@ class RetryPolicy {
   virtual ~RetryPolicy() = default;
   // Default number of retries for ops that do not set OpOptions::retries.
   virtual int max_retries() const noexcept = 0;
+  // The same after `failure` (already known retryable): a policy may be more patient with some
+  // failures than with others (exponential_backoff() is, with Throttled).
+  virtual int max_retries_after(const Status& failure) const noexcept {
+    (void)failure;
+    return max_retries();
+  }
   // `attempt` is the 1-based attempt that just failed with `status` (already known retryable).
   virtual std::chrono::milliseconds delay(const Status& status, int attempt,
                                           std::uint64_t random) const noexcept = 0;
@@ -83,13 +91,23 @@ class RetryPolicy {
 
 struct BackoffOptions {
   int max_retries = 3;
+  // Throttled failures are patient: up to max(max_retries, throttled_max_retries) retries, with a
+  // longer first delay — a throttling store asks for time, not for fewer attempts. max_retries = 0
+  // still turns every retry off. (A PoolOptions::retry_budget, when on, bounds them all.)
+  int throttled_max_retries = 8;
   std::chrono::milliseconds base{100};            // first delay ceiling for Unavailable/Timeout
   std::chrono::milliseconds throttled_base{1000};  // first delay ceiling for Throttled
   std::chrono::milliseconds cap{20000};            // no delay ceiling exceeds this
+  // A server's Retry-After is honoured, but capped (a buggy or hostile "retry in a day" must not
+  // park an op for a day) and jittered upwards (clients told the same instant must not all come
+  // back at that instant): the wait is uniform in [r, r + r·retry_after_jitter], r = min(Retry-After,
+  // retry_after_cap).
+  std::chrono::milliseconds retry_after_cap{30000};
+  double retry_after_jitter = 0.2;
 };
 
-// Exponential backoff with full jitter: delay = random in [0, min(cap, base * 2^(attempt-1))],
-// and at least status.retry_after() when the server gave one.
+// Exponential backoff with full jitter: delay = random in [0, min(cap, base * 2^(attempt-1))];
+// after a Retry-After, the capped and jittered wait above instead.
 std::shared_ptr<const RetryPolicy> exponential_backoff(BackoffOptions options = {});
 
 // ---------------------------------------------------------------------------------------------

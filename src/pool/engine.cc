@@ -169,7 +169,7 @@ Engine::Decision Engine::decide(TaskBase* t, Status st, const OpContext& ctx, Ti
   }
   if (!retryable) return d;
   const int attempt = node(t).attempt;
-  const int max_retries = (e && e->retries >= 0) ? e->retries : policy->max_retries();
+  const int max_retries = (e && e->retries >= 0) ? e->retries : policy->max_retries_after(s);
   if (attempt > max_retries) return d;
   const TimePoint deadline = op_deadline(t);
   if (now >= deadline) {
