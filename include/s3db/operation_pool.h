@@ -3,14 +3,30 @@
 // Contract (see docs/operation-pool.md for the full text)
 // - submit(op, options) queues `op`, a callable `Result<T>(OpContext&)` or `Status(OpContext&)`,
 //   and returns a Future at once. The op runs on a pool thread when a concurrency slot is free;
-//   higher `priority` first, FIFO among equal priorities.
+//   higher `priority` first, FIFO among equal priorities — whatever mix of ops with and without
+//   options is submitted (a retry, or an op released by the circuit breaker, re-enters behind the
+//   ops already waiting at its priority).
 // - run(op, options) is the synchronous form: when a slot is free and nothing is queued it runs
 //   inline on the caller's thread (the fast path), otherwise it queues and waits.
 // - Completion fires exactly once per op, never inside submit(). The concurrency slot is released
 //   before the completion (Future::then callbacks, waiters) runs, so a completion may submit work.
 // - Retries: only when the attempt's Status is retryable (or the OpOptions::retryable override says
-//   so), up to `retries` times, with exponential backoff and full jitter; a Status carrying
-//   retry_after() waits at least that long. The slot is released while waiting.
+//   so), up to `retries` times (by default the policy's limit for that failure: Throttled is
+//   allowed more, BackoffOptions::throttled_max_retries), with exponential backoff and full jitter;
+//   a Status carrying retry_after() waits that long (capped at BackoffOptions::retry_after_cap,
+//   jittered upwards by up to retry_after_jitter). The slot is released while waiting.
+// - Protection (s3db/pool_protection.h; both off by default; a bypass op is outside both):
+//   * PoolOptions::breaker — every attempt asks the circuit breaker first and reports its outcome.
+//     A refused attempt never reaches the op: the op fails at once with Unavailable "circuit open
+//     until <ISO-8601 UTC> (in N s)" (retry_after() = the time left) and the pool does NOT retry
+//     it (final: no retry attempt, no retry-budget token spent); or, with wait_when_open, the op
+//     waits out of the queue and without a slot until the circuit may admit it, then re-enters
+//     the queue (same attempt number). A waiting op ends with Timeout at its deadline — at once
+//     when the deadline comes before the circuit can half-open — and with Cancelled on stop().
+//     Every transition emits breaker_changed, in the order the transitions happened.
+//   * PoolOptions::retry_budget — each retry first takes its cost from the pool's bucket; when
+//     the bucket cannot pay, the failure is final at once: the same Code, its message prefixed
+//     with "retry budget spent, not retried". Successes refill the bucket.
 // - Timeouts are cancellations: when an attempt's `timeout` or the op's `deadline` passes, its
 //   OpContext is cancelled (the op's registered on_cancel callback runs, e.g. aborting a transfer)
 //   and the attempt is reported as Timeout. A timed-out attempt has returned before its retry
@@ -30,8 +46,9 @@
 //   thread-local frame per running op: no allocation, no atomic on the fast path.
 // - A bounded queue (max_queue) applies backpressure: submit() blocks until there is room, or fails
 //   fast with Throttled, as `when_full` says.
-// - Errors: Cancelled (stop), Timeout (timeout/deadline), Throttled (queue full with kReject), or
-//   the op's own Status. An op that throws completes with Internal naming the exception.
+// - Errors: Cancelled (stop), Timeout (timeout/deadline), Throttled (queue full with kReject),
+//   Unavailable (circuit open), or the op's own Status. An op that throws completes with Internal
+//   naming the exception.
 // - Thread safety: every member function may be called from any thread, including from inside an
 //   op or a completion. Event listeners run on pool threads; a throwing listener is ignored.
 // - Ownership: the pool owns its threads; the destructor calls stop() and joins them. Futures may
@@ -40,6 +57,7 @@
 
 #include <s3db/clock.h>
 #include <s3db/op_context.h>
+#include <s3db/pool_protection.h>
 #include <s3db/status.h>
 
 #include <array>
@@ -66,7 +84,7 @@ struct OpOptions {
   TimePoint deadline = TimePoint::max();   // end-to-end: queue wait + all attempts + backoffs
   int retries = -1;                        // -1 = the pool's retry policy decides
   std::function<bool(const Status&)> retryable;  // overrides Status::retryable() when set
-  bool bypass = false;  // run on the caller's thread now: no queue, no limit, no retries
+  bool bypass = false;  // run on the caller's thread now: no queue, no limit, no retries, no breaker
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -76,6 +94,12 @@ class RetryPolicy {
   virtual ~RetryPolicy() = default;
   // Default number of retries for ops that do not set OpOptions::retries.
   virtual int max_retries() const noexcept = 0;
+  // The same after `failure` (already known retryable): a policy may be more patient with some
+  // failures than with others (exponential_backoff() is, with Throttled).
+  virtual int max_retries_after(const Status& failure) const noexcept {
+    (void)failure;
+    return max_retries();
+  }
   // `attempt` is the 1-based attempt that just failed with `status` (already known retryable).
   virtual std::chrono::milliseconds delay(const Status& status, int attempt,
                                           std::uint64_t random) const noexcept = 0;
@@ -83,13 +107,23 @@ class RetryPolicy {
 
 struct BackoffOptions {
   int max_retries = 3;
+  // Throttled failures are patient: up to max(max_retries, throttled_max_retries) retries, with a
+  // longer first delay — a throttling store asks for time, not for fewer attempts. max_retries = 0
+  // still turns every retry off. (A PoolOptions::retry_budget, when on, bounds them all.)
+  int throttled_max_retries = 8;
   std::chrono::milliseconds base{100};            // first delay ceiling for Unavailable/Timeout
   std::chrono::milliseconds throttled_base{1000};  // first delay ceiling for Throttled
   std::chrono::milliseconds cap{20000};            // no delay ceiling exceeds this
+  // A server's Retry-After is honoured, but capped (a buggy or hostile "retry in a day" must not
+  // park an op for a day) and jittered upwards (clients told the same instant must not all come
+  // back at that instant): the wait is uniform in [r, r + r·retry_after_jitter], r = min(Retry-After,
+  // retry_after_cap).
+  std::chrono::milliseconds retry_after_cap{30000};
+  double retry_after_jitter = 0.2;
 };
 
-// Exponential backoff with full jitter: delay = random in [0, min(cap, base * 2^(attempt-1))],
-// and at least status.retry_after() when the server gave one.
+// Exponential backoff with full jitter: delay = random in [0, min(cap, base * 2^(attempt-1))];
+// after a Retry-After, the capped and jittered wait above instead.
 std::shared_ptr<const RetryPolicy> exponential_backoff(BackoffOptions options = {});
 
 // ---------------------------------------------------------------------------------------------
@@ -116,6 +150,8 @@ struct PoolOptions {
   QueueFullPolicy when_full = QueueFullPolicy::kBlock;
   std::shared_ptr<Clock> clock;                  // null = steady_clock()
   std::string name = "s3db";                     // Prometheus label pool="name"
+  CircuitBreakerOptions breaker;                 // off by default (s3db/pool_protection.h)
+  RetryBudgetOptions retry_budget;               // off by default (s3db/pool_protection.h)
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -129,6 +165,14 @@ struct PoolStats {
   int concurrency = 0;
   bool paused = false;
   bool stopped = false;
+  // Protection (s3db/pool_protection.h); zero / closed while the part is off.
+  bool breaker_enabled = false;
+  BreakerState breaker_state = BreakerState::kClosed;
+  std::uint64_t breaker_opened = 0;   // times the circuit opened
+  std::uint64_t breaker_refused = 0;  // attempts the breaker turned away (a waiting op: each time)
+  bool retry_budget_enabled = false;
+  int retry_budget_tokens = 0;              // tokens in the bucket now
+  std::uint64_t retry_budget_refused = 0;  // retries refused: failures the empty bucket made final
 };
 
 struct LatencySummary {
@@ -151,9 +195,9 @@ struct PoolMetrics {
 
 enum class PoolEvent : std::uint8_t {
   kTaskStarted, kTaskCompleted, kTaskError, kTaskRetry,
-  kDrained, kPaused, kResumed, kStopped, kConcurrencyChanged,
+  kDrained, kPaused, kResumed, kStopped, kConcurrencyChanged, kBreakerChanged,
 };
-inline constexpr int kPoolEventCount = 9;
+inline constexpr int kPoolEventCount = 10;
 std::string_view event_name(PoolEvent e) noexcept;  // "task_started", ...
 
 struct EventInfo {
@@ -167,6 +211,8 @@ struct EventInfo {
   Duration retry_delay{};      // task_retry
   int old_concurrency = 0, new_concurrency = 0;  // concurrency_changed
   std::string_view reason;     // concurrency_changed: "set_concurrency", "throttled", ...
+  BreakerState breaker_from = BreakerState::kClosed, breaker_to = BreakerState::kClosed;  // breaker_changed
+  TimePoint open_until{};      // breaker_changed to open: when it half-opens (pool clock)
 };
 
 using EventListener = std::function<void(const EventInfo&)>;

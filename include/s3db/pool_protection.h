@@ -1,5 +1,6 @@
 // s3db/pool_protection.h — what the OperationPool does to protect a store that is struggling:
-// a circuit breaker and a retry budget (issue 10; wired into PoolOptions by the pool).
+// a circuit breaker and a retry budget (PoolOptions::breaker, PoolOptions::retry_budget; both off
+// by default).
 //
 // Contract
 // - Only failures that say the store is unhealthy count against it: Throttled, Unavailable and
@@ -21,6 +22,13 @@
 //   `retry_cost` tokens (`timeout_cost` after a Timeout); an empty bucket makes the failure final
 //   at once, with a message saying the budget is spent. A success refunds what its own retry cost,
 //   or `success_refund` when it needed none; never above `capacity`.
+// - In the pool (s3db/operation_pool.h says it for the op): every attempt of a queued or run() op
+//   asks the breaker before it starts and reports its outcome with the generation it was admitted
+//   in; a bypass op does neither. A refusal is not a failure of the store: it is not recorded,
+//   not retried and costs no retry-budget token. wait_when_open parks the op (no slot, not
+//   queued) until a transition to half-open or closed re-queues it; it asks again then.
+//   The budget is asked after every other reason to stop retrying (limit, deadline, stop()), so
+//   that tokens pay only for retries that happen; a success refunds after its attempt returned.
 // - Thread safety: the classes behind these options are safe to call from any thread.
 #pragma once
 

@@ -1,13 +1,12 @@
 #include "db/records.h"
 
+#include "core/iso8601.h"
 #include "db/text.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
 namespace s3db::db {
 
@@ -91,17 +90,7 @@ bool in_partition(const Runtime& rt, const json& doc, std::string_view id, std::
   return false;
 }
 
-std::string now_iso8601() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];  // generous: GCC's -Wformat-truncation assumes int ranges
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string now_iso8601() { return core::iso8601_utc(std::chrono::system_clock::now()); }
 
 Result<Stored> read_record(Resource::State& rs, std::string_view id, OpContext& ctx) {
   auto rt = rs.runtime();

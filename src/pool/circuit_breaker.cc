@@ -25,7 +25,7 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options)
                                        std::chrono::milliseconds(1))) {}
 
 BreakerTransition CircuitBreaker::move_locked(BreakerState to, TimePoint now) {
-  const BreakerTransition t{state_, to};
+  const BreakerState from = state_;
   state_ = to;
   ++generation_;
   probes_in_flight_ = 0;
@@ -35,7 +35,7 @@ BreakerTransition CircuitBreaker::move_locked(BreakerState to, TimePoint now) {
     ++times_opened_;
   }
   if (to == BreakerState::kClosed) buckets_.fill(Bucket{});  // a fresh start: old failures are over
-  return t;
+  return BreakerTransition{from, to, generation_, open_until_};
 }
 
 void CircuitBreaker::count_locked(bool bad, TimePoint now) {
@@ -104,6 +104,23 @@ std::optional<BreakerTransition> CircuitBreaker::record(Code code, std::uint32_t
       return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::optional<BreakerTransition> CircuitBreaker::half_open_if_due(TimePoint now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ == BreakerState::kOpen && now >= open_until_) return move_locked(BreakerState::kHalfOpen, now);
+  return std::nullopt;
+}
+
+BreakerSnapshot CircuitBreaker::snapshot(TimePoint now) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  BreakerSnapshot s;
+  s.state = state_ == BreakerState::kOpen && now >= open_until_ ? BreakerState::kHalfOpen : state_;
+  s.open_until = open_until_;
+  s.times_opened = times_opened_;
+  s.refused = refused_;
+  s.generation = generation_;
+  return s;
 }
 
 BreakerState CircuitBreaker::state(TimePoint now) const {

@@ -23,9 +23,19 @@ namespace s3db::pool {
 struct BreakerTransition {
   BreakerState from;
   BreakerState to;
+  std::uint32_t generation;  // the one it started: transitions are numbered 1, 2, 3...
+  TimePoint open_until;      // when it half-opens (to == kOpen)
 };
 
 enum class Admission : std::uint8_t { kAdmitted, kProbe, kRefused };
+
+struct BreakerSnapshot {
+  BreakerState state = BreakerState::kClosed;  // open reads as half-open once its timeout passed
+  TimePoint open_until{};                      // meaningful while open
+  std::uint64_t times_opened = 0;
+  std::uint64_t refused = 0;
+  std::uint32_t generation = 0;  // every transition bumps it: a refusal at another one is stale
+};
 
 struct BreakerTicket {
   Admission admission = Admission::kAdmitted;
@@ -45,7 +55,12 @@ class CircuitBreaker {
   // unhealthy (the caller gave up; the store said nothing) but frees a probe's place.
   std::optional<BreakerTransition> record(Code code, std::uint32_t generation, TimePoint now);
 
+  // open → half-open when its timeout has passed by `now` (what admit() would do first), so that
+  // the move happens — and is reported — on time even when no attempt asks.
+  std::optional<BreakerTransition> half_open_if_due(TimePoint now);
+
   BreakerState state(TimePoint now) const;  // open reads as half-open once its timeout passed
+  BreakerSnapshot snapshot(TimePoint now) const;  // one lock for what stats() shows
   TimePoint open_until() const;             // meaningful while open
   std::uint64_t times_opened() const;
   std::uint64_t refused() const;

@@ -200,6 +200,13 @@ TaskBase* Dispatch::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std
   duty.slots = 1;
   OpContext& ctx = *slot.ctx;
   TimePoint now = p_.clock->now();
+  const bool late = now >= Engine::op_deadline(t);
+  const bool due = !late && !ctx.cancelled();  // the attempt will run
+  BreakerTicket ticket;
+  if (due && p_.guard.breaker()) {
+    ticket = p_.admit(now);
+    if (ticket.admission == Admission::kRefused) return refuse(t, slot, lk, duty, ticket, now);
+  }
   Duration wait{};  // queue wait of a first attempt (a retry's wait is its backoff, not counted)
   if (node(t).attempt == 1) {
     wait = now - TimePoint(Duration(node(t).enqueued_ns));
@@ -214,9 +221,9 @@ TaskBase* Dispatch::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std
 
   Status st;
   Duration exec{};
-  if (now >= Engine::op_deadline(t)) {
+  if (late) {
     st = Status::Timeout("deadline passed before the operation started");
-  } else if (ctx.cancelled()) {
+  } else if (!due) {
     st = ctx.cancel_status();  // stop() reached the attempt before it began
   } else {
     st = InternalAccess::attempt(*t, ctx);
@@ -228,6 +235,7 @@ TaskBase* Dispatch::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std
   }
   ctx.clear_on_cancel();
   const Code attempt_code = ctx.cancelled() && !st.ok() ? ctx.cancel_status().code() : st.code();
+  if (due && p_.guarded) p_.guard_outcome(t, ticket, attempt_code, now);
   Engine::Decision d = p_.decide(t, std::move(st), ctx, now);
   TaskExtra* fresh = (d.retry && !node(t).extra) ? TaskExtra::create() : nullptr;
 
@@ -242,18 +250,40 @@ TaskBase* Dispatch::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std
   }
   if (d.retry) {
     if (fresh) node(t).extra = std::exchange(fresh, nullptr);
-    p_.timers.schedule_backoff_locked(t, now + d.delay);
+    p_.timers.schedule_backoff_locked(t, now + d.delay, d.paid);
   }
-  active_.fetch_sub(1, std::memory_order_seq_cst);  // our own pop below reuses the slot if it can
-  TaskBase* next = try_pop_locked(slot);
-  // This thread now owes t's completion (unless it retries) and `next`, whose slot it holds.
-  duty.ops = (d.retry ? 0 : 1) + (next ? 1 : 0);
-  duty.slots = next ? 1 : 0;
+  TaskBase* next = hand_over_locked(slot, duty, /*owes_t=*/!d.retry);
   lk.unlock();
   TaskExtra::destroy(fresh);
   if (change) p_.obs.emit_change(*change);
   if (!d.retry) p_.finish(t, std::move(d.status), exec, now, duty);
   if (!next) lock_spin(lk);
+  return next;
+}
+
+// The breaker refused the attempt of `t`: it fails at once, or (wait_when_open) waits, parked out
+// of the queue and without a slot, until the circuit may admit it. Same hand-over as run_attempt.
+TaskBase* Dispatch::refuse(TaskBase* t, RunSlot& slot, std::unique_lock<std::mutex>& lk, ThreadDuty& duty,
+                           const BreakerTicket& ticket, TimePoint now) {
+  std::optional<Status> final_status;
+  if (!p_.guard.waits_when_open()) final_status = p_.guard.refusal(now);
+  lock_spin(lk);
+  unregister_locked(lk, slot);
+  if (p_.guard.waits_when_open()) final_status = p_.guard.wait_locked(t, ticket, now);
+  TaskBase* next = hand_over_locked(slot, duty, /*owes_t=*/final_status.has_value());
+  lk.unlock();
+  if (final_status) p_.finish(t, std::move(*final_status), Duration{}, now, duty);
+  if (!next) lock_spin(lk);
+  return next;
+}
+
+TaskBase* Dispatch::hand_over_locked(RunSlot& slot, ThreadDuty& duty, bool owes_t) {
+  active_.fetch_sub(1, std::memory_order_seq_cst);  // our own pop below reuses the slot if it can
+  TaskBase* next = try_pop_locked(slot);
+  // This thread now owes t's completion (unless someone else took it over) and `next`, whose slot
+  // it holds.
+  duty.ops = (owes_t ? 1 : 0) + (next ? 1 : 0);
+  duty.slots = next ? 1 : 0;
   return next;
 }
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "pool/circuit_breaker.h"
 #include "pool/observation.h"
 #include "pool/thread_duty.h"
 #include "pool/timers.h"
@@ -92,6 +93,11 @@ class Dispatch {
   void worker_main(bool searcher);
   detail::TaskBase* run_attempt(detail::TaskBase* t, RunSlot& slot, std::unique_lock<std::mutex>& lk,
                                 ThreadDuty& duty);
+  detail::TaskBase* refuse(detail::TaskBase* t, RunSlot& slot, std::unique_lock<std::mutex>& lk, ThreadDuty& duty,
+                           const BreakerTicket& ticket, TimePoint now);
+  // Releases the slot of the attempt just settled and takes the next queued op into it; `owes_t`:
+  // this thread still completes the settled op.
+  detail::TaskBase* hand_over_locked(RunSlot& slot, ThreadDuty& duty, bool owes_t);
 
   Engine& p_;
   std::atomic<int> active_{0};

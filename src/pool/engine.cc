@@ -34,9 +34,11 @@ Engine::Engine(PoolOptions options)
       clock(opts.clock ? opts.clock : steady_clock()),
       policy(opts.retry_policy ? opts.retry_policy : exponential_backoff(opts.backoff)),
       start(clock->now()),
+      guarded(opts.breaker.enabled || opts.retry_budget.enabled),
       obs(start),
       adaptive(opts.adaptive, start),
       timers(*this),
+      guard(*this, opts),
       dispatch(*this, opts.concurrency) {
   rng_counter.store(std::random_device{}());
 }
@@ -169,7 +171,7 @@ Engine::Decision Engine::decide(TaskBase* t, Status st, const OpContext& ctx, Ti
   }
   if (!retryable) return d;
   const int attempt = node(t).attempt;
-  const int max_retries = (e && e->retries >= 0) ? e->retries : policy->max_retries();
+  const int max_retries = (e && e->retries >= 0) ? e->retries : policy->max_retries_after(s);
   if (attempt > max_retries) return d;
   const TimePoint deadline = op_deadline(t);
   if (now >= deadline) {
@@ -186,9 +188,56 @@ Engine::Decision Engine::decide(TaskBase* t, Status st, const OpContext& ctx, Ti
     d.status = Status::Cancelled("pool stopped", s.to_string());
     return d;
   }
+  if (RetryBudget* budget = guard.budget()) {
+    // Last: tokens are spent only on a retry that will happen.
+    d.paid = budget->try_take(s.code());
+    if (d.paid == 0) {
+      d.status = s.with_context("retry budget spent, not retried");
+      return d;
+    }
+  }
   d.retry = true;
   d.delay = delay;
   return d;
+}
+
+// ---- protection ------------------------------------------------------------------------------
+
+BreakerTicket Engine::admit(TimePoint now) {
+  BreakerTicket ticket = guard.breaker()->admit(now);
+  if (ticket.moved) breaker_moved(*ticket.moved);
+  return ticket;
+}
+
+void Engine::guard_outcome(const TaskBase* t, const BreakerTicket& ticket, Code code, TimePoint now) {
+  if (CircuitBreaker* breaker = guard.breaker()) {
+    if (auto moved = breaker->record(code, ticket.generation, now)) breaker_moved(*moved);
+  }
+  if (RetryBudget* budget = guard.budget(); budget && code == Code::kOk) {
+    const TaskExtra* e = node(t).extra;
+    budget->on_success(e ? e->retry_paid : 0);
+  }
+}
+
+void Engine::breaker_moved(const BreakerTransition& m) {
+  {
+    std::unique_lock<std::mutex> lk(mu, std::defer_lock);
+    lock_spin(lk);
+    guard.moved_locked(m);
+  }
+  emit_breaker(m);
+}
+
+void Engine::emit_breaker(const BreakerTransition& m) {
+  guard.events.publish(m, [this](const BreakerTransition& due) {
+    if (!obs.wants(PoolEvent::kBreakerChanged)) return;
+    EventInfo e{};
+    e.event = PoolEvent::kBreakerChanged;
+    e.breaker_from = due.from;
+    e.breaker_to = due.to;
+    if (due.to == BreakerState::kOpen) e.open_until = due.open_until;
+    obs.emit(e);
+  });
 }
 
 void Engine::emit_retry(const TaskBase* t, const Status& status, Duration exec, Duration delay) {

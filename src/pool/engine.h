@@ -8,6 +8,7 @@
 //                                deferred completions
 //   Observation  observation.h   counters, histograms, throughput, events
 //   Adaptive     adaptive.h      AIMD feedback on the concurrency limit
+//   Protection   protection.h    circuit breaker (and the ops parked for it), retry budget
 // The public entry points (operation_pool.cc) and these parts call the engine; the parts reach
 // each other only through it.
 //
@@ -30,6 +31,7 @@
 #include "pool/adaptive.h"
 #include "pool/dispatch.h"
 #include "pool/observation.h"
+#include "pool/protection.h"
 #include "pool/task_node.h"
 #include "pool/task_queue.h"
 #include "pool/thread_duty.h"
@@ -64,6 +66,7 @@ struct Engine {
   const std::shared_ptr<Clock> clock;
   const std::shared_ptr<const RetryPolicy> policy;
   const TimePoint start;
+  const bool guarded;  // a breaker or a retry budget is on (the inline path checks this once)
 
   std::mutex mu;  // see the file comment
 
@@ -86,6 +89,7 @@ struct Engine {
   Adaptive adaptive;
   TaskQueue queue;
   Timers timers;
+  Protection guard;
   Dispatch dispatch;
 
   // ---- submission ------------------------------------------------------------------------------
@@ -101,6 +105,7 @@ struct Engine {
   struct Decision {
     bool retry = false;
     Duration delay{};
+    int paid = 0;   // retry-budget tokens the retry cost (TaskExtra::retry_paid once scheduled)
     Status status;  // final status (when !retry) or the failure being retried
   };
   Decision decide(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now);
@@ -109,6 +114,15 @@ struct Engine {
   void emit_retry(const detail::TaskBase* t, const Status& status, Duration exec, Duration delay);
   // Completes `t` (its continuation runs here); `duty` counted it and stops counting it.
   void finish(detail::TaskBase* t, Status status, Duration last_exec, TimePoint now, ThreadDuty& duty);
+
+  // ---- protection (guard) ------------------------------------------------------------------------
+  // Asks the breaker (on) whether an attempt may start now; reports a transition it made.
+  BreakerTicket admit(TimePoint now);
+  // The breaker and the budget (either may be off) learn how an admitted attempt of `t` ended.
+  void guard_outcome(const detail::TaskBase* t, const BreakerTicket& ticket, Code code, TimePoint now);
+  // The breaker moved (seen by a thread without the pool mutex): parked ops / timer, then the event.
+  void breaker_moved(const BreakerTransition& m);
+  void emit_breaker(const BreakerTransition& m);
 
   // ---- drain -----------------------------------------------------------------------------------
   // drain() and drain_for(): until == nullptr waits without a deadline.

@@ -19,6 +19,7 @@ std::string_view event_name(PoolEvent e) noexcept {
     case PoolEvent::kResumed: return "resumed";
     case PoolEvent::kStopped: return "stopped";
     case PoolEvent::kConcurrencyChanged: return "concurrency_changed";
+    case PoolEvent::kBreakerChanged: return "breaker_changed";
   }
   return "unknown";
 }
@@ -177,6 +178,18 @@ PoolStats OperationPool::stats() const {
   s.concurrency = p.dispatch.limit();
   s.paused = p.paused.load(std::memory_order_acquire);
   s.stopped = p.stopped.load(std::memory_order_acquire);
+  if (const pool::CircuitBreaker* b = p.guard.breaker()) {
+    const pool::BreakerSnapshot bs = b->snapshot(p.clock->now());
+    s.breaker_enabled = true;
+    s.breaker_state = bs.state;
+    s.breaker_opened = bs.times_opened;
+    s.breaker_refused = bs.refused;
+  }
+  if (const pool::RetryBudget* r = p.guard.budget()) {
+    s.retry_budget_enabled = true;
+    s.retry_budget_tokens = r->tokens();
+    s.retry_budget_refused = r->refused();
+  }
   return s;
 }
 
@@ -286,6 +299,24 @@ std::string OperationPool::prometheus() const {
   sample(out, "s3db_pool_throughput_ops", pl + ",window=\"current\"", num(m.throughput_current));
   sample(out, "s3db_pool_throughput_ops", pl + ",window=\"peak\"", num(m.throughput_peak));
   sample(out, "s3db_pool_throughput_ops", pl + ",window=\"average\"", num(m.throughput_avg));
+  if (s.breaker_enabled) {
+    header(out, "s3db_pool_breaker_state", "gauge", "Circuit breaker state: 1 for the current one.");
+    for (BreakerState b : {BreakerState::kClosed, BreakerState::kOpen, BreakerState::kHalfOpen}) {
+      sample(out, "s3db_pool_breaker_state", pl + ",state=\"" + std::string(breaker_state_name(b)) + "\"",
+             s.breaker_state == b ? "1" : "0");
+    }
+    header(out, "s3db_pool_breaker_opened_total", "counter", "Times the circuit opened.");
+    sample(out, "s3db_pool_breaker_opened_total", pl, std::to_string(s.breaker_opened));
+    header(out, "s3db_pool_breaker_refused_total", "counter", "Attempts the circuit breaker refused.");
+    sample(out, "s3db_pool_breaker_refused_total", pl, std::to_string(s.breaker_refused));
+  }
+  if (s.retry_budget_enabled) {
+    header(out, "s3db_pool_retry_budget_tokens", "gauge", "Tokens left in the retry budget.");
+    sample(out, "s3db_pool_retry_budget_tokens", pl, std::to_string(s.retry_budget_tokens));
+    header(out, "s3db_pool_retry_budget_refused_total", "counter",
+           "Retries the spent budget refused (the failure was final).");
+    sample(out, "s3db_pool_retry_budget_refused_total", pl, std::to_string(s.retry_budget_refused));
+  }
   histogram(out, "s3db_pool_queue_wait_seconds", "Time from submit to the first attempt.", p.obs.queue_wait(), pl);
   histogram(out, "s3db_pool_execution_seconds", "Duration of each attempt.", p.obs.execution(), pl);
   return out;

@@ -3,6 +3,7 @@
 #include <s3db/operation_pool.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "pool/engine.h"
 
@@ -48,6 +49,91 @@ void OperationPool::submit_erased(detail::TaskBase* task, OpOptions options) {
   p.submit_prepared(task);
 }
 
+namespace {
+
+// The inline fast path: the caller took a slot (free slot, empty queue) and runs the op's first
+// attempt here, on its own thread — no mutex, no allocation unless it retries. kGuarded: a breaker
+// or a retry budget is on; a separate instantiation keeps them entirely off the unguarded path.
+template <bool kGuarded>
+void run_inline(Engine& p, TaskBase& task, int priority) {
+  TaskBase* t = &task;
+  pool::ThreadDuty duty(&p, 1, 1);
+  node(t).priority = priority;
+  node(t).id = p.next_id.fetch_add(1, std::memory_order_relaxed);
+  OpContext ctx;
+  const TimePoint t0 = p.clock->now();
+  [[maybe_unused]] pool::BreakerTicket ticket;
+  if constexpr (kGuarded) {
+    if (p.guard.breaker()) {
+      ticket = p.admit(t0);
+      if (ticket.admission == pool::Admission::kRefused) {
+        std::optional<Status> final_status;
+        if (p.guard.waits_when_open()) {
+          node(t).enqueued_ns = t0.time_since_epoch().count();  // its queue wait starts now
+          std::lock_guard<std::mutex> g(p.mu);
+          final_status = p.guard.wait_locked(t, ticket, t0);
+        } else {
+          final_status = p.guard.refusal(t0);
+        }
+        p.dispatch.release_slot();
+        duty.slots = 0;
+        if (final_status) {
+          p.finish(t, std::move(*final_status), Duration{}, t0, duty);
+          return;
+        }
+        duty.ops = 0;  // parked or queued: the pool's now
+        detail::wait_done(task);
+        return;
+      }
+    }
+  }
+  p.obs.record_queue_wait(0);
+  if (p.obs.wants(PoolEvent::kTaskStarted)) p.obs.emit(pool::Observation::task_event(PoolEvent::kTaskStarted, t));
+  Status st = InternalAccess::attempt(*t, ctx);
+  const TimePoint t1 = p.clock->now();
+  const Duration exec = t1 - t0;
+  p.obs.record_attempt(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(exec).count()));
+  ctx.clear_on_cancel();
+  const Code attempt_code = st.code();
+  if constexpr (kGuarded) p.guard_outcome(t, ticket, attempt_code, t1);
+  Engine::Decision d = p.decide(t, std::move(st), ctx, t1);
+  std::optional<pool::ConcurrencyChange> change;
+  if (p.opts.adaptive.enabled) {
+    std::lock_guard<std::mutex> g(p.mu);
+    change = p.dispatch.adapt_locked(attempt_code, exec, t1);
+  }
+  if (change) p.obs.emit_change(*change);
+  if (!d.retry) {
+    p.dispatch.release_slot();
+    duty.slots = 0;
+    p.finish(t, std::move(d.status), exec, t1, duty);
+    return;
+  }
+  // A retry: the slot is released for the backoff and the next attempt goes through the queue.
+  node(t).extra = pool::TaskExtra::create();
+  p.emit_retry(t, d.status, exec, d.delay);
+  {
+    std::lock_guard<std::mutex> g(p.mu);
+    if (p.stopped.load(std::memory_order_relaxed)) {
+      d.retry = false;
+      d.status = Status::Cancelled("pool stopped", d.status.to_string());
+    } else {
+      p.timers.schedule_backoff_locked(t, t1 + d.delay, d.paid);
+      duty.ops = 0;  // the next attempt is the queue's
+    }
+  }
+  p.dispatch.release_slot();
+  duty.slots = 0;
+  if (!d.retry) {
+    p.finish(t, std::move(d.status), exec, t1, duty);
+    return;
+  }
+  detail::wait_done(task);
+}
+
+}  // namespace
+
 void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
   Engine& p = *impl_;
   TaskBase* t = &task;
@@ -56,54 +142,8 @@ void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
                      options.retries < 0 && !options.retryable && p.opts.default_timeout.count() == 0;
   if (plain && !p.paused.load(std::memory_order_acquire) && !p.stopped.load(std::memory_order_acquire) &&
       p.queue.queued() == 0 && p.dispatch.try_acquire_slot()) {
-    // Fast path: a free slot and an empty queue — run inline, no mutex, no allocation.
-    pool::ThreadDuty duty(&p, 1, 1);
-    node(t).priority = options.priority;
-    node(t).id = p.next_id.fetch_add(1, std::memory_order_relaxed);
-    OpContext ctx;
-    const TimePoint t0 = p.clock->now();
-    p.obs.record_queue_wait(0);
-    if (p.obs.wants(PoolEvent::kTaskStarted)) p.obs.emit(pool::Observation::task_event(PoolEvent::kTaskStarted, t));
-    Status st = InternalAccess::attempt(*t, ctx);
-    const TimePoint t1 = p.clock->now();
-    const Duration exec = t1 - t0;
-    p.obs.record_attempt(
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(exec).count()));
-    ctx.clear_on_cancel();
-    const Code attempt_code = st.code();
-    Engine::Decision d = p.decide(t, std::move(st), ctx, t1);
-    std::optional<pool::ConcurrencyChange> change;
-    if (p.opts.adaptive.enabled) {
-      std::lock_guard<std::mutex> g(p.mu);
-      change = p.dispatch.adapt_locked(attempt_code, exec, t1);
-    }
-    if (change) p.obs.emit_change(*change);
-    if (!d.retry) {
-      p.dispatch.release_slot();
-      duty.slots = 0;
-      p.finish(t, std::move(d.status), exec, t1, duty);
-      return;
-    }
-    // A retry: the slot is released for the backoff and the next attempt goes through the queue.
-    node(t).extra = pool::TaskExtra::create();
-    p.emit_retry(t, d.status, exec, d.delay);
-    {
-      std::lock_guard<std::mutex> g(p.mu);
-      if (p.stopped.load(std::memory_order_relaxed)) {
-        d.retry = false;
-        d.status = Status::Cancelled("pool stopped", d.status.to_string());
-      } else {
-        p.timers.schedule_backoff_locked(t, t1 + d.delay);
-        duty.ops = 0;  // the next attempt is the queue's
-      }
-    }
-    p.dispatch.release_slot();
-    duty.slots = 0;
-    if (!d.retry) {
-      p.finish(t, std::move(d.status), exec, t1, duty);
-      return;
-    }
-    detail::wait_done(task);
+    if (p.guarded) run_inline<true>(p, task, options.priority);
+    else run_inline<false>(p, task, options.priority);
     return;
   }
   p.prepare(t, options);
@@ -157,6 +197,7 @@ void OperationPool::stop() {
       if (pool::TaskExtra* e = node(t).extra) p.timers.disarm_locked(e->timer);
     }
     p.timers.take_backoffs_locked(rejected);  // ops waiting out a retry backoff are rejected too
+    p.guard.take_parked_locked(rejected);     // and ops waiting for the circuit breaker
     p.dispatch.hold_running_locked(to_cancel);
     p.queue.wake_room_waiters_locked();
     p.dispatch.wake_all_locked();

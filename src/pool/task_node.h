@@ -29,6 +29,7 @@ struct TaskExtra {
   TimePoint deadline = TimePoint::max();
   std::chrono::milliseconds timeout{0};
   int retries = -1;
+  int retry_paid = 0;  // retry-budget tokens the latest retry cost (refunded by a success)
   std::function<bool(const Status&)> retryable;
 
   static TaskExtra* create() { return ::new (task_alloc(sizeof(TaskExtra))) TaskExtra(); }
@@ -54,6 +55,7 @@ static_assert(sizeof(void*) != 8 || sizeof(TaskBase) == 56, "task header grew pa
 inline constexpr std::uint8_t kQueued = 1;
 inline constexpr std::uint8_t kInBackoff = 2;
 inline constexpr std::uint8_t kExpired = 4;
+inline constexpr std::uint8_t kParked = 8;  // waiting for the circuit breaker (protection.h)
 
 struct InternalAccess {
   static detail::TaskNode& node(TaskBase& t) noexcept { return t; }

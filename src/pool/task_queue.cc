@@ -23,6 +23,9 @@ void TaskQueue::drain_inbox_locked() noexcept {
 }
 
 void TaskQueue::push_locked(TaskBase* t) {
+  // Ops still in the inbox were submitted before `t` (a plain op of the lock-free path, while an
+  // op with options or a retry takes this one): they go first, or FIFO would not hold.
+  drain_inbox_locked();
   node(t).flags |= kQueued;
   link(t);
   queued_.fetch_add(1, std::memory_order_seq_cst);

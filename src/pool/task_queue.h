@@ -39,6 +39,8 @@ class TaskQueue {
   // ---- with the pool mutex held --------------------------------------------------------------
   // Moves the inbox into the priority levels, in submission order.
   void drain_inbox_locked() noexcept;
+  // Queues `t` behind everything submitted before it, inbox included (FIFO among equal priorities
+  // whatever path each op took).
   void push_locked(detail::TaskBase* t);
   // Highest priority, oldest first; null when the levels are empty (drain the inbox first).
   detail::TaskBase* pop_locked() noexcept;

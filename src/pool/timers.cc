@@ -80,8 +80,9 @@ void Timers::defer_locked(TaskBase* t, Status status) {
   cv_.notify_one();
 }
 
-void Timers::schedule_backoff_locked(TaskBase* t, TimePoint when) {
+void Timers::schedule_backoff_locked(TaskBase* t, TimePoint when, int paid) {
   ++node(t).attempt;
+  node(t).extra->retry_paid = paid;
   node(t).flags |= kInBackoff;
   arm_locked(node(t).extra->timer, when, t, TimerNode::kBackoff);
   ++backoffs_;
@@ -160,10 +161,17 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
         any_expired = true;
         break;
       }
+      case TimerNode::kBreaker: {
+        if (auto moved = p_.guard.on_timer_locked(now)) scratch.breaker_moved = moved;
+        break;
+      }
     }
   }
   // One sweep for every op that expired at this tick.
-  if (any_expired) p_.queue.remove_expired_locked(scratch.expired);
+  if (any_expired) {
+    p_.queue.remove_expired_locked(scratch.expired);
+    p_.guard.remove_expired_locked(scratch.expired_parked);
+  }
   if (!scratch.to_cancel.empty()) {
     lk.unlock();
     for (RunSlot* s : scratch.to_cancel) {
@@ -174,16 +182,28 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
     p_.dispatch.release_cancels_locked(scratch.to_cancel);
     scratch.to_cancel.clear();
   }
-  if (!scratch.expired.empty()) {
+  if (!scratch.expired.empty() || !scratch.expired_parked.empty()) {
     // After the cancels are released: a completion here may drain(), which waits for those ops.
     lk.unlock();
     {
-      ThreadDuty duty(&p_, scratch.expired.size(), 0);
+      ThreadDuty duty(&p_, scratch.expired.size() + scratch.expired_parked.size(), 0);
       for (TaskBase* t : scratch.expired) {
         p_.finish(t, Status::Timeout("deadline passed while queued"), Duration{}, now, duty);
       }
+      for (TaskBase* t : scratch.expired_parked) {
+        p_.finish(t, Status::Timeout("deadline passed while waiting for the circuit breaker"), Duration{}, now,
+                  duty);
+      }
     }
     scratch.expired.clear();
+    scratch.expired_parked.clear();
+    lk.lock();
+  }
+  if (scratch.breaker_moved) {  // a listener may drain(): after the cancels are released, too
+    const BreakerTransition moved = *scratch.breaker_moved;
+    scratch.breaker_moved.reset();
+    lk.unlock();
+    p_.emit_breaker(moved);
     lk.lock();
   }
   return true;

@@ -1,5 +1,6 @@
 // pool::Timers — the timer thread and what it serves: attempt timeouts, retry backoffs, queued
-// ops' deadlines, and the completions that must not run inside submit() (deferred).
+// (or breaker-parked) ops' deadlines, the circuit breaker's half-open time, and the completions
+// that must not run inside submit() (deferred).
 //
 // Owns: an indexed min-heap of timers (O(log n) removal when an attempt ends early), the timer
 // thread and its condition variable, the deferred completions, the count of ops waiting out a
@@ -16,23 +17,27 @@
 #include <condition_variable>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "pool/circuit_breaker.h"
 
 namespace s3db::pool {
 
 struct Engine;    // engine.h
 struct RunSlot;   // dispatch.h
 
-// A pending timer: an attempt's timeout, a retry's backoff, or a queued op's deadline.
+// A pending timer: an attempt's timeout, a retry's backoff, a queued (or parked) op's deadline, or
+// the breaker's open → half-open.
 struct TimerNode {
-  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline };
+  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline, kBreaker };
   static constexpr std::size_t kNoIndex = std::numeric_limits<std::size_t>::max();
   TimePoint when{};
   std::size_t index = kNoIndex;  // position in the timer heap; kNoIndex when not scheduled
-  void* owner = nullptr;         // RunSlot* (kAttempt) or TaskBase* (others)
+  void* owner = nullptr;         // RunSlot* (kAttempt), TaskBase* (kBackoff, kQueuedDeadline), null
   Kind kind = kAttempt;
 };
 
@@ -56,6 +61,8 @@ class TimerHeap {
 struct TimerScratch {
   std::vector<RunSlot*> to_cancel;
   std::vector<detail::TaskBase*> expired;
+  std::vector<detail::TaskBase*> expired_parked;  // waiting for the circuit breaker
+  std::optional<BreakerTransition> breaker_moved;
 };
 
 class Timers {
@@ -70,8 +77,9 @@ class Timers {
   void disarm_locked(TimerNode& n) { heap_.remove(&n); }
   // Completes `t` with `status` on the timer thread (completion never runs inside submit()).
   void defer_locked(detail::TaskBase* t, Status status);
-  // Next attempt of `t` (whose TaskExtra exists) after a backoff ending at `when`.
-  void schedule_backoff_locked(detail::TaskBase* t, TimePoint when);
+  // Next attempt of `t` (whose TaskExtra exists) after a backoff ending at `when`; the retry cost
+  // `paid` retry-budget tokens (0: no budget).
+  void schedule_backoff_locked(detail::TaskBase* t, TimePoint when, int paid);
   // stop(): unschedules every op waiting out a backoff, appending it to `out`.
   void take_backoffs_locked(std::vector<detail::TaskBase*>& out);
 

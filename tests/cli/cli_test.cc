@@ -304,6 +304,9 @@ TEST(CliMetrics, JsonAndPrometheus) {
   json m = json::parse(j.out)["metrics"];
   EXPECT_TRUE(m.contains("queue_wait"));
   EXPECT_TRUE(m["stats"].contains("processed"));
+  // Both protections are off unless the pool options turn them on: present, and null.
+  EXPECT_TRUE(m["stats"].contains("breaker") && m["stats"]["breaker"].is_null()) << j.out;
+  EXPECT_TRUE(m["stats"].contains("retry_budget") && m["stats"]["retry_budget"].is_null()) << j.out;
   CliRun p = run({"metrics"});
   ASSERT_EQ(p.code, 0) << p.err;
   EXPECT_NE(p.out.find("# TYPE"), std::string::npos) << p.out;

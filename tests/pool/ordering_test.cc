@@ -146,5 +146,33 @@ TEST(PoolOrdering, LoweredLimitHoldsBackNewStarts) {
   EXPECT_EQ(gate.max_running, 1);
 }
 
+TEST(PoolOrdering, FifoHoldsForAnyMixOfOpsWithAndWithoutOptions) {
+  // A plain op waits in the lock-free inbox while every slot is busy; an op with options takes the
+  // mutex path. The later one must not overtake the earlier one, whichever path each took.
+  OperationPool pool(testing::pool_options(1));
+  Gate gate;
+  auto blocker = pool.submit([&](OpContext&) { return gate.op(); });
+  ASSERT_TRUE(testing::eventually([&] { return gate.started_count() == 1; }));
+  std::mutex mu;
+  std::vector<int> order;
+  std::vector<Future<void>> fs;
+  for (int i = 0; i < 10; ++i) {
+    OpOptions o;
+    if (i % 3 == 1) o.retries = 2;                              // options: the mutex path
+    if (i % 3 == 2) o.deadline = TimePoint::max() - std::chrono::hours(1);
+    fs.push_back(pool.submit(
+        [&, i](OpContext&) {
+          std::lock_guard<std::mutex> g(mu);
+          order.push_back(i);
+          return Status::OK();
+        },
+        o));
+  }
+  gate.release();
+  EXPECT_TRUE(blocker.get().ok());
+  for (auto& f : fs) EXPECT_TRUE(f.get().ok());
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
 }  // namespace
 }  // namespace s3db

@@ -137,6 +137,33 @@ TEST(CircuitBreakerTest, AttemptsSentBeforeItOpenedDoNotCountAfterwards) {
   EXPECT_EQ(b.state(t1), BreakerState::kHalfOpen);
 }
 
+TEST(CircuitBreakerTest, HalfOpensOnTimeWithoutAnAttemptAndNumbersItsTransitions) {
+  CircuitBreaker b(small_breaker());
+  auto opened = run(b, 10, Code::kUnavailable, t0);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->generation, 1u);
+  EXPECT_EQ(opened->open_until, t0 + 30s);
+  EXPECT_FALSE(b.half_open_if_due(t0 + 29s));
+  BreakerSnapshot s = b.snapshot(t0 + 29s);
+  EXPECT_EQ(s.state, BreakerState::kOpen);
+  EXPECT_EQ(s.generation, 1u);
+  EXPECT_EQ(s.times_opened, 1u);
+  auto half = b.half_open_if_due(t0 + 30s);
+  ASSERT_TRUE(half);
+  EXPECT_EQ(half->from, BreakerState::kOpen);
+  EXPECT_EQ(half->to, BreakerState::kHalfOpen);
+  EXPECT_EQ(half->generation, 2u);
+  EXPECT_FALSE(b.half_open_if_due(t0 + 31s)) << "only once";
+  // The first attempt then is a probe and moves nothing: the timer already did.
+  BreakerTicket p = b.admit(t0 + 31s);
+  EXPECT_EQ(p.admission, Admission::kProbe);
+  EXPECT_FALSE(p.moved);
+  EXPECT_EQ(p.generation, 2u);
+  s = b.snapshot(t0 + 31s);
+  EXPECT_EQ(s.state, BreakerState::kHalfOpen);
+  EXPECT_EQ(s.refused, 0u);
+}
+
 TEST(RetryBudgetTest, SpendsRefusesAndRefills) {
   RetryBudgetOptions o;
   o.enabled = true;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <vector>
@@ -154,13 +155,37 @@ TEST(PoolRetry, ExponentialBackoffBoundsWithFullJitter) {
   for (std::uint64_t r = 0; r < 1000; ++r) EXPECT_LE(p2->delay(unavailable, 10, r * 7919).count(), 50);
 }
 
-TEST(PoolRetry, RetryAfterOverridesComputedDelay) {
-  auto policy = exponential_backoff();
+TEST(PoolRetry, RetryAfterIsHonouredCappedAndJittered) {
+  auto policy = exponential_backoff();  // Retry-After capped at 30 s, jittered up to +20 %
   Status s = Status::Throttled("slow down");
   s.set_retry_after(std::chrono::milliseconds(7000));
-  for (std::uint64_t r = 0; r < 100; ++r) EXPECT_EQ(policy->delay(s, 1, r).count(), 7000);
+  std::int64_t lo = 1 << 30, hi = 0;
+  for (std::uint64_t r = 0; r < 2000; ++r) {
+    const auto d = policy->delay(s, 1, r * 0x9E3779B97F4A7C15ull).count();
+    ASSERT_GE(d, 7000) << "never earlier than the server asked";
+    ASSERT_LE(d, 8400);
+    lo = std::min<std::int64_t>(lo, d);
+    hi = std::max<std::int64_t>(hi, d);
+  }
+  EXPECT_LT(lo, 7100);  // spread over the whole range: clients told the same instant disperse
+  EXPECT_GT(hi, 8300);
+  // "Retry in a day" waits the cap (plus its jitter), not a day.
+  s.set_retry_after(std::chrono::hours(24));
+  for (std::uint64_t r = 0; r < 200; ++r) {
+    const auto d = policy->delay(s, 1, r * 7919).count();
+    ASSERT_GE(d, 30000);
+    ASSERT_LE(d, 36000);
+  }
+  BackoffOptions exact;
+  exact.retry_after_jitter = 0;
+  exact.retry_after_cap = std::chrono::milliseconds(5000);
+  auto p2 = exponential_backoff(exact);
+  s.set_retry_after(std::chrono::milliseconds(1234));
+  EXPECT_EQ(p2->delay(s, 1, 987654321).count(), 1234);
+  s.set_retry_after(std::chrono::milliseconds(9000));
+  EXPECT_EQ(p2->delay(s, 1, 987654321).count(), 5000);
 
-  // In the pool: the retry starts exactly when Retry-After has elapsed.
+  // In the pool: the retry does not start before Retry-After has elapsed, and has by +20 %.
   auto clock = std::make_shared<ManualClock>();
   PoolOptions o = testing::pool_options(1, clock);  // default exponential policy
   OperationPool pool(o);
@@ -177,9 +202,45 @@ TEST(PoolRetry, RetryAfterOverridesComputedDelay) {
   clock->advance(std::chrono::milliseconds(2499));
   EXPECT_FALSE(f.wait_for(std::chrono::milliseconds(20)));
   EXPECT_EQ(calls.load(), 1);
-  clock->advance(std::chrono::milliseconds(1));
+  clock->advance(std::chrono::milliseconds(501));
   EXPECT_TRUE(f.get().ok());
   EXPECT_EQ(calls.load(), 2);
+}
+
+TEST(PoolRetry, ThrottledFailuresArePatient) {
+  auto policy = exponential_backoff();
+  EXPECT_EQ(policy->max_retries_after(Status::Throttled("x")), 8);
+  EXPECT_EQ(policy->max_retries_after(Status::Unavailable("x")), 3);
+  EXPECT_EQ(policy->max_retries_after(Status::Timeout("x")), 3);
+  BackoffOptions none;
+  none.max_retries = 0;  // no retries means none, throttled or not
+  EXPECT_EQ(exponential_backoff(none)->max_retries_after(Status::Throttled("x")), 0);
+  BackoffOptions many;
+  many.max_retries = 12;  // patience never lowers the general limit
+  EXPECT_EQ(exponential_backoff(many)->max_retries_after(Status::Throttled("x")), 12);
+
+  // In the pool, with zero delays so that only the counts matter.
+  PoolOptions o = testing::pool_options(1, std::make_shared<ManualClock>());
+  o.backoff.base = std::chrono::milliseconds(0);
+  o.backoff.throttled_base = std::chrono::milliseconds(0);
+  OperationPool pool(o);
+  auto attempts_until_final = [&](Status answer, OpOptions options = {}) {
+    std::atomic<int> calls{0};
+    const Status s = pool.submit(
+                             [&](OpContext&) {
+                               calls.fetch_add(1);
+                               return answer;
+                             },
+                             options)
+                         .get();
+    EXPECT_EQ(s.code(), answer.code());
+    return calls.load();
+  };
+  EXPECT_EQ(attempts_until_final(Status::Throttled("SlowDown")), 9);
+  EXPECT_EQ(attempts_until_final(Status::Unavailable("503")), 4);
+  OpOptions two;
+  two.retries = 2;  // the caller's own limit wins
+  EXPECT_EQ(attempts_until_final(Status::Throttled("SlowDown"), two), 3);
 }
 
 TEST(PoolRetry, SlotIsReleasedDuringBackoff) {

@@ -52,6 +52,14 @@ nlohmann::json metrics_json(const PoolMetrics& m, const PoolStats& s) {
   for (int c = 1; c < kCodeCount; ++c)
     if (m.errors_by_code[static_cast<std::size_t>(c)] > 0)
       errors[std::string(code_name(static_cast<Code>(c)))] = m.errors_by_code[static_cast<std::size_t>(c)];
+  // Protection (null while off): the breaker's state and counts, the retry budget's bucket.
+  nlohmann::json breaker = nullptr, budget = nullptr;
+  if (s.breaker_enabled) {
+    breaker = {{"state", std::string(breaker_state_name(s.breaker_state))},
+               {"opened", s.breaker_opened},
+               {"refused", s.breaker_refused}};
+  }
+  if (s.retry_budget_enabled) budget = {{"tokens", s.retry_budget_tokens}, {"refused", s.retry_budget_refused}};
   return {{"queue_wait", lat(m.queue_wait)},
           {"execution", lat(m.execution)},
           {"throughput", {{"current", m.throughput_current}, {"peak", m.throughput_peak},
@@ -63,7 +71,8 @@ nlohmann::json metrics_json(const PoolMetrics& m, const PoolStats& s) {
           {"uptime_s", m.uptime_s},
           {"stats", {{"queue_size", s.queue_size}, {"active", s.active}, {"processed", s.processed},
                      {"errors", s.errors}, {"retries", s.retries}, {"concurrency", s.concurrency},
-                     {"paused", s.paused}, {"stopped", s.stopped}}}};
+                     {"paused", s.paused}, {"stopped", s.stopped}, {"breaker", breaker},
+                     {"retry_budget", budget}}}};
 }
 
 void print_metrics(const Globals& g, Client& client) {
