@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The pool's protective half, measured against Ceph RGW behind haproxy (issue 10's proof).
+#
+#   scripts/prove-protection.sh [ratelimit] [faults] [outage]     (default: all three)
+#
+# Needs the test servers' Ceph RGW (scripts/test-servers.sh start ceph; this script starts it
+# when it is not running) and builds the CLI. It starts an haproxy of its own from
+# scripts/servers/ (faults.lua) with three frontends, counts what each saw through haproxy's
+# stats page, and prints one line per run (also appended to $RUN/proof/results.txt):
+#   ratelimit  503 SlowDown (Retry-After: 1) above R accepted requests/s, every request delayed
+#              by L ms (an S3-like latency: on loopback one request in flight already exceeds R).
+#              Imports of N records with concurrency auto, 50 and 200: accepted rate vs R, the
+#              share of requests throttled, and every record readable (count).
+#   faults     10 % SlowDown, 5 % connections reset, 20 % delayed by 150 ms: an import of 2,000
+#              records must store all of them and exit 0.
+#   outage     radosgw is killed a few seconds into an import and restarted later: the breaker
+#              opens, the requests haproxy saw while RGW was down are counted (no retry storm),
+#              and the import goes on by itself once RGW answers again.
+# Environment: PROOF_R (150), PROOF_LATENCY_MS (50), PROOF_RECORDS (3000), PROOF_FAULT_RECORDS
+# (2000), PROOF_OUTAGE_S (15), PROOF_PORT (7490: four consecutive ports), PROOF_CONCURRENCIES
+# ("auto 50 200": the ratelimit runs), PROOF_AUTO (auto: the faults and outage runs).
+# Everything binds 127.0.0.1; every run is bounded (timeout) and stops itself.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+RUN=${S3DB_RUN_DIR:-$ROOT/.run}
+# shellcheck source=servers/common.sh
+source "$HERE/servers/common.sh"
+source "$HERE/servers/ceph.sh"
+ceph_paths
+
+R=${PROOF_R:-150}
+LAT=${PROOF_LATENCY_MS:-50}
+N=${PROOF_RECORDS:-3000}
+NF=${PROOF_FAULT_RECORDS:-2000}
+OUTAGE=${PROOF_OUTAGE_S:-15}
+AUTO=${PROOF_AUTO:-auto}  # the concurrency of the faults and outage runs
+P0=${PROOF_PORT:-7490}
+RL_PORT=$P0 MIX_PORT=$((P0 + 1)) PASS_PORT=$((P0 + 2)) STATS_PORT=$((P0 + 3))
+DIR=$RUN/proof
+CLI=$ROOT/build/release/tools/s3db/s3db
+scenarios=("$@")
+[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(ratelimit faults outage)
+
+mkdir -p "$DIR" "$RUN/logs"
+"$HERE/test-servers.sh" status >/dev/null 2>&1 || port_listening "$RGW_PORT" || "$HERE/test-servers.sh" start ceph
+"$HERE/build.sh" release --target s3db_cli >/dev/null
+
+# --- haproxy of the proof -------------------------------------------------------------------
+cat >"$DIR/haproxy.cfg" <<EOF
+global
+  maxconn 4096
+  lua-load $HERE/servers/faults.lua
+  tune.lua.session-timeout 15m
+  tune.lua.service-timeout 15m
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 30s
+backend rgw
+  server rgw 127.0.0.1:$RGW_PORT
+backend rgw_mix
+  server rgw 127.0.0.1:$RGW_PORT
+backend rgw_pass
+  server rgw 127.0.0.1:$RGW_PORT
+frontend ratelimit
+  bind 127.0.0.1:$RL_PORT
+  stick-table type integer size 1 expire 10s store gpc0,gpc0_rate(1s)
+  http-request track-sc0 int(1)
+  http-request lua.delay $LAT
+  acl over_limit sc0_gpc0_rate gt $R
+  http-request set-var(txn.retry_after) int(1) if over_limit
+  http-request use-service lua.s3_slowdown if over_limit
+  http-request sc-inc-gpc0(0)
+  default_backend rgw
+frontend faultmix
+  bind 127.0.0.1:$MIX_PORT
+  option nolinger
+  http-request use-service lua.s3_slowdown if { rand(100) lt 10 }
+  http-request reject if { rand(100) lt 5 }
+  http-request lua.delay 150 if { rand(100) lt 20 }
+  default_backend rgw_mix
+frontend pass
+  bind 127.0.0.1:$PASS_PORT
+  default_backend rgw_pass
+listen stats
+  bind 127.0.0.1:$STATS_PORT
+  stats enable
+  stats uri /stats
+EOF
+for port in $RL_PORT $MIX_PORT $PASS_PORT $STATS_PORT; do require_free_port "$port" "proof haproxy"; done
+haproxy -c -q -f "$DIR/haproxy.cfg"
+haproxy -db -f "$DIR/haproxy.cfg" >>"$RUN/logs/proof-haproxy.log" 2>&1 &
+HAPROXY_PID=$!
+cleanup() { kill "$HAPROXY_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+wait_until 15 "proof haproxy" port_listening "$STATS_PORT"
+
+# stat NAME TYPE COLUMN: a counter of haproxy's CSV stats (TYPE 0 = frontend, 1 = backend).
+stat() {
+  curl -s "http://127.0.0.1:$STATS_PORT/stats;csv" | awk -F, -v px="$1" -v ty="$2" -v col="$3" '
+    NR == 1 { for (i = 1; i <= NF; i++) { h = $i; sub(/^# /, "", h); idx[h] = i } next }
+    $1 == px && $(idx["type"]) == ty { print $(idx[col]) + 0 }'
+}
+
+url() { echo "http://$S3DB_TEST_ACCESS_KEY:$S3DB_TEST_SECRET_KEY@127.0.0.1:$1/$S3DB_TEST_BUCKET/proof-$2"; }
+
+make_input() {  # make_input FILE COUNT
+  awk -v n="$2" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":\"r%06d\",\"n\":%d,\"text\":\"record %d of the protection proof\"}\n", i, i, i }' >"$1"
+}
+
+result() { echo "$*" | tee -a "$DIR/results.txt"; }
+
+# import_run LABEL PORT CONCURRENCY FILE EXPECTED: one import into a fresh prefix, then a count.
+import_run() {
+  local label=$1 port=$2 conc=$3 file=$4 expected=$5 prefix
+  prefix="$label-$(date +%s%N)"
+  local u; u=$(url "$port" "$prefix")
+  "$CLI" --url "$u" create-resource items --attr "n=number" --attr "text=string" >/dev/null
+  local fe0 be0 t0 t1 rc=0
+  fe0=$(stat "$FRONT" 0 req_tot); be0=$(stat "$BACK" 1 stot)
+  t0=$(now)
+  timeout 900 "$CLI" --url "$u" --concurrency "$conc" --json import items "$file" \
+    --errors "$DIR/$label.errors.jsonl" >"$DIR/$label.out" 2>"$DIR/$label.err" || rc=$?
+  t1=$(now)
+  local fe1 be1; fe1=$(stat "$FRONT" 0 req_tot); be1=$(stat "$BACK" 1 stot)
+  local count; count=$("$CLI" --url "$(url "$PASS_PORT" "$prefix")" count items 2>/dev/null || echo "?")
+  awk -v l="$label" -v c="$conc" -v rc="$rc" -v fe=$((fe1 - fe0)) -v be=$((be1 - be0)) \
+      -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" -v r="$R" -v cnt="$count" -v want="$expected" 'BEGIN {
+    printf "%-22s concurrency=%-5s exit=%s  %.1f s  requests=%d forwarded=%d (%.1f/s = %.0f%% of R=%d)  throttled/refused=%.1f%%  stored=%s/%s\n",
+      l, c, rc, t, fe, be, be / t, 100 * be / t / r, r, (fe ? 100 * (fe - be) / fe : 0), cnt, want }' | tee -a "$DIR/results.txt"
+}
+
+result "# $(date -u +%FT%TZ) $(git -C "$ROOT" rev-parse --short HEAD) R=$R/s latency=${LAT}ms"
+
+for s in "${scenarios[@]}"; do
+  case $s in
+    ratelimit)
+      make_input "$DIR/ratelimit.jsonl" "$N"
+      FRONT=ratelimit BACK=rgw
+      for c in ${PROOF_CONCURRENCIES:-auto 50 200}; do import_run "ratelimit-$c" "$RL_PORT" "$c" "$DIR/ratelimit.jsonl" "$N"; done ;;
+    faults)
+      make_input "$DIR/faults.jsonl" "$NF"
+      FRONT=faultmix BACK=rgw_mix
+      import_run "faults-$AUTO" "$MIX_PORT" "$AUTO" "$DIR/faults.jsonl" "$NF" ;;
+    outage)
+      make_input "$DIR/outage.jsonl" "$N"
+      FRONT=pass BACK=rgw_pass
+      # Kill radosgw a few seconds in, count what haproxy sees while it is down, restart it.
+      (
+        sleep 4
+        pkill -KILL -x radosgw || true
+        fe0=$(stat pass 0 req_tot); t0=$(now)
+        sleep "$OUTAGE"
+        fe1=$(stat pass 0 req_tot); t1=$(now)
+        radosgw -c "$CEPH_CONF" -n client.rgw 9>&- >>"$RUN/logs/ceph-setup.log" 2>&1
+        wait_until 120 "radosgw" answers_http "http://127.0.0.1:$RGW_PORT/" >/dev/null
+        echo "outage: radosgw down $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s, haproxy saw $((fe1 - fe0)) requests meanwhile" >"$DIR/outage.window"
+      ) &
+      killer=$!
+      import_run "outage-$AUTO" "$PASS_PORT" "$AUTO" "$DIR/outage.jsonl" "$N"
+      wait "$killer"
+      result "$(cat "$DIR/outage.window")"
+      result "outage: import stderr (first lines): $(head -c 600 "$DIR/outage-$AUTO.err" | tr '\n' ' ')" ;;
+    *) die "unknown scenario $s (ratelimit, faults, outage)" ;;
+  esac
+done
