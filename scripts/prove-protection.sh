@@ -119,7 +119,7 @@ import_run() {
   local label=$1 port=$2 conc=$3 file=$4 expected=$5 prefix
   prefix="$label-$(date +%s%N)"
   local u; u=$(url "$port" "$prefix")
-  "$CLI" --url "$u" create-resource items --attr "n=number" --attr "text=string" >/dev/null
+  "$CLI" --url "$(url "$PASS_PORT" "$prefix")" create-resource items --attr "n=number" --attr "text=string" >/dev/null
   local fe0 be0 t0 t1 rc=0
   fe0=$(stat "$FRONT" 0 req_tot); be0=$(stat "$BACK" 1 stot)
   t0=$(now)

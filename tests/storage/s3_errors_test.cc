@@ -31,7 +31,8 @@ TEST(S3Errors, MappingTable) {
   using W = WriteCondition;
   const Row rows[] = {
       {503, "SlowDown", 0, W::kNone, Code::kThrottled},
-      {503, "", 0, W::kNone, Code::kThrottled},
+      {503, "ServiceUnavailable", 0, W::kNone, Code::kThrottled},
+      {503, "", 0, W::kNone, Code::kUnavailable},  // a bare 503 to a PUT: see BareServiceUnavailable...
       {429, "", 0, W::kNone, Code::kThrottled},
       {200, "SlowDown", 0, W::kNone, Code::kThrottled},  // an error inside a 200 body
       {500, "InternalError", 0, W::kNone, Code::kUnavailable},
@@ -113,6 +114,28 @@ TEST(S3Errors, UnauthorizedCarriesAHint) {
   EXPECT_FALSE(s.retryable());
   e.s3_code = "RequestTimeTooSkewed";
   EXPECT_NE(map_error(e).message().find("clock"), std::string::npos);
+}
+
+// A proxy whose backend died while processing a PUT answers 503 without an S3 body, after the
+// store may have applied the write: the write loop must treat it as ambiguous (Unavailable), or an
+// import reports AlreadyExists for a record it stored and an update may apply twice (seen when
+// radosgw was killed behind haproxy mid-import: 20 of 3,000 lines). Reads stay Throttled.
+TEST(S3Errors, BareServiceUnavailableIsAmbiguousForWritesAndThrottlingForReads) {
+  for (const char* op : {"put", "copy", "delete", "delete_many"}) {
+    ErrorInfo e = info_of({503, "", 0, WriteCondition::kNone, Code::kOk});
+    e.operation = op;
+    EXPECT_EQ(map_error(e).code(), Code::kUnavailable) << op;
+    e.s3_code = "SlowDown";
+    EXPECT_EQ(map_error(e).code(), Code::kThrottled) << op << " with an S3 SlowDown body";
+  }
+  for (const char* op : {"get", "head", "list"}) {
+    ErrorInfo e = info_of({503, "", 0, WriteCondition::kNone, Code::kOk});
+    e.operation = op;
+    EXPECT_EQ(map_error(e).code(), Code::kThrottled) << op;
+  }
+  ErrorInfo e = info_of({503, "", 0, WriteCondition::kNone, Code::kOk});
+  e.retry_after = std::chrono::milliseconds(2000);
+  EXPECT_EQ(map_error(e).retry_after(), std::chrono::milliseconds(2000)) << "Retry-After kept as Unavailable";
 }
 
 TEST(S3Errors, ThrottledKeepsRetryAfter) {

@@ -95,6 +95,11 @@ Status map_body_limit(const ErrorInfo& e) {
                                           std::string(param) + " in the connection string if this is expected"));
 }
 
+// Reads are never ambiguous: a bare 503 to one is throttling (S3 answers a throttled HEAD so).
+bool is_read(std::string_view operation) {
+  return operation == "get" || operation == "head" || operation == "list";
+}
+
 }  // namespace
 
 Status map_error(const ErrorInfo& e) {
@@ -104,7 +109,7 @@ Status map_error(const ErrorInfo& e) {
   const std::string_view c = e.s3_code;
   std::string ctx = context_of(e);
 
-  if (c == "SlowDown" || h == 503 || h == 429) {
+  if (c == "SlowDown" || h == 429 || (h == 503 && (!c.empty() || is_read(e.operation)))) {
     return with_retry_after(Status::Throttled(ctx, detail_of(e)), e);
   }
   if (c == "RequestTimeout" || h == 408) return Status::Timeout(ctx, detail_of(e));

@@ -13,7 +13,12 @@
 //         Unauthorized (hint: ca_file); unreadable ca_file or malformed URL → InvalidArgument;
 //         anything else →
 //         Unavailable (connection refused/reset, DNS, empty reply, partial transfer)
-//   SlowDown, 503, 429 → Throttled (Retry-After kept)
+//   SlowDown, 429, 503 with an S3 <Code>, 503 to a read (get, head, list) → Throttled
+//         (Retry-After kept)
+//   503 WITHOUT an S3 <Code> to a write (put, copy, delete, delete_many) → Unavailable (below):
+//         S3 throttles a write with its XML body; a bare 503 comes from something in between (a
+//         proxy whose backend died mid-request answers so after the store may have applied the
+//         write), so the write loop must judge it as ambiguous, not as rejected before processing
 //   RequestTimeout, 408 → Timeout
 //   412 or 409 on a create-only PUT (If-None-Match: *) → AlreadyExists
 //   412, 409 on an If-Match PUT, 404 on an If-Match PUT → PreconditionFailed
