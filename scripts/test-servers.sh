@@ -50,6 +50,7 @@ write_env() {
           echo "export S3DB_TEST_FAULT_LATENCY_URL=$(url "$FAULT_LATENCY_PORT")"
           echo "export S3DB_TEST_FAULT_BLACKHOLE_URL=$(url "$FAULT_BLACKHOLE_PORT")"
           echo "export S3DB_TEST_FAULT_RATELIMIT_URL=$(url "$FAULT_RATELIMIT_PORT")"
+          echo "export S3DB_TEST_FAULT_AFTER_APPLY_URL=$(url "$FAULT_AFTER_APPLY_PORT")"
           echo "export S3DB_TEST_TLS_URL=https://$S3DB_TEST_ACCESS_KEY:$S3DB_TEST_SECRET_KEY@127.0.0.1:$TLS_PORT/$S3DB_TEST_BUCKET"
           echo "export S3DB_TEST_TLS_CA=$RUN/haproxy/tls-ca.pem" ;;
         redis)

@@ -3,7 +3,7 @@
 # self-signed certificate is made at every start. Sourced by test-servers.sh.
 
 haproxy_ports() {
-  echo "$FAULT_SLOWDOWN_PORT $FAULT_DROP_PORT $FAULT_LATENCY_PORT $FAULT_BLACKHOLE_PORT $FAULT_RATELIMIT_PORT $TLS_PORT"
+  echo "$FAULT_SLOWDOWN_PORT $FAULT_DROP_PORT $FAULT_LATENCY_PORT $FAULT_BLACKHOLE_PORT $FAULT_RATELIMIT_PORT $TLS_PORT $FAULT_AFTER_APPLY_PORT"
 }
 
 haproxy_start() {
@@ -28,6 +28,7 @@ haproxy_start() {
       -e "s|@LATENCY_PORT@|$FAULT_LATENCY_PORT|" -e "s|@LATENCY_MS@|$FAULT_LATENCY_MS|g" \
       -e "s|@BLACKHOLE_PORT@|$FAULT_BLACKHOLE_PORT|" \
       -e "s|@RATELIMIT_PORT@|$FAULT_RATELIMIT_PORT|" -e "s|@RATELIMIT_RPS@|$FAULT_RATELIMIT_RPS|g" \
+      -e "s|@AFTER_APPLY_PORT@|$FAULT_AFTER_APPLY_PORT|" -e "s|@AFTER_APPLY_PERCENT@|$FAULT_AFTER_APPLY_PERCENT|g" \
       -e "s|@TLS_PORT@|$TLS_PORT|" -e "s|@TLS_PEM@|$RUN/haproxy/tls.pem|" \
       "$HERE/servers/haproxy.cfg.in" >"$cfg"
   haproxy -c -q -f "$cfg" >>"$RUN/logs/haproxy.log" 2>&1 || {
@@ -38,9 +39,9 @@ haproxy_start() {
   for port in $(haproxy_ports); do
     wait_until 15 "haproxy on port $port" port_listening "$port" || die "haproxy did not start (see $RUN/logs/haproxy.log)"
   done
-  printf '%-10s %-34s started in %5ss (slowdown %s%%, drop %s%%, latency %sms, blackhole, ratelimit %s/s, tls)\n' \
-    "haproxy" "127.0.0.1:$FAULT_SLOWDOWN_PORT-$TLS_PORT" "$(elapsed "$t0")" \
-    "$FAULT_SLOWDOWN_PERCENT" "$FAULT_DROP_PERCENT" "$FAULT_LATENCY_MS" "$FAULT_RATELIMIT_RPS"
+  printf '%-10s %-34s started in %5ss (slowdown %s%%, drop %s%%, latency %sms, blackhole, ratelimit %s/s, tls, after-apply %s%%)\n' \
+    "haproxy" "127.0.0.1:$FAULT_SLOWDOWN_PORT-$FAULT_AFTER_APPLY_PORT" "$(elapsed "$t0")" \
+    "$FAULT_SLOWDOWN_PERCENT" "$FAULT_DROP_PERCENT" "$FAULT_LATENCY_MS" "$FAULT_RATELIMIT_RPS" "$FAULT_AFTER_APPLY_PERCENT"
 }
 
 haproxy_stop() {

@@ -4,6 +4,7 @@
 #include "db/write_loop.h"
 
 #include "s3db/database.h"
+#include "support/test_env.h"
 
 #include <gtest/gtest.h>
 
@@ -363,6 +364,50 @@ TEST(RemoveOutcomeTest, ARetriedRemoveWhoseDeleteLandedSucceeds) {
   EXPECT_EQ(things.count(in_v).value(), 0u);
   EXPECT_EQ(client->list_all("resource=things/partition=").value().size(), 0u);  // reference gone
   EXPECT_EQ(things.remove("a").code(), Code::kNotFound);  // a missing record stays NotFound
+}
+
+
+// --- the same through a real proxy in front of Ceph RGW --------------------------------------------
+
+// haproxy lets every write reach RGW, then replaces 30 % of the PUT responses by a bare 503 (no S3
+// body), as a proxy answers whose backend died before responding. Such a 503 must be judged as
+// ambiguous: before it was, it counted as throttling (rejected before processing), so an insert's
+// retry found its own record and reported AlreadyExists, and an update's retry applied the
+// mutation a second time.
+std::string without_trailing_slash(std::string s) {
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+
+TEST(WriteOutcomeBehindAProxy, WritesAnsweredWithABare503AfterApplyingLandOnce) {
+  S3DB_SERVER_URL_OR_SKIP(url, "S3DB_TEST_FAULT_AFTER_APPLY_URL");
+  DatabaseOptions o;
+  o.client.pool.backoff.max_retries = 12;  // 0.3^13 ≈ 2e-7 a write: exhausting them is not the point
+  o.client.pool.backoff.base = std::chrono::milliseconds(1);
+  auto db = Database::open(url + "/" + without_trailing_slash(unique_test_prefix()), o);
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  ResourceConfig c;
+  c.name = "counters";
+  c.attributes = {{"n", "integer|required"}};
+  Result<Resource> created = Status::Internal("not yet");
+  for (int i = 0; i < 20 && !created.ok(); ++i) created = db->create_resource(c);  // the catalog's own
+  ASSERT_TRUE(created.ok()) << created.status().to_string();  // writes meet the fault too
+  Resource counters = std::move(created).value();
+  constexpr int kInserts = 60, kUpdates = 60;
+  for (int i = 0; i < kInserts; ++i) {
+    auto r = counters.insert({{"id", "c" + std::to_string(i)}, {"n", 0}});
+    ASSERT_TRUE(r.ok()) << "insert " << i << ": " << r.status().to_string();
+  }
+  for (int i = 0; i < kUpdates; ++i) {
+    auto r = counters.update("c0", increment);
+    ASSERT_TRUE(r.ok()) << "update " << i << ": " << r.status().to_string();
+  }
+  auto got = counters.get("c0");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ((*got)["n"], kUpdates) << "an update was applied twice";
+  auto n = counters.count();
+  ASSERT_TRUE(n.ok()) << n.status().to_string();
+  EXPECT_EQ(*n, static_cast<std::size_t>(kInserts));
 }
 
 }  // namespace
