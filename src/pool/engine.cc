@@ -152,9 +152,8 @@ void Engine::reject_queued_locked() {
 
 // ---- retry decision ----------------------------------------------------------------------------
 
-Engine::Decision Engine::decide(TaskBase* t, Status st, const OpContext& ctx, TimePoint now) {
+Engine::Decision Engine::decide_failed(TaskBase* t, Status st, const OpContext& ctx, TimePoint now) {
   Decision d;
-  if (st.ok()) return d;  // success stands even if a cancel arrived after the work was done
   if (ctx.cancelled()) {
     st = ctx.cancel_status();  // the op's own error is a symptom of the cancel
   } else if (InternalAccess::asked_again(ctx)) {

@@ -109,7 +109,11 @@ struct Engine {
     bool again = false;  // with retry: a run-again pause the op asked for, not a failure retry
     Status status;  // final status (when !retry) or the failure being retried
   };
-  Decision decide(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now);
+  Decision decide(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now) {
+    if (st.ok()) return Decision{};  // success stands even if a cancel arrived after the work was done
+    return decide_failed(t, std::move(st), ctx, now);  // out of line: the success path stays short
+  }
+  Decision decide_failed(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now);
   // decide() for an attempt that asked to run again (not cancelled): no retry count, budget or
   // breaker involved; only the deadline and stop() can end the op here.
   Decision decide_again(const detail::TaskBase* t, Status st, Duration delay, TimePoint now);
