@@ -86,7 +86,8 @@ class Timers {
   void schedule_again_locked(detail::TaskBase* t, TimePoint when);
   // OperationPool::wake(): ends the run-again wait of op `id` (re-queues it); if it is not waiting
   // yet, keeps the wake for its next schedule_again_locked() (the last kEarlyWakes only: a wake
-  // whose op ended without waiting is forgotten eventually).
+  // whose op ended without waiting is forgotten eventually). Finds the op by a scan of the timers:
+  // wakes are rare (one per turn handed over after a conflict).
   void wake_locked(std::uint32_t id);
   // stop(): unschedules every op waiting out a backoff, appending it to `out`.
   void take_backoffs_locked(std::vector<detail::TaskBase*>& out);

@@ -3,6 +3,7 @@
 // the pause runs on the pool's Clock and the op's deadline cuts it short. Record writes and the
 // catalog alike. ManualClock: nothing depends on time.
 #include "db/write_turns.h"
+#include "pool/pool_test_util.h"  // eventually()
 
 #include "s3db/database.h"
 #include "s3db/resource.h"
@@ -11,7 +12,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,15 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-
-// Polls `cond` (bounded: ~10 s of real time): only to wait for another thread to reach a state.
-bool eventually(const std::function<bool()>& cond) {
-  for (int i = 0; i < 10000; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return cond();
-}
 
 // A memory store that answers PreconditionFailed (another writer won) to PUTs of keys containing
 // `marker`: the next `conflicts` of them, or every one while `always`.
