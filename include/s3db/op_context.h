@@ -15,12 +15,19 @@
 //   attempts); the op owns whatever its callback touches and must call clear_on_cancel() before
 //   destroying it. A default-constructed context is standalone: no deadline, cancelled only by
 //   cancel() — useful to call a StorageClient directly, outside a pool.
+// - Run again (a pause, not a failure retry — operation_pool.h "Run again"): an op that must wait
+//   before it can go on (a write that lost a conflict, a writer waiting for its turn) calls
+//   run_again_after() or run_again_when_woken() and returns a non-OK Status; the pool releases its
+//   slot, waits on its Clock and runs the op again (same attempt() number: no retry is counted).
+//   Both return false, and ask nothing, where the pool cannot do it (a standalone context, a
+//   bypass op): the op then waits or goes on by itself.
 #pragma once
 
 #include <s3db/clock.h>
 #include <s3db/status.h>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 
 namespace s3db {
@@ -46,6 +53,15 @@ class OpContext {
   void on_cancel(std::function<void()> fn);
   void clear_on_cancel() noexcept;
 
+  // Asks the pool to run the op again after `delay` once this attempt returns non-OK. A pause
+  // that would end at or after the op's deadline ends the op with Timeout at once. See above.
+  bool run_again_after(Duration delay) noexcept;
+  // The same, without a delay of its own: the op waits until OperationPool::wake(op_id()), its
+  // deadline (Timeout) or stop() (Cancelled).
+  bool run_again_when_woken() noexcept;
+  // The op's id in its pool (EventInfo::task_id), for OperationPool::wake(); 0 when standalone.
+  std::uint64_t op_id() const noexcept { return op_id_; }
+
   // Cancels the attempt (idempotent; the first reason wins). Used by the pool; public for
   // standalone contexts and tests.
   void cancel(Status reason);
@@ -57,6 +73,11 @@ class OpContext {
   void reset_for_attempt(int attempt, TimePoint deadline) noexcept;
 
   int attempt_ = 1;
+  // Run again: op_id_ != 0 while the pool can (set by the pool for each op); again_ is the pause
+  // asked for by the attempt (kNotAsked: none; Duration::max(): until woken).
+  static constexpr Duration kNotAsked = Duration::min();
+  std::uint64_t op_id_ = 0;
+  Duration again_ = kNotAsked;
   TimePoint deadline_ = TimePoint::max();
   std::atomic<bool> cancelled_{false};
   struct CancelState;

@@ -15,6 +15,13 @@
 //   allowed more, BackoffOptions::throttled_max_retries), with exponential backoff and full jitter;
 //   a Status carrying retry_after() waits that long (capped at BackoffOptions::retry_after_cap,
 //   jittered upwards by up to retry_after_jitter). The slot is released while waiting.
+// - Run again (OpContext::run_again_after / run_again_when_woken): an attempt that asks for it
+//   and returns non-OK is not a failure retry. The slot is released, the op waits on the pool's
+//   Clock (or until wake(op_id)), then re-enters the queue behind the ops waiting at its
+//   priority, with the same attempt number: no retry counted (stats().ran_again instead), no
+//   retry-budget token, a healthy outcome for the breaker and the adaptive limit; task_retry
+//   carries reason "run_again". The deadline ends it with Timeout (at once when a pause would
+//   end at or after it), stop() with Cancelled; a cancelled attempt is a failure as usual.
 // - Protection (s3db/pool_protection.h; both off by default; a bypass op is outside both):
 //   * PoolOptions::breaker — every attempt asks the circuit breaker first and reports its outcome.
 //     A refused attempt never reaches the op: the op fails at once with Unavailable "circuit open
@@ -162,6 +169,7 @@ struct PoolStats {
   std::uint64_t processed = 0;  // ops completed (any outcome)
   std::uint64_t errors = 0;     // ops completed with a non-OK Status
   std::uint64_t retries = 0;    // retry attempts started
+  std::uint64_t ran_again = 0;  // run-again pauses (OpContext::run_again_after): not retries
   int concurrency = 0;
   bool paused = false;
   bool stopped = false;
@@ -281,6 +289,9 @@ class OperationPool {
   bool drain_for(Duration timeout);
   void stop();
   void set_concurrency(int n);
+  // Ends the run-again wait of op `op_id` (OpContext::op_id()) now: it re-enters the queue. A wake
+  // that comes while the op is still in the attempt that will ask to wait is kept for it.
+  void wake(std::uint64_t op_id);
 
   PoolStats stats() const;
   PoolMetrics metrics() const;

@@ -7,7 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
+#include <condition_variable>
+#include <mutex>
 
 namespace s3db::db {
 
@@ -25,7 +26,7 @@ Verdict judge(const Outstanding& w, const WriteStamp* stored) noexcept {
   return Verdict::kUnknown;  // beyond the remembered history, or an older or foreign object
 }
 
-AttemptBudget AttemptBudget::of(const OperationPool& pool, const OpOptions& o) {
+AttemptBudget AttemptBudget::of(OperationPool& pool, const OpOptions& o) {
   AttemptBudget b;
   const PoolOptions& po = pool.options();
   const int retries = o.retries >= 0 ? o.retries
@@ -34,13 +35,20 @@ AttemptBudget AttemptBudget::of(const OperationPool& pool, const OpOptions& o) {
   b.max_attempts = o.bypass ? 1 : std::max(1, retries + 1);
   b.deadline = o.deadline;
   b.clock = po.clock.get();
+  b.pool = &pool;
   return b;
 }
+
+namespace {
+
+TimePoint now_on(const Clock* clock) { return clock != nullptr ? clock->now() : SteadyClock::now(); }
+
+}  // namespace
 
 bool AttemptBudget::last(const OpContext& ctx) const {
   if (ctx.attempt() >= max_attempts) return true;
   if (deadline == TimePoint::max()) return false;
-  return (clock != nullptr ? clock->now() : SteadyClock::now()) >= deadline;
+  return now_on(clock) >= deadline;
 }
 
 namespace {
@@ -71,14 +79,40 @@ Status give_up(const WriteState& st, const WriteSteps& steps, Status s, const Op
 
 // Conflict backoff: full jitter over a ceiling that doubles per conflict and scales with how long
 // one read-build-write cycle took (a slow store needs wider spacing), so that concurrent writers
-// of one object spread out instead of colliding again at once.
-void conflict_pause(int conflicts, SteadyClock::duration cycle, const OpContext& ctx) {
+// of one object spread out instead of colliding again at once. (random_u64: per thread, reseeded
+// in a forked child.)
+Duration conflict_pause(int conflicts, Duration cycle) {
   using std::chrono::microseconds;
-  const auto cycle_us = static_cast<std::uint64_t>(std::chrono::duration_cast<microseconds>(cycle).count());
+  const auto cycle_us = static_cast<std::uint64_t>(std::max<std::int64_t>(0, std::chrono::duration_cast<microseconds>(cycle).count()));
   const std::uint64_t base = std::max<std::uint64_t>(cycle_us, 100);
   const std::uint64_t ceiling = std::min<std::uint64_t>(base << std::min(conflicts, 6), 2000000);
-  const auto us = random_u64() % (ceiling + 1);
-  if (!ctx.cancelled()) std::this_thread::sleep_for(microseconds(us));
+  return microseconds(random_u64() % (ceiling + 1));
+}
+
+// A pause in place, for an op the pool cannot run again (bypass): on the pool's clock, cut short
+// by the op's cancellation.
+void pause_in_place(Duration pause, Clock* clock, OpContext& ctx) {
+  std::shared_ptr<Clock> steady;
+  if (clock == nullptr) clock = (steady = steady_clock()).get();
+  std::mutex mu;
+  std::condition_variable cv;
+  clock->watch(&cv, &mu);
+  ctx.on_cancel([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    cv.notify_all();
+  });
+  {
+    const TimePoint until = clock->now() + pause;
+    std::unique_lock<std::mutex> lock(mu);
+    while (!ctx.cancelled() && clock->now() < until) clock->wait_until(lock, cv, until);
+  }
+  ctx.clear_on_cancel();
+  clock->unwatch(&cv);
+}
+
+// Why a writer waits for its turn (the op's status if the wait ends it: Timeout, Cancelled).
+Status awaiting_turn(const WriteSteps& steps) {
+  return Status::PreconditionFailed(steps.what(), "waiting for this process's earlier writers of the object");
 }
 
 enum class Judged : std::uint8_t { kLanded, kUnknown, kPending, kClear };
@@ -114,31 +148,67 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
   // When the latest read started (none yet: a create, or the catalog from its cache). Only a
   // conflict needs it, so a write that just lands never reads the clock.
   TimePoint cycle_start{};
-  // This process's writers of the object go one at a time once one of them met a conflict.
-  Turn turn;
-  if (WriteTurns::any_open()) {
-    Status joined = WriteTurns::join_if_open(&storage, steps.key(), ctx, turn);
-    if (!joined.ok()) return give_up(st, steps, std::move(joined), ctx);
+  // The pool runs this op again after a pause or when its turn comes (false: bypass, standalone).
+  const bool pooled = ctx.op_id() != 0 && st.budget.pool != nullptr;
+  const TurnWaker waker{st.budget.pool, ctx.op_id()};
+  // Asked to run again: the writer keeps its turn or place. Any other end of this run — a success,
+  // a failure, a retry — leaves the queue at once (the next writer's turn).
+  bool again = false;
+  const auto ask_again = [&](bool asked) { return again = asked; };
+  struct LeaveUnlessAgain {
+    Turn& turn;
+    const bool& again;
+    ~LeaveUnlessAgain() {
+      if (!again) turn.release();
+    }
+  } leave{st.turn, again};
+  // This process's writers of the object go one at a time once one of them met a conflict; the
+  // turn (or the place in the queue) is kept across the pool's runs of this op.
+  if (st.turn.held()) {
+    if (!st.turn.ours() && ask_again(ctx.run_again_when_woken())) return awaiting_turn(steps);  // not yet
+  } else if (WriteTurns::any_open() && st.outstanding.empty()) {
+    if (pooled) {
+      if (!WriteTurns::queue_up(&storage, steps.key(), false, waker, st.turn) && ask_again(ctx.run_again_when_woken())) {
+        return awaiting_turn(steps);
+      }
+    } else {
+      Status joined = WriteTurns::join_if_open(&storage, steps.key(), ctx, st.turn);
+      if (!joined.ok()) return give_up(st, steps, std::move(joined), ctx);
+    }
   }
   // After a conflict, or a failure whose outcome is unknown: take a turn, pause (unless another
   // writer of this process just had the turn: it wrote, ours starts from its state), read again.
-  auto conflict = [&]() -> Status {
+  // Both the wait for the turn and the pause are the pool's: `why` is returned, asking to run
+  // again. OK: go on here (the pause, if any, happened in place).
+  auto conflict = [&](const Status& why) -> Status {
     if (++st.conflicts >= kMaxUpdateAttempts) {
       return give_up(st, steps,
                      Status::PreconditionFailed(steps.what(), "gave up after " + std::to_string(st.conflicts) +
                                                                   " conflicting concurrent writes"),
                      ctx);
     }
-    bool waited = false;
-    if (!turn.held()) {
-      Status joined = WriteTurns::join(&storage, steps.key(), ctx, turn, waited);
-      if (!joined.ok()) return give_up(st, steps, std::move(joined), ctx);
-    }
-    if (!waited) {
-      const auto now = SteadyClock::now();
-      conflict_pause(st.conflicts, cycle_start == TimePoint{} ? SteadyClock::duration::zero() : now - cycle_start, ctx);
-    }
     st.base_known = false;
+    bool waited = false;
+    // An ambiguous write outstanding is judged by the next read: no waiting for turns meanwhile
+    // (a wait the deadline ends could not say UnknownOutcome).
+    if (!st.turn.held() && st.outstanding.empty()) {
+      if (pooled) {
+        if (!WriteTurns::queue_up(&storage, steps.key(), true, waker, st.turn)) {
+          if (ask_again(ctx.run_again_when_woken())) return why;
+        }
+      } else {
+        Status joined = WriteTurns::join(&storage, steps.key(), ctx, st.turn, waited);
+        if (!joined.ok()) return give_up(st, steps, std::move(joined), ctx);
+      }
+    }
+    if (waited) return Status::OK();
+    const TimePoint now = now_on(st.budget.clock);
+    const Duration pause = conflict_pause(st.conflicts, cycle_start == TimePoint{} ? Duration::zero() : now - cycle_start);
+    if (!st.outstanding.empty() && st.budget.deadline != TimePoint::max() && now + pause >= st.budget.deadline) {
+      return unknown(steps, Status::Timeout("deadline comes before the conflict pause ends", why.to_string()));
+    }
+    if (ask_again(ctx.run_again_after(pause))) return why;
+    pause_in_place(pause, st.budget.clock, ctx);
     return Status::OK();
   };
   // Set right after an ambiguous failure: the read that follows judges it at once.
@@ -146,7 +216,7 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
   for (;;) {
     if (!st.base_known) {
       if (ctx.cancelled()) return give_up(st, steps, ctx.cancel_status(), ctx);
-      cycle_start = SteadyClock::now();
+      cycle_start = now_on(st.budget.clock);
       Status r = steps.read(st.base, ctx);
       if (!r.ok()) return give_up(st, steps, std::move(r), ctx);
       st.base_known = true;
@@ -167,8 +237,8 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
           case Judged::kClear:
             // Another write took the place of ours, which can no longer land: a conflict.
             if (!failure.ok()) {
+              S3DB_RETURN_IF_ERROR(conflict(failure));
               failure = Status::OK();
-              S3DB_RETURN_IF_ERROR(conflict());
               continue;
             }
             break;
@@ -203,7 +273,7 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
       continue;
     }
     if (s.is_precondition_failed()) {
-      S3DB_RETURN_IF_ERROR(conflict());
+      S3DB_RETURN_IF_ERROR(conflict(s.with_context(steps.what())));
       continue;
     }
     if (!maybe_applied(s)) return give_up(st, steps, s.with_context(steps.what()), ctx);

@@ -12,7 +12,16 @@
 //                              writers of one object in this process go one at a time from now
 //                              on), jittered pause unless a turn was waited for, re-read, build
 //                              again (at most kMaxUpdateAttempts conflicts, then
-//                              PreconditionFailed).
+//                              PreconditionFailed). The pause and the wait for a turn happen
+//                              OUTSIDE the op's slot, on the pool's Clock: the op returns asking
+//                              the pool to run it again (OpContext::run_again_after /
+//                              run_again_when_woken) — not a retry (no retry count, retry budget
+//                              or breaker failure), cut short by the deadline (Timeout: at once
+//                              when the pause would pass it) and stop() (Cancelled). With an
+//                              ambiguous write outstanding, a pause that would pass the deadline
+//                              ends with UnknownOutcome instead, and no turn is waited for.
+//                              Where the pool cannot run the op again (bypass), the pause and
+//                              the wait happen in place, as a cancellable wait.
 //   Throttled, InvalidArgument, Unauthorized, NotFound
 //                              not applied: returned (the pool retries what is retryable).
 //   Unavailable, Timeout, Cancelled, Internal
@@ -42,10 +51,12 @@
 //   ETag (not the MD5 of the body under SSE-KMS) nor by comparing metadata.
 //
 // The loop runs INSIDE one pool operation; its state (WriteState) lives in the op object, so it
-// survives the pool's retries: an attempt that timed out mid-PUT is judged by the next attempt.
+// survives the pool's retries and run-again pauses: an attempt that timed out mid-PUT is judged by
+// the next attempt, and a writer keeps its turn (and its place in the queue) across pauses.
 #pragma once
 
 #include "db/stamp.h"
+#include "db/write_turns.h"
 
 #include <s3db/clock.h>
 #include <s3db/operation_pool.h>
@@ -86,9 +97,10 @@ Verdict judge(const Outstanding& w, const WriteStamp* stored) noexcept;
 struct AttemptBudget {
   int max_attempts = 1;
   TimePoint deadline = TimePoint::max();
-  const Clock* clock = nullptr;  // the pool's (null = steady clock)
+  Clock* clock = nullptr;  // the pool's (null = steady clock)
+  OperationPool* pool = nullptr;  // runs the op: wakes it when its turn comes (null: standalone)
 
-  static AttemptBudget of(const OperationPool& pool, const OpOptions& effective);
+  static AttemptBudget of(OperationPool& pool, const OpOptions& effective);
   bool last(const OpContext& ctx) const;
 };
 
@@ -124,6 +136,7 @@ struct WriteState {
   Base base;
   std::vector<Outstanding> outstanding;
   int conflicts = 0;
+  Turn turn;  // this writer's place among the object's writers of this process, across pauses
 };
 
 Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& state, OpContext& ctx);

@@ -87,6 +87,7 @@ struct Turn::Node {
   Stripe* stripe;
   Queue* queue;
   Node* next = nullptr;
+  TurnWaker waker;  // queue_up(): the pool op to wake at the head (none for a waiter in place)
 };
 
 namespace {
@@ -103,7 +104,13 @@ void unlink(Turn::Node* node) {
   }
   *link = node->next;
   if (q.tail == node) q.tail = prev;
-  if (q.head != nullptr) return;
+  if (q.head != nullptr) {
+    // A new head waiting without a slot: its pool runs it now. Under the stripe lock, so its
+    // place — and the op that owns it, and that op's pool — cannot go away meanwhile.
+    const TurnWaker w = q.head->waker;
+    if (prev == nullptr && w.pool != nullptr) w.pool->wake(w.op);
+    return;
+  }
   for (auto it = s.queues.begin(); it != s.queues.end(); ++it) {
     if (it->get() == &q) {  // absent only for a queue forgotten at fork (a turn held across it)
       s.queues.erase(it);
@@ -111,6 +118,26 @@ void unlink(Turn::Node* node) {
       return;
     }
   }
+}
+
+// Appends `node` to the queue of (store, key), opening it when `open_new` (stripe lock held).
+// False when there is no queue and !open_new.
+bool link_locked(Stripe& s, const void* store, std::string_view key, bool open_new, Turn::Node* node) {
+  Queue* q = find(s, store, key);
+  if (q == nullptr) {
+    if (!open_new) return false;
+    s.queues.push_back(std::make_unique<Queue>(Queue{store, std::string(key)}));
+    q = s.queues.back().get();
+    table().open.fetch_add(1, std::memory_order_relaxed);
+  }
+  node->queue = q;
+  if (q->tail != nullptr) {
+    q->tail->next = node;
+  } else {
+    q->head = node;
+  }
+  q->tail = node;
+  return true;
 }
 
 // Appends a node for the caller to the queue of (store, key) — opening it when `open_new` — and
@@ -122,21 +149,8 @@ Status enter(const void* store, std::string_view key, OpContext& ctx, bool open_
   node->stripe = &s;
   {
     std::lock_guard<std::mutex> lock(s.mu);
-    Queue* q = find(s, store, key);
-    if (q == nullptr) {
-      if (!open_new) return Status::OK();
-      s.queues.push_back(std::make_unique<Queue>(Queue{store, std::string(key)}));
-      q = s.queues.back().get();
-      t.open.fetch_add(1, std::memory_order_relaxed);
-    }
-    node->queue = q;
-    if (q->tail != nullptr) {
-      q->tail->next = node.get();
-    } else {
-      q->head = node.get();
-    }
-    q->tail = node.get();
-    waited = q->head != node.get();
+    if (!link_locked(s, store, key, open_new, node.get())) return Status::OK();
+    waited = node->queue->head != node.get();
     if (!waited) {
       out = node.release();
       return Status::OK();
@@ -184,6 +198,26 @@ void Turn::release() noexcept {
   s.cv.notify_all();
   delete node_;
   node_ = nullptr;
+}
+
+bool Turn::ours() const noexcept {
+  if (node_ == nullptr) return false;
+  std::lock_guard<std::mutex> lock(node_->stripe->mu);
+  return node_->queue->head == node_;
+}
+
+bool WriteTurns::queue_up(const void* store, std::string_view key, bool open_new, TurnWaker waker, Turn& turn) {
+  turn.release();
+  if (!open_new && !any_open()) return true;
+  Stripe& s = table().stripes[stripe_of(store, key)];
+  auto node = std::make_unique<Turn::Node>();
+  node->stripe = &s;
+  node->waker = waker;
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (!link_locked(s, store, key, open_new, node.get())) return true;
+  const bool head = node->queue->head == node.get();
+  turn.node_ = node.release();
+  return head;
 }
 
 bool WriteTurns::any_open() noexcept { return table().open.load(std::memory_order_relaxed) != 0; }

@@ -106,6 +106,7 @@ void Dispatch::register_locked(RunSlot& slot, TaskBase* t, TimePoint now) {
     slot.deadline_is_op = false;
   }
   InternalAccess::reset_for_attempt(*slot.ctx, node(t).attempt, deadline);
+  InternalAccess::allow_again(*slot.ctx, node(t).id);
   if (deadline != TimePoint::max()) p_.timers.arm_locked(slot.timer, deadline, &slot, TimerNode::kAttempt);
 }
 
@@ -234,12 +235,12 @@ TaskBase* Dispatch::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std
     now = end;
   }
   ctx.clear_on_cancel();
-  const Code attempt_code = ctx.cancelled() && !st.ok() ? ctx.cancel_status().code() : st.code();
+  const Code attempt_code = Engine::attempt_outcome(st, ctx);
   if (due && p_.guarded) p_.guard_outcome(t, ticket, attempt_code, now);
   Engine::Decision d = p_.decide(t, std::move(st), ctx, now);
   TaskExtra* fresh = (d.retry && !node(t).extra) ? TaskExtra::create() : nullptr;
 
-  if (d.retry) p_.emit_retry(t, d.status, exec, d.delay);
+  if (d.retry) p_.emit_retry(t, d.status, exec, d.delay, d.again);
   lock_spin(lk);
   unregister_locked(lk, slot);
   std::optional<ConcurrencyChange> change;
@@ -250,7 +251,7 @@ TaskBase* Dispatch::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std
   }
   if (d.retry) {
     if (fresh) node(t).extra = std::exchange(fresh, nullptr);
-    p_.timers.schedule_backoff_locked(t, now + d.delay, d.paid);
+    p_.schedule_locked(t, d, now);
   }
   TaskBase* next = hand_over_locked(slot, duty, /*owes_t=*/!d.retry);
   lk.unlock();

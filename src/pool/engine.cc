@@ -116,6 +116,7 @@ Status Engine::run_bypass(TaskBase* t) {
   {
     std::lock_guard<std::mutex> g(mu);
     dispatch.register_locked(slot, t, now);
+    InternalAccess::allow_again(ctx, 0);  // nothing to run it again: the caller's thread is the op's
   }
   Status st;
   if (now >= op_deadline(t)) {
@@ -151,10 +152,13 @@ void Engine::reject_queued_locked() {
 
 // ---- retry decision ----------------------------------------------------------------------------
 
-Engine::Decision Engine::decide(TaskBase* t, Status st, const OpContext& ctx, TimePoint now) {
+Engine::Decision Engine::decide_failed(TaskBase* t, Status st, const OpContext& ctx, TimePoint now) {
   Decision d;
-  if (st.ok()) return d;  // success stands even if a cancel arrived after the work was done
-  if (ctx.cancelled()) st = ctx.cancel_status();  // the op's own error is a symptom of the cancel
+  if (ctx.cancelled()) {
+    st = ctx.cancel_status();  // the op's own error is a symptom of the cancel
+  } else if (InternalAccess::asked_again(ctx)) {
+    return decide_again(t, std::move(st), InternalAccess::again_delay(ctx), now);
+  }
   d.status = std::move(st);
   const Status& s = d.status;
   if (s.code() == Code::kCancelled) return d;
@@ -201,6 +205,36 @@ Engine::Decision Engine::decide(TaskBase* t, Status st, const OpContext& ctx, Ti
   return d;
 }
 
+Engine::Decision Engine::decide_again(const TaskBase* t, Status st, Duration delay, TimePoint now) {
+  Decision d;
+  d.status = std::move(st);
+  const TimePoint deadline = op_deadline(t);
+  const bool until_woken = delay == Duration::max();
+  if (now >= deadline || (!until_woken && deadline != TimePoint::max() && delay >= deadline - now)) {
+    // A pause that cannot end before the deadline only postpones the Timeout: report it now.
+    d.status = Status::Timeout("deadline comes before the operation's pause ends", d.status.to_string());
+    return d;
+  }
+  if (stopped.load(std::memory_order_acquire)) {
+    d.status = Status::Cancelled("pool stopped", d.status.to_string());
+    return d;
+  }
+  d.retry = true;
+  d.again = true;
+  // Waiting until woken: the backoff timer stands at the deadline (then the queue's deadline
+  // check ends the op with Timeout), or nowhere (never fires; stop() still finds it).
+  d.delay = until_woken ? (deadline == TimePoint::max() ? Duration::max() : deadline - now) : delay;
+  return d;
+}
+
+void Engine::schedule_locked(TaskBase* t, const Decision& d, TimePoint now) {
+  if (!d.again) {
+    timers.schedule_backoff_locked(t, now + d.delay, d.paid);
+    return;
+  }
+  timers.schedule_again_locked(t, d.delay == Duration::max() ? TimePoint::max() : now + d.delay);
+}
+
 // ---- protection ------------------------------------------------------------------------------
 
 BreakerTicket Engine::admit(TimePoint now) {
@@ -240,12 +274,13 @@ void Engine::emit_breaker(const BreakerTransition& m) {
   });
 }
 
-void Engine::emit_retry(const TaskBase* t, const Status& status, Duration exec, Duration delay) {
+void Engine::emit_retry(const TaskBase* t, const Status& status, Duration exec, Duration delay, bool again) {
   if (!obs.wants(PoolEvent::kTaskRetry)) return;
   EventInfo e = Observation::task_event(PoolEvent::kTaskRetry, t);
   e.duration = exec;
   e.retry_delay = delay;
   e.status = &status;
+  if (again) e.reason = "run_again";  // not a failure: the op asked to wait (OpContext)
   obs.emit(e);
 }
 

@@ -106,12 +106,23 @@ struct Engine {
     bool retry = false;
     Duration delay{};
     int paid = 0;   // retry-budget tokens the retry cost (TaskExtra::retry_paid once scheduled)
+    bool again = false;  // with retry: a run-again pause the op asked for, not a failure retry
     Status status;  // final status (when !retry) or the failure being retried
   };
-  Decision decide(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now);
+  Decision decide(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now) {
+    if (st.ok()) return Decision{};  // success stands even if a cancel arrived after the work was done
+    return decide_failed(t, std::move(st), ctx, now);  // out of line: the success path stays short
+  }
+  Decision decide_failed(detail::TaskBase* t, Status st, const OpContext& ctx, TimePoint now);
+  // decide() for an attempt that asked to run again (not cancelled): no retry count, budget or
+  // breaker involved; only the deadline and stop() can end the op here.
+  Decision decide_again(const detail::TaskBase* t, Status st, Duration delay, TimePoint now);
+  // Schedules the retry or the run-again pause `d` of `t` (whose TaskExtra exists).
+  void schedule_locked(detail::TaskBase* t, const Decision& d, TimePoint now);
   // Emits task_retry for the attempt of `t` that just failed. Called before the backoff is
   // scheduled: once it is, the next attempt may start (and emit task_started) on another thread.
-  void emit_retry(const detail::TaskBase* t, const Status& status, Duration exec, Duration delay);
+  // `again`: a run-again pause (reason "run_again"), not a failure retry.
+  void emit_retry(const detail::TaskBase* t, const Status& status, Duration exec, Duration delay, bool again);
   // Completes `t` (its continuation runs here); `duty` counted it and stops counting it.
   void finish(detail::TaskBase* t, Status status, Duration last_exec, TimePoint now, ThreadDuty& duty);
 
@@ -129,6 +140,15 @@ struct Engine {
   bool drain_until(const TimePoint* until);
   void wake_drainers();
   void notify_drains_locked();
+
+  // What the breaker, the retry budget and the adaptive limit learn from an attempt that ended
+  // with `st`: the cancel's reason when it was cancelled; a pause the op asked for
+  // (OpContext::run_again_after) is no failure — the store answered.
+  static Code attempt_outcome(const Status& st, const OpContext& ctx) noexcept {
+    if (st.ok()) return Code::kOk;
+    if (ctx.cancelled()) return ctx.cancel_status().code();
+    return InternalAccess::asked_again(ctx) ? Code::kOk : st.code();
+  }
 
   std::uint64_t next_random() noexcept;
   std::chrono::milliseconds attempt_timeout(const detail::TaskBase* t) const noexcept {

@@ -175,6 +175,7 @@ PoolStats OperationPool::stats() const {
   s.processed = p.obs.processed();
   s.errors = p.obs.errors();
   s.retries = p.obs.retries();
+  s.ran_again = p.obs.ran_again();
   s.concurrency = p.dispatch.limit();
   s.paused = p.paused.load(std::memory_order_acquire);
   s.stopped = p.stopped.load(std::memory_order_acquire);

@@ -63,6 +63,7 @@ class Observation {
   // An attempt that bypassed the limit: no slot, so not part of utilisation.
   void record_bypass_attempt(std::uint64_t ns) noexcept { execution_.record(ns); }
   void count_retry() noexcept { retries_.fetch_add(1, std::memory_order_relaxed); }
+  void count_again() noexcept { again_.fetch_add(1, std::memory_order_relaxed); }
   void count_completion(Code code, TimePoint now) noexcept {
     processed_.fetch_add(1, std::memory_order_relaxed);
     if (code != Code::kOk) {
@@ -99,6 +100,7 @@ class Observation {
   std::uint64_t processed() const noexcept { return processed_.load(std::memory_order_acquire); }
   std::uint64_t errors() const noexcept { return errors_.load(std::memory_order_acquire); }
   std::uint64_t retries() const noexcept { return retries_.load(std::memory_order_acquire); }
+  std::uint64_t ran_again() const noexcept { return again_.load(std::memory_order_acquire); }
   // Everything of PoolMetrics but concurrency and utilisation (those need the pool mutex).
   PoolMetrics metrics(TimePoint now) const noexcept;
   double utilisation(double capacity_ns) const noexcept;
@@ -112,6 +114,7 @@ class Observation {
 
   const TimePoint start_;
   std::atomic<std::uint64_t> processed_{0}, errors_{0}, retries_{0};
+  std::atomic<std::uint64_t> again_{0};  // run-again pauses (not retries)
   std::array<std::atomic<std::uint64_t>, kCodeCount> errors_by_code_{};
   std::atomic<std::uint64_t> busy_ns_{0};
   Histogram queue_wait_, execution_;

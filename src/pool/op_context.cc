@@ -1,6 +1,7 @@
 // OpContext: the per-attempt view of an op, and its cancellation hand-shake with the pool's timer.
 #include <s3db/op_context.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -81,9 +82,18 @@ void OpContext::cancel(Status reason) {
   s->cv.notify_all();
 }
 
+bool OpContext::run_again_after(Duration delay) noexcept {
+  if (op_id_ == 0) return false;
+  again_ = std::max(delay, Duration::zero());
+  return true;
+}
+
+bool OpContext::run_again_when_woken() noexcept { return run_again_after(Duration::max()); }
+
 void OpContext::reset_for_attempt(int attempt, TimePoint deadline) noexcept {
   attempt_ = attempt;
   deadline_ = deadline;
+  again_ = kNotAsked;
   if (CancelState* s = cancel_.load(std::memory_order_acquire)) {
     std::lock_guard<std::mutex> g(s->mu);
     s->fn = nullptr;

@@ -61,6 +61,7 @@ void run_inline(Engine& p, TaskBase& task, int priority) {
   node(t).priority = priority;
   node(t).id = p.next_id.fetch_add(1, std::memory_order_relaxed);
   OpContext ctx;
+  InternalAccess::allow_again(ctx, node(t).id);
   const TimePoint t0 = p.clock->now();
   [[maybe_unused]] pool::BreakerTicket ticket;
   if constexpr (kGuarded) {
@@ -95,7 +96,7 @@ void run_inline(Engine& p, TaskBase& task, int priority) {
   p.obs.record_attempt(
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(exec).count()));
   ctx.clear_on_cancel();
-  const Code attempt_code = st.code();
+  const Code attempt_code = Engine::attempt_outcome(st, ctx);
   if constexpr (kGuarded) p.guard_outcome(t, ticket, attempt_code, t1);
   Engine::Decision d = p.decide(t, std::move(st), ctx, t1);
   std::optional<pool::ConcurrencyChange> change;
@@ -112,14 +113,14 @@ void run_inline(Engine& p, TaskBase& task, int priority) {
   }
   // A retry: the slot is released for the backoff and the next attempt goes through the queue.
   node(t).extra = pool::TaskExtra::create();
-  p.emit_retry(t, d.status, exec, d.delay);
+  p.emit_retry(t, d.status, exec, d.delay, d.again);
   {
     std::lock_guard<std::mutex> g(p.mu);
     if (p.stopped.load(std::memory_order_relaxed)) {
       d.retry = false;
       d.status = Status::Cancelled("pool stopped", d.status.to_string());
     } else {
-      p.timers.schedule_backoff_locked(t, t1 + d.delay, d.paid);
+      p.schedule_locked(t, d, t1);
       duty.ops = 0;  // the next attempt is the queue's
     }
   }
@@ -211,6 +212,13 @@ void OperationPool::stop() {
   pool::ThreadDuty duty(&p, rejected.size(), 0);
   for (TaskBase* t : rejected) p.finish(t, Status::Cancelled("pool stopped"), Duration{}, now, duty);
   p.obs.emit_simple(PoolEvent::kStopped);
+}
+
+void OperationPool::wake(std::uint64_t op_id) {
+  Engine& p = *impl_;
+  if (op_id == 0 || op_id > UINT32_MAX) return;  // not an id of this pool's ops
+  std::lock_guard<std::mutex> g(p.mu);
+  p.timers.wake_locked(static_cast<std::uint32_t>(op_id));
 }
 
 void OperationPool::set_concurrency(int n) {

@@ -56,6 +56,7 @@ inline constexpr std::uint8_t kQueued = 1;
 inline constexpr std::uint8_t kInBackoff = 2;
 inline constexpr std::uint8_t kExpired = 4;
 inline constexpr std::uint8_t kParked = 8;  // waiting for the circuit breaker (protection.h)
+inline constexpr std::uint8_t kAgain = 16;  // with kInBackoff: a run-again pause, not a retry backoff
 
 struct InternalAccess {
   static detail::TaskNode& node(TaskBase& t) noexcept { return t; }
@@ -66,6 +67,10 @@ struct InternalAccess {
   static void reset_for_attempt(OpContext& ctx, int attempt, TimePoint deadline) noexcept {
     ctx.reset_for_attempt(attempt, deadline);
   }
+  // Run again (OpContext::run_again_after): the pool allows it per op; the attempt may ask.
+  static void allow_again(OpContext& ctx, std::uint64_t op_id) noexcept { ctx.op_id_ = op_id; }
+  static bool asked_again(const OpContext& ctx) noexcept { return ctx.again_ != OpContext::kNotAsked; }
+  static Duration again_delay(const OpContext& ctx) noexcept { return ctx.again_; }
 };
 
 inline detail::TaskNode& node(TaskBase* t) noexcept { return InternalAccess::node(*t); }

@@ -1,6 +1,8 @@
 // pool::Timers: the indexed timer heap and the timer thread's rounds.
 #include "pool/timers.h"
 
+#include <algorithm>
+
 #include "pool/engine.h"
 
 namespace s3db::pool {
@@ -89,6 +91,34 @@ void Timers::schedule_backoff_locked(TaskBase* t, TimePoint when, int paid) {
   p_.obs.count_retry();
 }
 
+void Timers::schedule_again_locked(TaskBase* t, TimePoint when) {
+  p_.obs.count_again();
+  const auto early = std::find(early_wakes_.begin(), early_wakes_.end(), node(t).id);
+  if (early != early_wakes_.end()) {  // woken while it was still asking: no wait
+    early_wakes_.erase(early);
+    p_.enqueue_locked(t);
+    return;
+  }
+  node(t).flags |= kInBackoff | kAgain;
+  arm_locked(node(t).extra->timer, when, t, TimerNode::kBackoff);
+  ++backoffs_;
+}
+
+void Timers::wake_locked(std::uint32_t id) {
+  for (TimerNode* n : heap_.nodes()) {
+    if (n->kind != TimerNode::kBackoff) continue;
+    auto* t = static_cast<TaskBase*>(n->owner);
+    if (node(t).id != id || !(node(t).flags & kAgain)) continue;
+    heap_.remove(n);
+    node(t).flags &= static_cast<std::uint8_t>(~(kInBackoff | kAgain));
+    --backoffs_;
+    p_.enqueue_locked(t);
+    return;
+  }
+  if (early_wakes_.size() == kEarlyWakes) early_wakes_.erase(early_wakes_.begin());
+  early_wakes_.push_back(id);
+}
+
 void Timers::take_backoffs_locked(std::vector<TaskBase*>& out) {
   std::vector<TimerNode*> backoffs;
   for (TimerNode* n : heap_.nodes()) {
@@ -151,7 +181,7 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
       }
       case TimerNode::kBackoff: {
         auto* t = static_cast<TaskBase*>(top->owner);
-        node(t).flags &= static_cast<std::uint8_t>(~kInBackoff);
+        node(t).flags &= static_cast<std::uint8_t>(~(kInBackoff | kAgain));
         --backoffs_;
         p_.enqueue_locked(t);  // a deadline already due is handled by this same loop
         break;

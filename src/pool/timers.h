@@ -80,6 +80,15 @@ class Timers {
   // Next attempt of `t` (whose TaskExtra exists) after a backoff ending at `when`; the retry cost
   // `paid` retry-budget tokens (0: no budget).
   void schedule_backoff_locked(detail::TaskBase* t, TimePoint when, int paid);
+  // Run again (OpContext::run_again_after): `t` (whose TaskExtra exists) waits until `when`, or
+  // until wake_locked() — at once when a wake for it already came. Same attempt number, counted
+  // as ran_again, not as a retry; otherwise a backoff like any other (stop() takes it).
+  void schedule_again_locked(detail::TaskBase* t, TimePoint when);
+  // OperationPool::wake(): ends the run-again wait of op `id` (re-queues it); if it is not waiting
+  // yet, keeps the wake for its next schedule_again_locked() (the last kEarlyWakes only: a wake
+  // whose op ended without waiting is forgotten eventually). Finds the op by a scan of the timers:
+  // wakes are rare (one per turn handed over after a conflict).
+  void wake_locked(std::uint32_t id);
   // stop(): unschedules every op waiting out a backoff, appending it to `out`.
   void take_backoffs_locked(std::vector<detail::TaskBase*>& out);
 
@@ -104,6 +113,8 @@ class Timers {
   std::condition_variable cv_;
   std::vector<std::pair<detail::TaskBase*, Status>> deferred_;
   std::size_t backoffs_ = 0;  // ops waiting out a backoff
+  static constexpr std::size_t kEarlyWakes = 64;
+  std::vector<std::uint32_t> early_wakes_;  // wakes that came before their op waited (oldest first)
   int drains_ = 0;            // drain() calls waiting on the timer thread
   bool exit_ = false;         // set by join(), after the workers are gone
   std::thread thread_;
