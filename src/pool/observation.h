@@ -42,7 +42,8 @@ class Throughput {
   std::atomic<std::uint64_t> peak_{0};
 };
 
-// The payload of a concurrency_changed event.
+// The payload of a concurrency_changed event. `reason` has static storage (a string literal):
+// metrics keep it as a string_view.
 struct ConcurrencyChange {
   int old_value;
   int new_value;
@@ -51,7 +52,8 @@ struct ConcurrencyChange {
 
 class Observation {
  public:
-  explicit Observation(TimePoint start) noexcept : start_(start), capacity_since_(start) {}
+  Observation(TimePoint start, const Clock& clock) noexcept
+      : start_(start), clock_(clock), capacity_since_(start) {}
 
   // ---- recording (any thread, lock-free) -----------------------------------------------------
   void record_queue_wait(std::uint64_t ns) noexcept { queue_wait_.record(ns); }
@@ -80,6 +82,7 @@ class Observation {
   Subscription subscribe(PoolEvent event, EventListener listener);
   void emit(const EventInfo& info);
   void emit_simple(PoolEvent e);
+  // Counts the change in metrics (every change, listeners or not), then emits it.
   void emit_change(const ConcurrencyChange& c);
   // An event about task `t` (event, id, priority, attempt set; the rest left for the caller).
   static EventInfo task_event(PoolEvent ev, const detail::TaskBase* t) noexcept {
@@ -102,6 +105,7 @@ class Observation {
   // Everything of PoolMetrics but concurrency and utilisation (those need the pool mutex).
   PoolMetrics metrics(TimePoint now) const noexcept;
   double utilisation(double capacity_ns) const noexcept;
+  ConcurrencyDecisions decisions() const;
   const Histogram& queue_wait() const noexcept { return queue_wait_; }
   const Histogram& execution() const noexcept { return execution_; }
 
@@ -111,6 +115,7 @@ class Observation {
   }
 
   const TimePoint start_;
+  const Clock& clock_;  // the pool's: when a concurrency change happened
   std::atomic<std::uint64_t> processed_{0}, errors_{0}, retries_{0};
   std::array<std::atomic<std::uint64_t>, kCodeCount> errors_by_code_{};
   std::atomic<std::uint64_t> busy_ns_{0};
@@ -119,6 +124,11 @@ class Observation {
 
   double capacity_ns_ = 0;  // integral of the limit over time, up to capacity_since_
   TimePoint capacity_since_;
+
+  // Concurrency changes are rare (never one per op): a mutex of their own, taken only by a change
+  // and by a metrics snapshot.
+  mutable std::mutex decisions_mu_;
+  ConcurrencyDecisions decisions_;
 
   using ListenerList = std::vector<std::pair<std::uint64_t, EventListener>>;
   std::mutex ev_mu_;
