@@ -49,6 +49,10 @@
 // - Errors: Cancelled (stop), Timeout (timeout/deadline), Throttled (queue full with kReject),
 //   Unavailable (circuit open), or the op's own Status. An op that throws completes with Internal
 //   naming the exception.
+// - Observability: stats(), metrics() and prometheus() are snapshots, callable from any thread
+//   while the pool works (figures read with relaxed atomics: each exact, not mutually atomic);
+//   nothing they report is recorded per op beyond the counters and histograms below. The same
+//   metrics as JSON: s3db/pool_json.h; in a prometheus-cpp exposition: s3db/prometheus.h.
 // - Thread safety: every member function may be called from any thread, including from inside an
 //   op or a completion. Event listeners run on pool threads; a throwing listener is ignored.
 // - Ownership: the pool owns its threads; the destructor calls stop() and joins them. Futures may

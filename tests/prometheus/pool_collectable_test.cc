@@ -1,7 +1,6 @@
 // s3db/prometheus.h: a pool's metrics in an application's prometheus-cpp exposition.
 #include <s3db/prometheus.h>
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -12,7 +11,8 @@
 #include <sstream>
 #include <string>
 
-#include "pool_test_util.h"
+#include "pool/pool_test_util.h"
+#include "support/http_get.h"
 
 namespace s3db {
 namespace {
@@ -82,11 +82,6 @@ TEST(PoolCollectable, SameFamiliesAsTheTextExposition) {
   }
 }
 
-std::size_t append(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
 // The usual prometheus-cpp way: registered with an Exposer, scraped over HTTP on loopback.
 TEST(PoolCollectable, ScrapedThroughAnExposer) {
   auto clock = std::make_shared<ManualClock>();
@@ -97,19 +92,8 @@ TEST(PoolCollectable, ScrapedThroughAnExposer) {
   exposer.RegisterCollectable(collectable);
   ASSERT_FALSE(exposer.GetListeningPorts().empty());
   const std::string url = "http://127.0.0.1:" + std::to_string(exposer.GetListeningPorts().front()) + "/metrics";
-  CURL* curl = curl_easy_init();
-  ASSERT_NE(curl, nullptr);
   std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  const CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  ASSERT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
-  EXPECT_EQ(status, 200);
+  EXPECT_EQ(testing::http_get(url, body), 200);
   EXPECT_NE(body.find("s3db_pool_processed_total{pool=\"app\"} 4\n"), std::string::npos) << body;
   exposer.RemoveCollectable(collectable);
 }
