@@ -1,8 +1,8 @@
-// pool::Observation and the pool's observable surface: stats(), metrics(), prometheus(), on().
+// pool::Observation and the pool's observable surface: stats(), metrics(), prometheus() (the
+// families themselves: exposition.{h,cc}), on().
 #include "pool/observation.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "pool/engine.h"
 #include "pool/exposition.h"

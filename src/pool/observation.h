@@ -1,13 +1,16 @@
 // pool::Observation — what the pool tells about itself: counters, latency histograms, throughput,
 // the capacity integral behind utilisation, and event listeners.
 //
-// Owns: every figure of stats()/metrics()/prometheus() that is not a live state of another part,
-// and the listener lists.
+// Owns: every figure of stats()/metrics()/prometheus() that is not a live state of another part
+// (including the concurrency decisions: every change, counted by reason, and the last one), and
+// the listener lists.
 // Locking: counters, histograms and throughput are lock-free (relaxed atomics: figures, not
 // synchronisation) so that recording costs the fast path no lock. The listener lists are
 // copy-on-write snapshots under their own mutex `ev_mu_`, which is held only to swap a pointer:
 // listeners run with no lock held and may subscribe, unsubscribe or call the pool. The capacity
 // integral (*_locked) is guarded by the pool mutex (Engine::mu), like the limit it integrates.
+// The concurrency decisions have their own mutex `decisions_mu_`, taken by a change (rare, never
+// per op; emit_change runs with no pool lock held) and by a metrics snapshot.
 #pragma once
 
 #include <s3db/operation_pool.h>
@@ -106,8 +109,6 @@ class Observation {
   PoolMetrics metrics(TimePoint now) const noexcept;
   double utilisation(double capacity_ns) const noexcept;
   ConcurrencyDecisions decisions() const;
-  const Histogram& queue_wait() const noexcept { return queue_wait_; }
-  const Histogram& execution() const noexcept { return execution_; }
 
  private:
   std::int64_t ns_since_start(TimePoint t) const noexcept {
