@@ -147,3 +147,34 @@ TEST(CliMetricsListen, BenchServesAndStops) {
   EXPECT_EQ(bad.code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--metrics-listen '0.0.0.0:9464'"), std::string::npos) << bad.err;
 }
+
+// The server's thread must not change what SIGINT does to an import: it still drains and
+// reports (the server thread runs with signals blocked).
+TEST(CliMetricsListen, SigintStillDrainsTheImport) {
+  TempDir d;
+  ASSERT_EQ(run({"--url", d.url(), "create-resource", "users", "--attr", "name=string|required"}).code, 0);
+  const int port = free_port();
+  ASSERT_GT(port, 0);
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Child c = spawn({"--url", d.url(), "--json", "import", "users", "-", "--metrics-listen",
+                   "127.0.0.1:" + std::to_string(port)},
+                  p[0]);
+  ::close(p[0]);
+  std::string lines;
+  for (int i = 1; i <= 40; ++i) lines += "{\"id\":\"u" + std::to_string(i) + "\",\"name\":\"n\"}\n";
+  write_all(p[1], lines);
+  std::string body;
+  long status = 0;
+  for (int i = 0; i < 1500 && processed_in(body) < 40 && !exited(c.pid); ++i) {
+    body = http_get(port, "/metrics", status);
+    if (processed_in(body) < 40) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(c.pid, SIGINT);
+  CliRun r = finish(c);
+  ::close(p[1]);
+  ASSERT_GE(processed_in(body), 40u) << body;
+  EXPECT_EQ(r.code, 130) << r.out << r.err;
+  EXPECT_EQ(json::parse(r.out)["interrupted"], "SIGINT") << r.out;
+  EXPECT_EQ(stored_count(d.url(), "users"), 40u);
+}

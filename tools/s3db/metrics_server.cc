@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -110,7 +112,13 @@ std::unique_ptr<MetricsServer> MetricsServer::start(const std::string& address, 
 
 MetricsServer::MetricsServer(int listen_fd, int wake_read, int wake_write, std::function<std::string()> render)
     : listen_fd_(listen_fd), wake_read_(wake_read), wake_write_(wake_write), render_(std::move(render)) {
+  // The server thread starts with every signal blocked, so that SIGINT/SIGTERM reach the
+  // command's own threads (StopSignals) and never interrupt a scrape half-way.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   thread_ = std::thread([this] { serve(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 MetricsServer::~MetricsServer() {
