@@ -13,6 +13,7 @@
 #include <cstring>
 #include <regex>
 #include <thread>
+#include <utility>
 
 using namespace cli_test;
 
@@ -54,53 +55,67 @@ std::uint64_t processed_in(const std::string& body) {
   return std::regex_search(body, m, re) ? std::stoull(m[1]) : 0;
 }
 
+// An import from a pipe with --metrics-listen, fed 40 lines, then scraped until /metrics counts
+// them (bounded: a safety stop, not a speed assumption). The import then waits for more input.
+struct ScrapedImport {
+  TempDir d;
+  int port = 0;
+  int input = -1;  // the import's stdin (write end)
+  Child child;
+  std::string body;  // the last scrape
+  long status = 0;
+
+  explicit ScrapedImport(std::vector<std::string> globals = {}) {
+    EXPECT_EQ(run({"--url", d.url(), "create-resource", "users", "--attr", "name=string|required"}).code, 0);
+    port = free_port();
+    int p[2];
+    if (port <= 0 || ::pipe2(p, O_CLOEXEC) != 0) return;
+    globals.insert(globals.begin(), {"--url", d.url()});
+    child = spawn(cat(globals, {"import", "users", "-", "--metrics-listen", "127.0.0.1:" + std::to_string(port)}), p[0]);
+    ::close(p[0]);
+    input = p[1];
+    std::string lines;
+    for (int i = 1; i <= 40; ++i) lines += "{\"id\":\"u" + std::to_string(i) + "\",\"name\":\"n\"}\n";
+    write_all(input, lines);
+    for (int i = 0; i < 1500 && processed_in(body) < 40 && !exited(child.pid); ++i) {
+      body = http_get(port, "/metrics", status);
+      if (processed_in(body) < 40) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ~ScrapedImport() {
+    if (input >= 0) ::close(input);
+  }
+};
+
 }  // namespace
 
 TEST(CliMetricsListen, ScrapedDuringAnImport) {
-  TempDir d;
-  ASSERT_EQ(run({"--url", d.url(), "create-resource", "users", "--attr", "name=string|required"}).code, 0);
-  const int port = free_port();
-  ASSERT_GT(port, 0);
-  int p[2];
-  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  Child c = spawn({"--url", d.url(), "import", "users", "-", "--metrics-listen", "127.0.0.1:" + std::to_string(port)},
-                  p[0]);
-  ::close(p[0]);
-  std::string lines;
-  for (int i = 1; i <= 40; ++i) lines += "{\"id\":\"u" + std::to_string(i) + "\",\"name\":\"n\"}\n";
-  write_all(p[1], lines);
-
-  // The import now waits for more input, its 40 writes done or under way. Scrape until the
-  // server answers with them counted (bounded: a safety stop, not a speed assumption).
-  std::string body;
-  long status = 0;
-  for (int i = 0; i < 1500 && processed_in(body) < 40 && !exited(c.pid); ++i) {
-    body = http_get(port, "/metrics", status);
-    if (processed_in(body) < 40) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(status, 200);
+  ScrapedImport im;
+  ASSERT_GE(im.input, 0);
+  const std::string& body = im.body;
+  EXPECT_EQ(im.status, 200);
   EXPECT_GE(processed_in(body), 40u) << body;
-  EXPECT_FALSE(exited(c.pid)) << "the import ended before its input did";
+  EXPECT_FALSE(exited(im.child.pid)) << "the import ended before its input did";
   EXPECT_NE(body.find("# TYPE s3db_pool_processed_total counter\n"), std::string::npos);
   EXPECT_NE(body.find("# TYPE s3db_pool_execution_seconds histogram\n"), std::string::npos);
   EXPECT_NE(body.find("s3db_pool_concurrency{pool=\"s3db-cli\"} "), std::string::npos);
   EXPECT_NE(body.find("s3db_pool_error_ratio{pool=\"s3db-cli\"} 0\n"), std::string::npos);
   // Nothing of the store's address in any label (a URL may carry credentials).
-  EXPECT_EQ(body.find(d.path().string()), std::string::npos);
+  EXPECT_EQ(body.find(im.d.path().string()), std::string::npos);
   EXPECT_EQ(body.find("file:"), std::string::npos);
   long other = 0;
-  http_get(port, "/", other);
+  http_get(im.port, "/", other);
   EXPECT_EQ(other, 404);
 
-  write_all(p[1], "{\"id\":\"u41\",\"name\":\"n\"}\n");
-  ::close(p[1]);
-  CliRun r = finish(c);
+  write_all(im.input, "{\"id\":\"u41\",\"name\":\"n\"}\n");
+  ::close(std::exchange(im.input, -1));
+  CliRun r = finish(im.child);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("41"), std::string::npos) << r.out;
-  EXPECT_EQ(stored_count(d.url(), "users"), 41u);
+  EXPECT_EQ(stored_count(im.d.url(), "users"), 41u);
   // The server went with the command.
   long after = 0;
-  http_get(port, "/metrics", after);
+  http_get(im.port, "/metrics", after);
   EXPECT_EQ(after, 0);
 }
 
@@ -151,30 +166,12 @@ TEST(CliMetricsListen, BenchServesAndStops) {
 // The server's thread must not change what SIGINT does to an import: it still drains and
 // reports (the server thread runs with signals blocked).
 TEST(CliMetricsListen, SigintStillDrainsTheImport) {
-  TempDir d;
-  ASSERT_EQ(run({"--url", d.url(), "create-resource", "users", "--attr", "name=string|required"}).code, 0);
-  const int port = free_port();
-  ASSERT_GT(port, 0);
-  int p[2];
-  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  Child c = spawn({"--url", d.url(), "--json", "import", "users", "-", "--metrics-listen",
-                   "127.0.0.1:" + std::to_string(port)},
-                  p[0]);
-  ::close(p[0]);
-  std::string lines;
-  for (int i = 1; i <= 40; ++i) lines += "{\"id\":\"u" + std::to_string(i) + "\",\"name\":\"n\"}\n";
-  write_all(p[1], lines);
-  std::string body;
-  long status = 0;
-  for (int i = 0; i < 1500 && processed_in(body) < 40 && !exited(c.pid); ++i) {
-    body = http_get(port, "/metrics", status);
-    if (processed_in(body) < 40) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(c.pid, SIGINT);
-  CliRun r = finish(c);
-  ::close(p[1]);
-  ASSERT_GE(processed_in(body), 40u) << body;
+  ScrapedImport im({"--json"});
+  ASSERT_GE(im.input, 0);
+  ::kill(im.child.pid, SIGINT);
+  CliRun r = finish(im.child);
+  ASSERT_GE(processed_in(im.body), 40u) << im.body;
   EXPECT_EQ(r.code, 130) << r.out << r.err;
   EXPECT_EQ(json::parse(r.out)["interrupted"], "SIGINT") << r.out;
-  EXPECT_EQ(stored_count(d.url(), "users"), 40u);
+  EXPECT_EQ(stored_count(im.d.url(), "users"), 40u);
 }
