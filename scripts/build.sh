@@ -12,5 +12,6 @@ case "$flavour" in
   asan)    extra=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DS3DB_SANITIZE=address -DS3DB_BUILD_BENCH=OFF -DS3DB_BUILD_CLI=OFF) ;;
   *) echo "usage: scripts/build.sh release|tsan|asan [--target T...]" >&2; exit 2 ;;
 esac
-cmake -S "$root" -B "$root/build/$flavour" "${extra[@]}" >/dev/null
+# S3DB_PROMETHEUS=AUTO|ON|OFF: the optional prometheus-cpp component (scripts/test.sh requires it).
+cmake -S "$root" -B "$root/build/$flavour" "${extra[@]}" -DS3DB_PROMETHEUS="${S3DB_PROMETHEUS:-AUTO}" >/dev/null
 cmake --build "$root/build/$flavour" -j"$jobs" "$@"

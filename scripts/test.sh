@@ -17,6 +17,7 @@ phase "install dependencies"
 scripts/install-deps.sh --test
 
 phase "release build"
+export S3DB_PROMETHEUS=ON  # install-deps installed prometheus-cpp-dev: the component must build
 scripts/build.sh release
 
 phase "start test servers"

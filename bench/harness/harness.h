@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -44,6 +45,9 @@ struct BenchOptions {
   std::string url = "memory://";
   int batch = 100;       // seed "batched" arm batch size
   std::vector<std::string> arms;  // seed: run only these arms (empty = all), e.g. for profiling
+  // Called with each pool-enabled arm's pool when the arm starts, and with nullptr before that
+  // pool goes (on the harness's thread): `s3db bench --metrics-listen` serves the live one.
+  std::function<void(const OperationPool*)> on_pool;
 };
 
 struct ArmRun {

@@ -45,6 +45,8 @@ ArmRun run_arm(const BenchOptions& o, int run, bool pool, std::optional<PoolRepo
     counter = std::make_shared<InFlightCounter>(std::move(s));
     return std::static_pointer_cast<StorageClient>(counter);
   });
+  std::optional<PoolWatch> watch;
+  if (pool) watch.emplace(o, a.db.client().pool());
   OpTimes times;
   times.resize(total);
   ErrorSink errors;

@@ -56,6 +56,7 @@ std::vector<ArmRun> run_overhead_once(const BenchOptions& o, int, std::optional<
   po.concurrency = o.concurrency;
   po.name = "s3db-bench-overhead";
   OperationPool pool(po);
+  const PoolWatch watch(o, pool);
   {
     RssSampler rss;
     rss.start();

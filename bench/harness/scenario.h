@@ -95,4 +95,20 @@ void cleanup_arm_db(ArmDb& a);
 
 PoolReport pool_report(OperationPool& pool);
 
+// Tells BenchOptions::on_pool about `pool` for its own lifetime (declare it after the pool).
+class PoolWatch {
+ public:
+  PoolWatch(const BenchOptions& o, const OperationPool& pool) : o_(o) {
+    if (o_.on_pool) o_.on_pool(&pool);
+  }
+  ~PoolWatch() {
+    if (o_.on_pool) o_.on_pool(nullptr);
+  }
+  PoolWatch(const PoolWatch&) = delete;
+  PoolWatch& operator=(const PoolWatch&) = delete;
+
+ private:
+  const BenchOptions& o_;
+};
+
 }  // namespace s3db::bench

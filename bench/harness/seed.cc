@@ -131,6 +131,7 @@ ArmRun run_threaded(const BenchOptions& o, const std::string& name, int run, std
 
 ArmRun run_pool(const BenchOptions& o, int run, std::optional<PoolReport>& pool) {
   ArmDb a = open_arm_db(o, "pool", run, /*pool=*/true);
+  const PoolWatch watch(o, a.db.client().pool());
   std::vector<nlohmann::json> docs = seed_records(o.ops);
   OpTimes times;
   times.resize(o.ops);

@@ -56,6 +56,10 @@
 // - Errors: Cancelled (stop), Timeout (timeout/deadline), Throttled (queue full with kReject),
 //   Unavailable (circuit open), or the op's own Status. An op that throws completes with Internal
 //   naming the exception.
+// - Observability: stats(), metrics() and prometheus() are snapshots, callable from any thread
+//   while the pool works (figures read with relaxed atomics: each exact, not mutually atomic);
+//   nothing they report is recorded per op beyond the counters and histograms below. The same
+//   metrics as JSON: s3db/pool_json.h; in a prometheus-cpp exposition: s3db/prometheus.h.
 // - Thread safety: every member function may be called from any thread, including from inside an
 //   op or a completion. Event listeners run on pool threads; a throwing listener is ignored.
 // - Ownership: the pool owns its threads; the destructor calls stop() and joins them. Futures may
@@ -183,9 +187,52 @@ struct PoolStats {
   std::uint64_t retry_budget_refused = 0;  // retries refused: failures the empty bucket made final
 };
 
+// Upper bounds (seconds) of the cumulative latency buckets of LatencySummary::at_most — the
+// Prometheus histogram buckets `le`.
+inline constexpr std::array<double, 12> kLatencyBucketBounds = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05,
+                                                                0.1,    0.5,    1,     5,     10,   30};
+
 struct LatencySummary {
   std::uint64_t count = 0;
   double avg_ms = 0, p50_ms = 0, p95_ms = 0, p99_ms = 0, max_ms = 0;
+  double sum_s = 0;  // total of every sample
+  // at_most[i]: samples at or below kLatencyBucketBounds[i] (cumulative; a sample counts in the
+  // first bound its histogram bucket lies entirely under).
+  std::array<std::uint64_t, kLatencyBucketBounds.size()> at_most{};
+};
+
+// One concurrency change, by set_concurrency() or a tuner. `reason` is the static string the
+// change was made with ("set_concurrency", "throttled", "saturated", ...).
+struct ConcurrencyDecision {
+  int old_value = 0, new_value = 0;
+  std::string_view reason;
+  double at_s = 0;  // pool uptime (pool clock) when it happened
+};
+
+// Every concurrency change since the pool started: counted by reason, and the last one.
+struct ConcurrencyDecisions {
+  static constexpr std::size_t kReasons = 8;  // distinct reasons kept; later ones count as "other"
+  struct ByReason {
+    std::string_view reason;
+    std::uint64_t count = 0;
+  };
+  std::uint64_t total = 0;
+  std::array<ByReason, kReasons> by_reason{};  // the first `reasons` entries, in order of first use
+  std::size_t reasons = 0;
+  ConcurrencyDecision last;  // meaningful when total > 0
+};
+
+struct BreakerMetrics {  // the circuit breaker (s3db/pool_protection.h); zero / closed while off
+  bool enabled = false;
+  BreakerState state = BreakerState::kClosed;
+  std::uint64_t opened = 0;   // times the circuit opened
+  std::uint64_t refused = 0;  // attempts it turned away
+};
+
+struct RetryBudgetMetrics {  // the retry budget (s3db/pool_protection.h); zero while off
+  bool enabled = false;
+  int tokens = 0;             // tokens in the bucket now
+  std::uint64_t refused = 0;  // retries refused: failures the empty bucket made final
 };
 
 struct PoolMetrics {
@@ -199,6 +246,13 @@ struct PoolMetrics {
   int concurrency = 0;
   std::uint64_t processed = 0;
   double uptime_s = 0;
+  // The rest of the design note's detailed shape, and the protective parts.
+  std::uint64_t errors = 0;      // ops completed with a non-OK Status
+  double error_rate = 0;         // errors / processed since start, in [0, 1]
+  double concurrency_avg = 0;    // the limit averaged over time since start
+  BreakerMetrics breaker;
+  RetryBudgetMetrics retry_budget;
+  ConcurrencyDecisions decisions;
 };
 
 enum class PoolEvent : std::uint8_t {

@@ -35,7 +35,7 @@ Engine::Engine(PoolOptions options)
       policy(opts.retry_policy ? opts.retry_policy : exponential_backoff(opts.backoff)),
       start(clock->now()),
       guarded(opts.breaker.enabled || opts.retry_budget.enabled),
-      obs(start),
+      obs(start, *clock),
       adaptive(opts.adaptive, start),
       timers(*this),
       guard(*this, opts),

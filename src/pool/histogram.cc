@@ -27,6 +27,15 @@ LatencySummary Histogram::summary() const noexcept {
   LatencySummary s;
   s.count = total;
   if (total == 0) return s;
+  s.sum_s = static_cast<double>(sum_.load(std::memory_order_relaxed)) / 1e9;
+  // The cumulative Prometheus buckets, in one pass: bounds and bucket upper ends both ascend.
+  std::uint64_t below = 0;
+  int i = 0;
+  for (std::size_t b = 0; b < kLatencyBucketBounds.size(); ++b) {
+    const auto bound_ns = static_cast<std::uint64_t>(kLatencyBucketBounds[b] * 1e9);
+    for (; i < kBuckets && upper(i) <= bound_ns; ++i) below += counts[i];
+    s.at_most[b] = below;
+  }
   const double max_ns = static_cast<double>(max_.load(std::memory_order_relaxed));
   s.avg_ms = static_cast<double>(sum_.load(std::memory_order_relaxed)) / static_cast<double>(total) / 1e6;
   s.max_ms = max_ns / 1e6;

@@ -1,10 +1,11 @@
-// pool::Observation and the pool's observable surface: stats(), metrics(), prometheus(), on().
+// pool::Observation and the pool's observable surface: stats(), metrics(), prometheus() (the
+// families themselves: exposition.{h,cc}), on().
 #include "pool/observation.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "pool/engine.h"
+#include "pool/exposition.h"
 
 namespace s3db {
 
@@ -80,6 +81,26 @@ void Observation::emit_simple(PoolEvent e) {
 }
 
 void Observation::emit_change(const ConcurrencyChange& c) {
+  {
+    const double at_s = static_cast<double>(std::max<std::int64_t>(0, ns_since_start(clock_.now()))) / 1e9;
+    std::lock_guard<std::mutex> g(decisions_mu_);
+    ConcurrencyDecisions& d = decisions_;
+    ++d.total;
+    d.last = ConcurrencyDecision{c.old_value, c.new_value, c.reason, at_s};
+    // Reasons are a handful of literals; past kReasons - 1 distinct ones the last slot is "other".
+    const std::string_view reason = c.reason;
+    std::size_t i = 0;
+    while (i < d.reasons && d.by_reason[i].reason != reason) ++i;
+    if (i == d.reasons) {
+      if (d.reasons < ConcurrencyDecisions::kReasons - 1) {
+        d.by_reason[d.reasons++].reason = reason;
+      } else {
+        i = ConcurrencyDecisions::kReasons - 1;
+        if (d.reasons < ConcurrencyDecisions::kReasons) d.by_reason[d.reasons++].reason = "other";
+      }
+    }
+    ++d.by_reason[i].count;
+  }
   if (!wants(PoolEvent::kConcurrencyChanged)) return;
   EventInfo info{};
   info.event = PoolEvent::kConcurrencyChanged;
@@ -108,6 +129,11 @@ double Observation::utilisation(double capacity_ns) const noexcept {
   return capacity_ns > 0 ? std::clamp(busy / capacity_ns, 0.0, 1.0) : 0.0;
 }
 
+ConcurrencyDecisions Observation::decisions() const {
+  std::lock_guard<std::mutex> g(decisions_mu_);
+  return decisions_;
+}
+
 PoolMetrics Observation::metrics(TimePoint now) const noexcept {
   PoolMetrics m;
   m.queue_wait = queue_wait_.summary();
@@ -120,6 +146,8 @@ PoolMetrics Observation::metrics(TimePoint now) const noexcept {
   throughput_.read(second, fraction, m.throughput_current, m.throughput_peak);
   m.throughput_avg = m.uptime_s > 0 ? static_cast<double>(m.processed) / m.uptime_s : 0.0;
   for (int i = 0; i < kCodeCount; ++i) m.errors_by_code[i] = errors_by_code_[i].load(std::memory_order_relaxed);
+  m.errors = errors_.load(std::memory_order_acquire);
+  m.error_rate = m.processed > 0 ? std::min(1.0, static_cast<double>(m.errors) / static_cast<double>(m.processed)) : 0.0;
   return m;
 }
 
@@ -167,6 +195,19 @@ Subscription OperationPool::on(PoolEvent event, EventListener listener) {
   return impl_->obs.subscribe(event, std::move(listener));
 }
 
+namespace {
+
+// The protective parts' figures, for stats() and metrics() alike.
+void protection(const pool::Engine& p, BreakerMetrics& breaker, RetryBudgetMetrics& budget) {
+  if (const pool::CircuitBreaker* b = p.guard.breaker()) {
+    const pool::BreakerSnapshot bs = b->snapshot(p.clock->now());
+    breaker = BreakerMetrics{true, bs.state, bs.times_opened, bs.refused};
+  }
+  if (const pool::RetryBudget* r = p.guard.budget()) budget = RetryBudgetMetrics{true, r->tokens(), r->refused()};
+}
+
+}  // namespace
+
 PoolStats OperationPool::stats() const {
   const pool::Engine& p = *impl_;
   PoolStats s;
@@ -179,18 +220,16 @@ PoolStats OperationPool::stats() const {
   s.concurrency = p.dispatch.limit();
   s.paused = p.paused.load(std::memory_order_acquire);
   s.stopped = p.stopped.load(std::memory_order_acquire);
-  if (const pool::CircuitBreaker* b = p.guard.breaker()) {
-    const pool::BreakerSnapshot bs = b->snapshot(p.clock->now());
-    s.breaker_enabled = true;
-    s.breaker_state = bs.state;
-    s.breaker_opened = bs.times_opened;
-    s.breaker_refused = bs.refused;
-  }
-  if (const pool::RetryBudget* r = p.guard.budget()) {
-    s.retry_budget_enabled = true;
-    s.retry_budget_tokens = r->tokens();
-    s.retry_budget_refused = r->refused();
-  }
+  BreakerMetrics breaker;
+  RetryBudgetMetrics budget;
+  protection(p, breaker, budget);
+  s.breaker_enabled = breaker.enabled;
+  s.breaker_state = breaker.state;
+  s.breaker_opened = breaker.opened;
+  s.breaker_refused = breaker.refused;
+  s.retry_budget_enabled = budget.enabled;
+  s.retry_budget_tokens = budget.tokens;
+  s.retry_budget_refused = budget.refused;
   return s;
 }
 
@@ -205,122 +244,15 @@ PoolMetrics OperationPool::metrics() const {
     capacity = p.obs.capacity_ns_locked(m.concurrency, now);
   }
   m.utilisation = p.obs.utilisation(capacity);
+  // capacity is the integral of the limit over time: over the uptime, the average limit.
+  m.concurrency_avg = m.uptime_s > 0 ? capacity / (m.uptime_s * 1e9) : m.concurrency;
+  protection(p, m.breaker, m.retry_budget);
+  m.decisions = p.obs.decisions();
   return m;
 }
 
-// ---- Prometheus text exposition (format 0.0.4) ------------------------------------------------
-
-namespace {
-
-std::string escape_label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
-
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-void header(std::string& out, const char* name, const char* type, const char* help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
-void sample(std::string& out, const std::string& name, const std::string& labels, const std::string& value) {
-  out += name;
-  out += '{';
-  out += labels;
-  out += "} ";
-  out += value;
-  out += '\n';
-}
-
-void histogram(std::string& out, const char* name, const char* help, const pool::Histogram& h,
-               const std::string& pool_label) {
-  static constexpr double kBounds[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30};
-  header(out, name, "histogram", help);
-  const std::string base = name;
-  for (double le : kBounds) {
-    const auto ns = static_cast<std::uint64_t>(le * 1e9);
-    sample(out, base + "_bucket", pool_label + ",le=\"" + num(le) + "\"", std::to_string(h.count_at_most(ns)));
-  }
-  const std::uint64_t total = h.count();
-  sample(out, base + "_bucket", pool_label + ",le=\"+Inf\"", std::to_string(total));
-  sample(out, base + "_sum", pool_label, num(static_cast<double>(h.sum_ns()) / 1e9));
-  sample(out, base + "_count", pool_label, std::to_string(total));
-}
-
-}  // namespace
-
 std::string OperationPool::prometheus() const {
-  const pool::Engine& p = *impl_;
-  const PoolStats s = stats();
-  const PoolMetrics m = metrics();
-  const std::string pl = "pool=\"" + escape_label(p.opts.name) + "\"";
-  std::string out;
-  out.reserve(4096);
-
-  header(out, "s3db_pool_processed_total", "counter", "Operations completed, any outcome.");
-  sample(out, "s3db_pool_processed_total", pl, std::to_string(s.processed));
-  header(out, "s3db_pool_errors_total", "counter", "Operations completed with an error, by status code.");
-  for (int i = 1; i < kCodeCount; ++i) {
-    sample(out, "s3db_pool_errors_total", pl + ",code=\"" + std::string(code_name(static_cast<Code>(i))) + "\"",
-           std::to_string(m.errors_by_code[i]));
-  }
-  header(out, "s3db_pool_retries_total", "counter", "Retry attempts scheduled.");
-  sample(out, "s3db_pool_retries_total", pl, std::to_string(s.retries));
-  header(out, "s3db_pool_queue_size", "gauge", "Operations waiting for a slot.");
-  sample(out, "s3db_pool_queue_size", pl, std::to_string(s.queue_size));
-  header(out, "s3db_pool_active", "gauge", "Operations holding a slot.");
-  sample(out, "s3db_pool_active", pl, std::to_string(s.active));
-  header(out, "s3db_pool_concurrency", "gauge", "Current concurrency limit.");
-  sample(out, "s3db_pool_concurrency", pl, std::to_string(s.concurrency));
-  header(out, "s3db_pool_paused", "gauge", "1 while the pool is paused.");
-  sample(out, "s3db_pool_paused", pl, s.paused ? "1" : "0");
-  header(out, "s3db_pool_stopped", "gauge", "1 once the pool is stopped.");
-  sample(out, "s3db_pool_stopped", pl, s.stopped ? "1" : "0");
-  header(out, "s3db_pool_utilisation_ratio", "gauge", "Average busy slots / limit since start.");
-  sample(out, "s3db_pool_utilisation_ratio", pl, num(m.utilisation));
-  header(out, "s3db_pool_throughput_ops", "gauge", "Completions per second (current, peak, average).");
-  sample(out, "s3db_pool_throughput_ops", pl + ",window=\"current\"", num(m.throughput_current));
-  sample(out, "s3db_pool_throughput_ops", pl + ",window=\"peak\"", num(m.throughput_peak));
-  sample(out, "s3db_pool_throughput_ops", pl + ",window=\"average\"", num(m.throughput_avg));
-  if (s.breaker_enabled) {
-    header(out, "s3db_pool_breaker_state", "gauge", "Circuit breaker state: 1 for the current one.");
-    for (BreakerState b : {BreakerState::kClosed, BreakerState::kOpen, BreakerState::kHalfOpen}) {
-      sample(out, "s3db_pool_breaker_state", pl + ",state=\"" + std::string(breaker_state_name(b)) + "\"",
-             s.breaker_state == b ? "1" : "0");
-    }
-    header(out, "s3db_pool_breaker_opened_total", "counter", "Times the circuit opened.");
-    sample(out, "s3db_pool_breaker_opened_total", pl, std::to_string(s.breaker_opened));
-    header(out, "s3db_pool_breaker_refused_total", "counter", "Attempts the circuit breaker refused.");
-    sample(out, "s3db_pool_breaker_refused_total", pl, std::to_string(s.breaker_refused));
-  }
-  if (s.retry_budget_enabled) {
-    header(out, "s3db_pool_retry_budget_tokens", "gauge", "Tokens left in the retry budget.");
-    sample(out, "s3db_pool_retry_budget_tokens", pl, std::to_string(s.retry_budget_tokens));
-    header(out, "s3db_pool_retry_budget_refused_total", "counter",
-           "Retries the spent budget refused (the failure was final).");
-    sample(out, "s3db_pool_retry_budget_refused_total", pl, std::to_string(s.retry_budget_refused));
-  }
-  histogram(out, "s3db_pool_queue_wait_seconds", "Time from submit to the first attempt.", p.obs.queue_wait(), pl);
-  histogram(out, "s3db_pool_execution_seconds", "Duration of each attempt.", p.obs.execution(), pl);
-  return out;
+  return pool::to_text(pool::pool_families(stats(), metrics(), impl_->opts.name));
 }
 
 }  // namespace s3db

@@ -1,13 +1,16 @@
 // pool::Observation — what the pool tells about itself: counters, latency histograms, throughput,
 // the capacity integral behind utilisation, and event listeners.
 //
-// Owns: every figure of stats()/metrics()/prometheus() that is not a live state of another part,
-// and the listener lists.
+// Owns: every figure of stats()/metrics()/prometheus() that is not a live state of another part
+// (including the concurrency decisions: every change, counted by reason, and the last one), and
+// the listener lists.
 // Locking: counters, histograms and throughput are lock-free (relaxed atomics: figures, not
 // synchronisation) so that recording costs the fast path no lock. The listener lists are
 // copy-on-write snapshots under their own mutex `ev_mu_`, which is held only to swap a pointer:
 // listeners run with no lock held and may subscribe, unsubscribe or call the pool. The capacity
 // integral (*_locked) is guarded by the pool mutex (Engine::mu), like the limit it integrates.
+// The concurrency decisions have their own mutex `decisions_mu_`, taken by a change (rare, never
+// per op; emit_change runs with no pool lock held) and by a metrics snapshot.
 #pragma once
 
 #include <s3db/operation_pool.h>
@@ -42,7 +45,8 @@ class Throughput {
   std::atomic<std::uint64_t> peak_{0};
 };
 
-// The payload of a concurrency_changed event.
+// The payload of a concurrency_changed event. `reason` has static storage (a string literal):
+// metrics keep it as a string_view.
 struct ConcurrencyChange {
   int old_value;
   int new_value;
@@ -51,7 +55,8 @@ struct ConcurrencyChange {
 
 class Observation {
  public:
-  explicit Observation(TimePoint start) noexcept : start_(start), capacity_since_(start) {}
+  Observation(TimePoint start, const Clock& clock) noexcept
+      : start_(start), clock_(clock), capacity_since_(start) {}
 
   // ---- recording (any thread, lock-free) -----------------------------------------------------
   void record_queue_wait(std::uint64_t ns) noexcept { queue_wait_.record(ns); }
@@ -81,6 +86,7 @@ class Observation {
   Subscription subscribe(PoolEvent event, EventListener listener);
   void emit(const EventInfo& info);
   void emit_simple(PoolEvent e);
+  // Counts the change in metrics (every change, listeners or not), then emits it.
   void emit_change(const ConcurrencyChange& c);
   // An event about task `t` (event, id, priority, attempt set; the rest left for the caller).
   static EventInfo task_event(PoolEvent ev, const detail::TaskBase* t) noexcept {
@@ -104,8 +110,7 @@ class Observation {
   // Everything of PoolMetrics but concurrency and utilisation (those need the pool mutex).
   PoolMetrics metrics(TimePoint now) const noexcept;
   double utilisation(double capacity_ns) const noexcept;
-  const Histogram& queue_wait() const noexcept { return queue_wait_; }
-  const Histogram& execution() const noexcept { return execution_; }
+  ConcurrencyDecisions decisions() const;
 
  private:
   std::int64_t ns_since_start(TimePoint t) const noexcept {
@@ -113,6 +118,7 @@ class Observation {
   }
 
   const TimePoint start_;
+  const Clock& clock_;  // the pool's: when a concurrency change happened
   std::atomic<std::uint64_t> processed_{0}, errors_{0}, retries_{0};
   std::atomic<std::uint64_t> again_{0};  // run-again pauses (not retries)
   std::array<std::atomic<std::uint64_t>, kCodeCount> errors_by_code_{};
@@ -122,6 +128,11 @@ class Observation {
 
   double capacity_ns_ = 0;  // integral of the limit over time, up to capacity_since_
   TimePoint capacity_since_;
+
+  // Concurrency changes are rare (never one per op): a mutex of their own, taken only by a change
+  // and by a metrics snapshot.
+  mutable std::mutex decisions_mu_;
+  ConcurrencyDecisions decisions_;
 
   using ListenerList = std::vector<std::pair<std::uint64_t, EventListener>>;
   std::mutex ev_mu_;

@@ -73,6 +73,23 @@ TEST(BenchHarness, SeedKeepsAPoolReportOnlyWhenThePoolArmRan) {
   EXPECT_NE(with.pool->prometheus.find("pool=\"s3db-cli\""), std::string::npos);
 }
 
+// --metrics-listen's hook: each pool arm's pool while it runs, nullptr before it goes.
+TEST(BenchHarness, OnPoolSeesEachPoolArmWhileItRuns) {
+  BenchOptions o;
+  o.ops = 20;
+  o.batch = 5;
+  std::vector<std::string> seen;  // the pool's name while on, "none" when cleared
+  o.on_pool = [&](const OperationPool* p) { seen.push_back(p ? p->options().name : "none"); };
+  o.arms = {"batched", "pool"};
+  (void)run_bench(o);
+  EXPECT_EQ(seen, (std::vector<std::string>{"s3db-cli", "none"}));  // the batched arm: no pool
+  seen.clear();
+  o.scenario = "overhead";
+  o.arms.clear();
+  (void)run_bench(o);
+  EXPECT_EQ(seen, (std::vector<std::string>{"s3db-bench-overhead", "none"}));
+}
+
 TEST(BenchHarness, SummarizeTakesMediansPerArmInFirstSeenOrder) {
   auto run = [](std::string name, double ms, std::uint64_t errors, double extra) {
     ArmRun r;

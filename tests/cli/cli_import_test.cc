@@ -37,21 +37,10 @@ std::multiset<std::string> numbered_ids(int first, int last, const std::string& 
 bool wait_for_count(const std::string& url, const std::string& resource, std::size_t n, pid_t child) {
   for (int i = 0; i < 3000; ++i) {
     if (stored_count(url, resource) >= n) return true;
-    siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0)
-      return false;  // it ended: there is nothing to signal
+    if (exited(child)) return false;  // it ended: there is nothing to signal
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
-}
-
-void write_all(int fd, const std::string& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    ASSERT_GT(n, 0) << std::strerror(errno);
-    done += static_cast<std::size_t>(n);
-  }
 }
 
 }  // namespace

@@ -14,7 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -171,6 +173,22 @@ inline std::size_t stored_count(const std::string& url, const std::string& resou
   CliRun r = run({"--url", url, "--json", "count", resource});
   EXPECT_EQ(r.code, 0) << r.err;
   return r.code == 0 ? json::parse(r.out)["count"].get<std::size_t>() : 0;
+}
+
+// Writes all of `data` to `fd` (a child's stdin pipe).
+inline void write_all(int fd, const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    ASSERT_GT(n, 0) << std::strerror(errno);
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// True once `child` has ended (it stays waitable: finish() still collects it).
+inline bool exited(pid_t child) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
 }
 
 }  // namespace cli_test

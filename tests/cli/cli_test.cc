@@ -302,11 +302,18 @@ TEST(CliMetrics, JsonAndPrometheus) {
   CliRun j = run({"--json", "metrics"});
   ASSERT_EQ(j.code, 0) << j.err;
   json m = json::parse(j.out)["metrics"];
-  EXPECT_TRUE(m.contains("queue_wait"));
+  EXPECT_TRUE(m["latency"].contains("queue_wait"));
+  EXPECT_TRUE(m["latency"]["execution"].contains("p99_ms"));
+  EXPECT_GE(m["processed"].get<int>(), 1);  // the catalog read
+  EXPECT_EQ(m["errors"]["rate"], 0.0);
+  EXPECT_EQ(m["concurrency"]["current"], m["stats"]["concurrency"]);
+  EXPECT_TRUE(m["concurrency"].contains("avg"));
+  EXPECT_EQ(m["decisions"]["total"], 0);
+  EXPECT_TRUE(m["decisions"]["last"].is_null());
   EXPECT_TRUE(m["stats"].contains("processed"));
   // Both protections are off unless the pool options turn them on: present, and null.
-  EXPECT_TRUE(m["stats"].contains("breaker") && m["stats"]["breaker"].is_null()) << j.out;
-  EXPECT_TRUE(m["stats"].contains("retry_budget") && m["stats"]["retry_budget"].is_null()) << j.out;
+  EXPECT_TRUE(m.contains("breaker") && m["breaker"].is_null()) << j.out;
+  EXPECT_TRUE(m.contains("retry_budget") && m["retry_budget"].is_null()) << j.out;
   CliRun p = run({"metrics"});
   ASSERT_EQ(p.code, 0) << p.err;
   EXPECT_NE(p.out.find("# TYPE"), std::string::npos) << p.out;

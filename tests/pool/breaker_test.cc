@@ -285,10 +285,17 @@ TEST(PoolBreaker, StateInMetricsAndPrometheusOnlyWhenOn) {
   EXPECT_NE(text.find("s3db_pool_breaker_opened_total{pool=\"s3db\"} 1"), std::string::npos);
   EXPECT_NE(text.find("s3db_pool_breaker_refused_total{pool=\"s3db\"} 1"), std::string::npos);
   EXPECT_EQ(text.find("s3db_pool_retry_budget"), std::string::npos);
+  const PoolMetrics m = sc.pool.metrics();
+  EXPECT_TRUE(m.breaker.enabled);
+  EXPECT_EQ(m.breaker.state, BreakerState::kOpen);
+  EXPECT_EQ(m.breaker.opened, 1u);
+  EXPECT_EQ(m.breaker.refused, 1u);
+  EXPECT_FALSE(m.retry_budget.enabled);
 
   OperationPool plain(testing::pool_options(1, sc.clock));
   EXPECT_EQ(plain.prometheus().find("breaker"), std::string::npos);
   EXPECT_FALSE(plain.stats().breaker_enabled);
+  EXPECT_FALSE(plain.metrics().breaker.enabled);
   EXPECT_EQ(event_name(PoolEvent::kBreakerChanged), "breaker_changed");
 }
 

@@ -61,6 +61,10 @@ TEST(PoolRetryBudget, NoRetryStormWhenEverythingFails) {
   EXPECT_EQ(st.retry_budget_tokens, 0);
   EXPECT_EQ(st.retry_budget_refused, spent);
   EXPECT_GE(spent, 97u);  // at most 3 ops can take 3 of the 10 retries each
+  const PoolMetrics m = pool.metrics();
+  EXPECT_TRUE(m.retry_budget.enabled);
+  EXPECT_EQ(m.retry_budget.tokens, 0);
+  EXPECT_EQ(m.retry_budget.refused, spent);
   const std::string text = pool.prometheus();
   EXPECT_NE(text.find("s3db_pool_retry_budget_tokens{pool=\"s3db\"} 0"), std::string::npos) << text;
   EXPECT_NE(text.find("s3db_pool_retry_budget_refused_total{pool=\"s3db\"} " + std::to_string(spent)),

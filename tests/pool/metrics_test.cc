@@ -5,7 +5,9 @@
 
 #include <string>
 
+#include "pool/exposition.h"
 #include "pool/histogram.h"
+#include "pool/observation.h"
 #include "pool_test_util.h"
 
 namespace s3db {
@@ -41,6 +43,14 @@ TEST(PoolHistogram, PercentilesFromCumulativeCounts) {
   EXPECT_NEAR(s.max_ms, 100, 1e-9);
   EXPECT_EQ(h.count_at_most(0), 0u);
   EXPECT_EQ(h.count_at_most(~0ull), 100u);
+  // The Prometheus buckets of the summary agree with count_at_most at every bound.
+  EXPECT_NEAR(s.sum_s, 5.05, 1e-9);
+  for (std::size_t b = 0; b < kLatencyBucketBounds.size(); ++b) {
+    EXPECT_EQ(s.at_most[b], h.count_at_most(static_cast<std::uint64_t>(kLatencyBucketBounds[b] * 1e9))) << b;
+  }
+  EXPECT_EQ(s.at_most[0], 0u);    // 0.1 ms
+  EXPECT_EQ(s.at_most[4], 9u);    // 10 ms: 1..9 ms (10 ms's bucket reaches above 10 ms)
+  EXPECT_EQ(s.at_most[11], 100u);  // 30 s
 }
 
 TEST(PoolMetrics, StatsCountProcessedErrorsRetries) {
@@ -156,6 +166,90 @@ TEST(PoolMetrics, PrometheusExposition) {
     }
     pos = end + 1;
   }
+}
+
+// The design note's detailed shape: error rate, concurrency avg and every concurrency decision.
+TEST(PoolMetrics, ErrorRateConcurrencyAvgAndDecisions) {
+  auto clock = std::make_shared<ManualClock>();
+  OperationPool pool(testing::pool_options(2, clock));
+  PoolMetrics m = pool.metrics();
+  EXPECT_EQ(m.decisions.total, 0u);
+  EXPECT_DOUBLE_EQ(m.error_rate, 0);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(pool.run([](OpContext&) { return Status::OK(); }).ok());
+  EXPECT_EQ(pool.run([](OpContext&) { return Status::NotFound("x"); }).code(), Code::kNotFound);
+  clock->advance(milliseconds(1000));
+  pool.set_concurrency(6);  // 2 for 1 s, then 6 for 1 s: 4 on average
+  clock->advance(milliseconds(1000));
+  pool.set_concurrency(6);  // no change: not a decision
+  m = pool.metrics();
+  EXPECT_EQ(m.errors, 1u);
+  EXPECT_DOUBLE_EQ(m.error_rate, 0.25);
+  EXPECT_NEAR(m.concurrency_avg, 4.0, 1e-9);
+  EXPECT_EQ(m.concurrency, 6);
+  EXPECT_EQ(m.decisions.total, 1u);
+  ASSERT_EQ(m.decisions.reasons, 1u);
+  EXPECT_EQ(m.decisions.by_reason[0].reason, "set_concurrency");
+  EXPECT_EQ(m.decisions.by_reason[0].count, 1u);
+  EXPECT_EQ(m.decisions.last.old_value, 2);
+  EXPECT_EQ(m.decisions.last.new_value, 6);
+  EXPECT_EQ(m.decisions.last.reason, "set_concurrency");
+  EXPECT_DOUBLE_EQ(m.decisions.last.at_s, 1.0);
+}
+
+// Tuners report through the same path (Observation::emit_change): every change is counted by its
+// reason, listeners or not; past kReasons - 1 distinct reasons the rest count as "other".
+TEST(PoolMetrics, DecisionsCountedByReasonWithOverflow) {
+  ManualClock clock;
+  pool::Observation obs(clock.now(), clock);
+  static constexpr const char* kReasons[] = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"};
+  for (const char* r : kReasons) obs.emit_change(pool::ConcurrencyChange{4, 3, r});
+  clock.advance(milliseconds(2500));
+  obs.emit_change(pool::ConcurrencyChange{3, 5, "r1"});
+  const ConcurrencyDecisions d = obs.decisions();
+  EXPECT_EQ(d.total, 10u);
+  ASSERT_EQ(d.reasons, ConcurrencyDecisions::kReasons);
+  for (std::size_t i = 0; i + 1 < ConcurrencyDecisions::kReasons; ++i) {
+    EXPECT_EQ(d.by_reason[i].reason, kReasons[i]);
+    EXPECT_EQ(d.by_reason[i].count, i == 1 ? 2u : 1u) << i;
+  }
+  EXPECT_EQ(d.by_reason[7].reason, "other");
+  EXPECT_EQ(d.by_reason[7].count, 2u);  // r7, r8
+  EXPECT_EQ(d.last.reason, "r1");
+  EXPECT_EQ(d.last.old_value, 3);
+  EXPECT_EQ(d.last.new_value, 5);
+  EXPECT_DOUBLE_EQ(d.last.at_s, 2.5);
+}
+
+TEST(PoolMetrics, PrometheusDetailedFamilies) {
+  auto clock = std::make_shared<ManualClock>();
+  OperationPool pool(testing::pool_options(2, clock));
+  EXPECT_TRUE(pool.run([](OpContext&) { return Status::OK(); }).ok());
+  EXPECT_EQ(pool.run([](OpContext&) { return Status::Unauthorized("x"); }).code(), Code::kUnauthorized);
+  const std::string before = pool.prometheus();
+  EXPECT_NE(before.find("# TYPE s3db_pool_concurrency_changes_total counter\n"), std::string::npos);
+  EXPECT_EQ(before.find("s3db_pool_concurrency_changes_total{"), std::string::npos);  // none yet
+  EXPECT_EQ(before.find("s3db_pool_concurrency_last_change"), std::string::npos);
+  clock->advance(milliseconds(1000));
+  pool.set_concurrency(4);
+  clock->advance(milliseconds(1000));
+  const std::string text = pool.prometheus();
+  auto has = [&](const std::string& s) { return text.find(s) != std::string::npos; };
+  EXPECT_TRUE(has("# TYPE s3db_pool_error_ratio gauge\ns3db_pool_error_ratio{pool=\"s3db\"} 0.5\n")) << text;
+  EXPECT_TRUE(has("s3db_pool_concurrency_avg{pool=\"s3db\"} 3\n"));
+  EXPECT_TRUE(has("s3db_pool_concurrency_changes_total{pool=\"s3db\",reason=\"set_concurrency\"} 1\n"));
+  EXPECT_TRUE(has("s3db_pool_concurrency_last_change_seconds{pool=\"s3db\",reason=\"set_concurrency\"} 1\n"));
+  EXPECT_TRUE(has("s3db_pool_concurrency_last_change_from{pool=\"s3db\"} 2\n"));
+  EXPECT_TRUE(has("# TYPE s3db_pool_latency_quantile_seconds gauge\n"));
+  EXPECT_TRUE(has("s3db_pool_latency_quantile_seconds{pool=\"s3db\",stage=\"execution\",quantile=\"0.99\"} 0\n"));
+  // Every family is declared once, with HELP before TYPE.
+  std::size_t families = 0;
+  for (std::size_t pos = text.find("# TYPE "); pos != std::string::npos; pos = text.find("# TYPE ", pos + 1)) {
+    const std::string name = text.substr(pos + 7, text.find(' ', pos + 7) - pos - 7);
+    EXPECT_EQ(text.find("# TYPE " + name + " "), text.rfind("# TYPE " + name + " ")) << name;
+    EXPECT_NE(text.find("# HELP " + name + " "), std::string::npos) << name;
+    ++families;
+  }
+  EXPECT_EQ(families, pool::pool_families(pool.stats(), pool.metrics(), "s3db").size());
 }
 
 }  // namespace

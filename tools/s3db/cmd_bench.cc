@@ -1,14 +1,17 @@
 // s3db bench [seed|memory|overhead] [--ops N] [--runs R] [--plot FILE.svg] [--metrics] [--batch B]
+//            [--metrics-listen 127.0.0.1:PORT]  (serves the running arm's pool; empty between arms)
 // (with the global --url, --concurrency, --json). Options and printing only: the harness
 // (bench/harness, library s3db_bench_harness) runs the scenario R times and takes the median of
 // each figure per arm; this prints the seed's table (text) or one stable JSON object (docs/bench.md).
 #include "cli.h"
+#include "metrics_server.h"
 #include "session.h"
 
 #include <harness/harness.h>
 #include <s3db/connection.h>
 
 #include <iostream>
+#include <mutex>
 
 namespace s3db::cli {
 namespace {
@@ -17,7 +20,28 @@ struct BenchArgs {
   bench::BenchOptions options;
   std::string plot;      // SVG path, empty = none
   bool metrics = false;  // print the pool's metrics (Prometheus, or in the JSON) at the end
+  std::string metrics_listen;  // --metrics-listen HOST:PORT (empty = off)
 };
+
+// The pool of the arm now running, for --metrics-listen: set and cleared by the harness thread,
+// read by the server thread (the mutex keeps a pool from going while it is rendered).
+struct LivePool {
+  std::mutex mu;
+  const OperationPool* pool = nullptr;
+};
+
+std::unique_ptr<MetricsServer> serve_live_pool(const std::string& address, bench::BenchOptions& o) {
+  if (address.empty()) return nullptr;
+  auto live = std::make_shared<LivePool>();
+  o.on_pool = [live](const OperationPool* p) {
+    std::lock_guard<std::mutex> g(live->mu);
+    live->pool = p;
+  };
+  return MetricsServer::start(address, [live] {
+    std::lock_guard<std::mutex> g(live->mu);
+    return live->pool ? live->pool->prometheus() : std::string();
+  });
+}
 
 int run(const Globals& g, BenchArgs args) {
   bench::BenchOptions& o = args.options;
@@ -27,6 +51,7 @@ int run(const Globals& g, BenchArgs args) {
   if (auto parsed = ConnectionOptions::FromUri(o.url); !parsed.ok())
     throw UsageError("invalid --url: " + parsed.status().message());
 
+  const auto metrics_server = serve_live_pool(args.metrics_listen, o);
   const bench::BenchResult result = bench::run_bench(o);
   if (!args.plot.empty()) bench::write_plot(o, result.arms, result.runs, args.plot);
   if (g.json) {
@@ -60,6 +85,7 @@ void add_bench(CLI::App& app, Command& cmd) {
       ->capture_default_str();
   sub->add_option("--plot", args->plot, "write throughput and RSS over time per arm as an SVG file");
   sub->add_flag("--metrics", args->metrics, "print the pool's metrics (last run) at the end");
+  add_metrics_listen_option(sub, args->metrics_listen);
   sub->add_option("--batch", o.batch, "seed: batch size of the batched arm")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();

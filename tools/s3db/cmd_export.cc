@@ -1,10 +1,11 @@
-// s3db export RESOURCE [FILE] [--metrics]
+// s3db export RESOURCE [FILE] [--metrics] [--metrics-listen 127.0.0.1:PORT]
 // Writes every document as JSON Lines, page by page (1,000 ids per LIST page, documents fetched
 // by the library with backpressure), so memory stays flat. Without FILE the data goes to stdout
 // and nothing else does; with FILE a summary is printed. Progress bar on a terminal, with an ETA
 // from a count taken first (only then: it costs one LIST pass).
 #include "cli.h"
 #include "progress.h"
+#include "metrics_server.h"
 #include "session.h"
 
 #include <fmt/format.h>
@@ -17,11 +18,16 @@
 namespace s3db::cli {
 namespace {
 
-struct Args { std::string resource, file; bool metrics = false; };
+struct Args {
+  std::string resource, file;
+  bool metrics = false;
+  std::string metrics_listen;  // --metrics-listen HOST:PORT (empty = off)
+};
 
 int run(const Globals& g, const Args& a) {
   const bool to_stdout = a.file.empty() || a.file == "-";
   Database db = open_database(g);
+  const auto metrics_server = listen_metrics(a.metrics_listen, db.client().pool());
   Resource r = open_resource(db, a.resource);
   std::ofstream file;
   if (!to_stdout) {
@@ -75,6 +81,7 @@ void add_export(CLI::App& app, Command& cmd) {
   sub->add_option("resource", a->resource, "resource name")->required();
   sub->add_option("file", a->file, "output FILE.jsonl (default: stdout)");
   sub->add_flag("--metrics", a->metrics, "print the pool's metrics at the end");
+  add_metrics_listen_option(sub, a->metrics_listen);
   sub->callback([&cmd, a] { cmd.run = [&cmd, a] { return run(*cmd.globals, *a); }; });
 }
 

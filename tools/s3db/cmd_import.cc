@@ -1,5 +1,6 @@
 // s3db import RESOURCE FILE.jsonl|- [--on-conflict fail|skip|replace] [--errors FILE]
 //              [--from-line N] [--max-line-bytes N] [--window N] [--metrics]
+//              [--metrics-listen 127.0.0.1:PORT]
 // Streams JSON Lines: each line is one restore_async (an insert that keeps "createdAt"/"updatedAt"
 // as given, so export → import round-trips them). At most --window writes are in flight and their
 // outcomes are taken in line order, so memory stays flat whatever the file size and "every line
@@ -11,6 +12,7 @@
 #include "import_failures.h"
 #include "input_file.h"
 #include "line_reader.h"
+#include "metrics_server.h"
 #include "progress.h"
 #include "session.h"
 #include "stop_signals.h"
@@ -30,6 +32,7 @@ constexpr std::size_t kDefaultMaxLineBytes = 16 * 1024 * 1024;
 struct Args {
   std::string resource, file, errors_file, on_conflict = "fail";
   bool metrics = false;
+  std::string metrics_listen;  // --metrics-listen HOST:PORT (empty = off)
   std::size_t window = 0, max_line_bytes = kDefaultMaxLineBytes;
   std::uint64_t from_line = 1;
 };
@@ -113,6 +116,7 @@ int run(const Globals& g, const Args& a) {
   ProgressBar bar("import " + a.resource, input.size(), stderr_is_tty() && !g.json);
   ImportFailures failures(a.errors_file, bar);
   Database db = open_database(g);
+  const auto metrics_server = listen_metrics(a.metrics_listen, db.client().pool());
   Resource resource = open_resource(db, a.resource);
   const std::size_t window =
       a.window > 0 ? a.window : 2 * static_cast<std::size_t>(std::max(1, db.client().pool().options().concurrency));
@@ -213,6 +217,7 @@ void add_import(CLI::App& app, Command& cmd) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
       ->capture_default_str();
   sub->add_flag("--metrics", a->metrics, "print the pool's metrics at the end");
+  add_metrics_listen_option(sub, a->metrics_listen);
   sub->add_option("--window", a->window, "writes in flight at most (default 2 × concurrency)");
   sub->callback([&cmd, a] { cmd.run = [&cmd, a] { return run(*cmd.globals, *a); }; });
 }

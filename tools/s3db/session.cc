@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <s3db/connection.h>
+#include <s3db/pool_json.h>
 
 #include <iostream>
 
@@ -44,35 +45,9 @@ nlohmann::json parse_assignments(const std::vector<std::string>& items, const ch
 }
 
 nlohmann::json metrics_json(const PoolMetrics& m, const PoolStats& s) {
-  auto lat = [](const LatencySummary& l) {
-    return nlohmann::json{{"count", l.count}, {"avg_ms", l.avg_ms}, {"p50_ms", l.p50_ms},
-                          {"p95_ms", l.p95_ms}, {"p99_ms", l.p99_ms}, {"max_ms", l.max_ms}};
-  };
-  nlohmann::json errors = nlohmann::json::object();
-  for (int c = 1; c < kCodeCount; ++c)
-    if (m.errors_by_code[static_cast<std::size_t>(c)] > 0)
-      errors[std::string(code_name(static_cast<Code>(c)))] = m.errors_by_code[static_cast<std::size_t>(c)];
-  // Protection (null while off): the breaker's state and counts, the retry budget's bucket.
-  nlohmann::json breaker = nullptr, budget = nullptr;
-  if (s.breaker_enabled) {
-    breaker = {{"state", std::string(breaker_state_name(s.breaker_state))},
-               {"opened", s.breaker_opened},
-               {"refused", s.breaker_refused}};
-  }
-  if (s.retry_budget_enabled) budget = {{"tokens", s.retry_budget_tokens}, {"refused", s.retry_budget_refused}};
-  return {{"queue_wait", lat(m.queue_wait)},
-          {"execution", lat(m.execution)},
-          {"throughput", {{"current", m.throughput_current}, {"peak", m.throughput_peak},
-                          {"avg", m.throughput_avg}}},
-          {"errors_by_code", errors},
-          {"utilisation", m.utilisation},
-          {"concurrency", m.concurrency},
-          {"processed", m.processed},
-          {"uptime_s", m.uptime_s},
-          {"stats", {{"queue_size", s.queue_size}, {"active", s.active}, {"processed", s.processed},
-                     {"errors", s.errors}, {"retries", s.retries}, {"concurrency", s.concurrency},
-                     {"paused", s.paused}, {"stopped", s.stopped}, {"breaker", breaker},
-                     {"retry_budget", budget}}}};
+  nlohmann::json j = m;
+  j["stats"] = s;
+  return j;
 }
 
 void print_metrics(const Globals& g, Client& client) {

@@ -25,6 +25,7 @@ Resource open_resource(Database& db, const std::string& name);
 // "field=value" → {"field": value}; value is JSON when it parses (31, true, "x"), else a string.
 nlohmann::json parse_assignments(const std::vector<std::string>& items, const char* option);
 
+// The pool's metrics (s3db/pool_json.h) with its stats under "stats".
 nlohmann::json metrics_json(const PoolMetrics& m, const PoolStats& s);
 // Prints the pool's metrics: Prometheus text, or JSON when g.json.
 void print_metrics(const Globals& g, Client& client);
