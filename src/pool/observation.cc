@@ -178,6 +178,7 @@ PoolStats OperationPool::stats() const {
   s.concurrency = p.dispatch.limit();
   s.paused = p.paused.load(std::memory_order_acquire);
   s.stopped = p.stopped.load(std::memory_order_acquire);
+  s.deduplicated = p.dedup.joined();
   if (const pool::CircuitBreaker* b = p.guard.breaker()) {
     const pool::BreakerSnapshot bs = b->snapshot(p.clock->now());
     s.breaker_enabled = true;

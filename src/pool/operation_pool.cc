@@ -198,6 +198,7 @@ void OperationPool::stop() {
     }
     p.timers.take_backoffs_locked(rejected);  // ops waiting out a retry backoff are rejected too
     p.guard.take_parked_locked(rejected);     // and ops waiting for the circuit breaker
+    p.dedup.take_joiners_locked(p.timers, rejected);  // and ops that joined a deduplicated op
     p.dispatch.hold_running_locked(to_cancel);
     p.queue.wake_room_waiters_locked();
     p.dispatch.wake_all_locked();
