@@ -290,13 +290,13 @@ class OperationPool {
         auto mine = std::make_shared<detail::DedupValue<T>>();
         auto* task = detail::make_task<T>(detail::Deduplicated<T, std::decay_t<F>>{std::forward<F>(op), mine});
         Future<T> future(task);
-        submit_dedup_erased(task, std::move(options), std::move(mine), typeid(T), false);
+        submit_dedup_erased(task, options, std::move(mine), typeid(T), false);
         return future;
       }
     }
     auto* task = detail::make_task<T>(std::forward<F>(op));
     Future<T> future(task);
-    submit_erased(task, std::move(options));
+    submit_erased(task, options);
     return future;
   }
 
@@ -308,12 +308,12 @@ class OperationPool {
         using Op = detail::Deduplicated<T, std::remove_reference_t<F>&>;
         Op dedup{op, std::make_shared<detail::DedupValue<T>>()};
         detail::InlineTask<T, Op> task(dedup);
-        submit_dedup_erased(&task, std::move(options), dedup.mine, typeid(T), true);
+        submit_dedup_erased(&task, options, dedup.mine, typeid(T), true);
         return task.take_result();
       }
     }
     detail::InlineTask<T, std::remove_reference_t<F>> task(op);
-    run_erased(task, std::move(options));
+    run_erased(task, options);
     return task.take_result();
   }
 
@@ -334,10 +334,11 @@ class OperationPool {
   const PoolOptions& options() const noexcept;
 
  private:
-  void submit_erased(detail::TaskBase* task, OpOptions options);
-  void run_erased(detail::TaskBase& task, OpOptions options);
+  // `options` is the caller's by-value copy, taken by reference: one OpOptions move fewer per op.
+  void submit_erased(detail::TaskBase* task, OpOptions& options);
+  void run_erased(detail::TaskBase& task, OpOptions& options);
   // dedup_key set: leads, joins, reuses or runs alone (src/pool/dedup.cc); `wait`: run()'s form.
-  void submit_dedup_erased(detail::TaskBase* task, OpOptions options,
+  void submit_dedup_erased(detail::TaskBase* task, OpOptions& options,
                            std::shared_ptr<detail::DedupValueBase> mine, const std::type_info& type, bool wait);
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -198,7 +198,7 @@ void Engine::finish_joiners(TaskBase* t, const Status& status, TimePoint now) {
 
 namespace s3db {
 
-void OperationPool::submit_dedup_erased(detail::TaskBase* task, OpOptions options,
+void OperationPool::submit_dedup_erased(detail::TaskBase* task, OpOptions& options,
                                         std::shared_ptr<detail::DedupValueBase> mine, const std::type_info& type,
                                         bool wait) {
   pool::Engine& p = *impl_;

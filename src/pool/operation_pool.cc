@@ -32,7 +32,7 @@ const PoolOptions& OperationPool::options() const noexcept { return impl_->opts;
 
 // ---- submission --------------------------------------------------------------------------------
 
-void OperationPool::submit_erased(detail::TaskBase* task, OpOptions options) {
+void OperationPool::submit_erased(detail::TaskBase* task, OpOptions& options) {
   Engine& p = *impl_;
   p.inflight.fetch_add(1, std::memory_order_seq_cst);
   p.prepare(task, options);
@@ -134,7 +134,7 @@ void run_inline(Engine& p, TaskBase& task, int priority) {
 
 }  // namespace
 
-void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
+void OperationPool::run_erased(detail::TaskBase& task, OpOptions& options) {
   Engine& p = *impl_;
   TaskBase* t = &task;
   p.inflight.fetch_add(1, std::memory_order_seq_cst);
