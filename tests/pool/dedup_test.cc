@@ -78,8 +78,11 @@ TEST(PoolDedup, HundredConcurrentIdenticalReadsRunOnce) {
       ran.push_back(std::move(r));
     });
   }
-  ASSERT_TRUE(testing::eventually([&] { return pool.stats().deduplicated == 99; }));
-  for (auto& f : futures) EXPECT_FALSE(f.ready());
+  EXPECT_TRUE(testing::eventually([&] { return pool.stats().deduplicated == 99; }));
+  {
+    std::lock_guard<std::mutex> g(mu);
+    for (auto& f : futures) EXPECT_FALSE(f.ready());
+  }
   gate.open();
   for (auto& th : threads) th.join();
   ASSERT_EQ(futures.size(), 81u);
@@ -299,9 +302,9 @@ TEST(PoolDedup, StopCancelsJoinersAtOnce) {
   ASSERT_TRUE(testing::eventually([&] { return gate.calls() == 1; }));
   auto joiner = pool.submit(op, keyed("s"));
   std::thread runner([&] { EXPECT_EQ(pool.run(op, keyed("s")).status().code(), Code::kCancelled); });
-  ASSERT_TRUE(testing::eventually([&] { return pool.stats().deduplicated == 2; }));
+  EXPECT_TRUE(testing::eventually([&] { return pool.stats().deduplicated == 2; }));
   pool.stop();
-  ASSERT_TRUE(joiner.wait_for(std::chrono::seconds(10)));
+  EXPECT_TRUE(joiner.ready());  // ended by stop() itself, not by the leader
   EXPECT_EQ(joiner.get().status().code(), Code::kCancelled);
   runner.join();
   EXPECT_EQ(pool.submit(op, keyed("s")).get().status().code(), Code::kCancelled);
