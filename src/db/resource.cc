@@ -71,7 +71,8 @@ template <class... Args>
 Result<json> write_sync(const StatePtr& rs, OpOptions options, Args&&... args) {
   Client& c = rs->client();
   OpOptions o = c.effective(std::move(options));
-  ForgetsReads<RecordWrite> op{RecordWrite(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)), &c.pool()};
+  ForgetsReads<RecordWrite> op{RecordWrite(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)),
+                               &c.pool()};
   return c.pool().run(std::move(op), std::move(o));
 }
 
@@ -79,7 +80,8 @@ template <class... Args>
 Future<json> write_async(const StatePtr& rs, OpOptions options, Args&&... args) {
   Client& c = rs->client();
   OpOptions o = c.effective(std::move(options));
-  ForgetsReads<RecordWrite> op{RecordWrite(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)), &c.pool()};
+  ForgetsReads<RecordWrite> op{RecordWrite(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)),
+                               &c.pool()};
   return c.pool().submit(std::move(op), std::move(o));
 }
 

@@ -29,7 +29,10 @@ template <class T>
 struct DedupValue final : DedupValueBase {
   std::optional<T> value;
   void set(const Result<T>& r) { value.emplace(*r); }
-  Result<T> copy() const { return value ? Result<T>(*value) : Result<T>(Status::Internal("deduplicated op", "the leader kept no value")); }
+  Result<T> copy() const {
+    if (!value) return Status::Internal("deduplicated op", "the leader kept no value");
+    return Result<T>(*value);
+  }
 };
 
 template <>
