@@ -43,6 +43,9 @@ struct DatabaseOptions {
   bool timestamps = false;              // resource default for createdAt/updatedAt
   int pbkdf2_iterations = 100000;       // used when a database first gets a passphrase
   OpOptions op;                         // options of the catalog operations
+  // Resource::get/exists of one record submitted while one is in flight share it (s3db/resource.h);
+  // false: every read runs on its own.
+  bool dedup_reads = true;
 };
 
 class Database {

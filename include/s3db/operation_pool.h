@@ -53,6 +53,23 @@
 //   thread-local frame per running op: no allocation, no atomic on the fast path.
 // - A bounded queue (max_queue) applies backpressure: submit() blocks until there is room, or fails
 //   fast with Throttled, as `when_full` says.
+// - Deduplication (OpOptions::dedup_key; off when empty — then it costs nothing): an op submitted
+//   while an op with the same key and the same result type is in flight JOINS it instead of
+//   running: the leader's op runs once and every joiner completes with a copy of the leader's
+//   final outcome (value or error), on the thread that completes the leader, after it. A joiner
+//   makes no attempt: no slot, no task_started, no retries of its own; its timeout, retries and
+//   retryable are not used and its priority does not raise the leader's. Its own deadline holds:
+//   at its deadline it ends with Timeout while the leader runs on. It joins only a leader whose
+//   deadline is not earlier than its own (else it runs alone). stop() ends every joiner with
+//   Cancelled. Same key, another result type (or a result type that cannot be copied), or bypass:
+//   no sharing, the op runs alone. With dedup_ttl > 0 a leader's result that is OK or NotFound
+//   (the store's answer; never a failure of the path: Timeout, Cancelled, Throttled, ...) is
+//   reused, for later ops of that key that also set dedup_ttl, while it is younger than both
+//   TTLs on the pool's Clock (completed at once, never inside submit()). invalidate_dedup(prefix)
+//   separates every op submitted after it from the ops before it whose key starts with `prefix`
+//   (in-flight leaders keep the joiners they have and keep no TTL result): read-your-writes.
+//   PoolStats::deduplicated counts joins and reuses; each joiner still counts once in processed.
+//   A leader that runs() its own key from inside its op waits for itself: don't.
 // - Errors: Cancelled (stop), Timeout (timeout/deadline), Throttled (queue full with kReject),
 //   Unavailable (circuit open), or the op's own Status. An op that throws completes with Internal
 //   naming the exception.
@@ -81,6 +98,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 namespace s3db {
@@ -96,6 +114,10 @@ struct OpOptions {
   int retries = -1;                        // -1 = the pool's retry policy decides
   std::function<bool(const Status&)> retryable;  // overrides Status::retryable() when set
   bool bypass = false;  // run on the caller's thread now: no queue, no limit, no retries, no breaker
+  // Deduplication (see the contract above): ops with the same non-empty key share one execution;
+  // a result younger than dedup_ttl (0 = share only while in flight) is reused.
+  std::string dedup_key;
+  std::chrono::milliseconds dedup_ttl{0};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -185,6 +207,7 @@ struct PoolStats {
   bool retry_budget_enabled = false;
   int retry_budget_tokens = 0;              // tokens in the bucket now
   std::uint64_t retry_budget_refused = 0;  // retries refused: failures the empty bucket made final
+  std::uint64_t deduplicated = 0;  // ops that joined an in-flight op or reused a TTL result
 };
 
 // Upper bounds (seconds) of the cumulative latency buckets of LatencySummary::at_most — the
@@ -310,6 +333,7 @@ using OpValueT = typename OpValue<std::decay_t<std::invoke_result_t<F&, OpContex
 }  // namespace s3db
 
 #include <s3db/detail/future.h>  // Future<T> and the type-erased task (implementation detail)
+#include <s3db/detail/dedup.h>   // the typed half of dedup_key (implementation detail)
 
 namespace s3db {
 
@@ -323,17 +347,35 @@ class OperationPool {
   template <class F>
   Future<detail::OpValueT<F>> submit(F&& op, OpOptions options = {}) {
     using T = detail::OpValueT<F>;
+    if constexpr (detail::kDedupable<T>) {
+      if (!options.dedup_key.empty() && !options.bypass) {
+        auto mine = std::make_shared<detail::DedupValue<T>>();
+        auto* task = detail::make_task<T>(detail::Deduplicated<T, std::decay_t<F>>{std::forward<F>(op), mine});
+        Future<T> future(task);
+        submit_dedup_erased(task, options, std::move(mine), typeid(T), false);
+        return future;
+      }
+    }
     auto* task = detail::make_task<T>(std::forward<F>(op));
     Future<T> future(task);
-    submit_erased(task, std::move(options));
+    submit_erased(task, options);
     return future;
   }
 
   template <class F>
   OpResult<detail::OpValueT<F>> run(F&& op, OpOptions options = {}) {
     using T = detail::OpValueT<F>;
+    if constexpr (detail::kDedupable<T>) {
+      if (!options.dedup_key.empty() && !options.bypass) {
+        using Op = detail::Deduplicated<T, std::remove_reference_t<F>&>;
+        Op dedup{op, std::make_shared<detail::DedupValue<T>>()};
+        detail::InlineTask<T, Op> task(dedup);
+        submit_dedup_erased(&task, options, dedup.mine, typeid(T), true);
+        return task.take_result();
+      }
+    }
     detail::InlineTask<T, std::remove_reference_t<F>> task(op);
-    run_erased(task, std::move(options));
+    run_erased(task, options);
     return task.take_result();
   }
 
@@ -346,6 +388,9 @@ class OperationPool {
   // Ends the run-again wait of op `op_id` (OpContext::op_id()) now: it re-enters the queue. A wake
   // that comes while the op is still in the attempt that will ask to wait is kept for it.
   void wake(std::uint64_t op_id);
+  // Read-your-writes for deduplicated ops: ops submitted from now on with a dedup_key starting
+  // with `key_prefix` join no op submitted before this call and reuse none of their results.
+  void invalidate_dedup(std::string_view key_prefix);
 
   PoolStats stats() const;
   PoolMetrics metrics() const;
@@ -354,8 +399,12 @@ class OperationPool {
   const PoolOptions& options() const noexcept;
 
  private:
-  void submit_erased(detail::TaskBase* task, OpOptions options);
-  void run_erased(detail::TaskBase& task, OpOptions options);
+  // `options` is the caller's by-value copy, taken by reference: one OpOptions move fewer per op.
+  void submit_erased(detail::TaskBase* task, OpOptions& options);
+  void run_erased(detail::TaskBase& task, OpOptions& options);
+  // dedup_key set: leads, joins, reuses or runs alone (src/pool/dedup.cc); `wait`: run()'s form.
+  void submit_dedup_erased(detail::TaskBase* task, OpOptions& options,
+                           std::shared_ptr<detail::DedupValueBase> mine, const std::type_info& type, bool wait);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -39,6 +39,14 @@
 //   and storage's (Timeout, Cancelled, Throttled, Unavailable).
 // - remove: NotFound for a missing record, except when an earlier attempt of the same call found
 //   it (its DELETE may have landed before the failure the pool retried): then OK.
+// - Reads share (OpOptions::dedup_key, s3db/operation_pool.h): a get or exists of a record
+//   submitted while one of the same kind is in flight for it on the same Client (a get: through
+//   the same Database handle, whose passphrase decodes, and schema version), completes with a copy of that one's result instead of reading the store again; a key the
+//   caller set is replaced. Read-your-writes holds in one process: every write (insert, update,
+//   patch, replace, upsert, restore, remove) forgets its record's reads before it is
+//   acknowledged, so a read submitted after the acknowledgement never joins one submitted
+//   before. A caller's dedup_ttl (default 0) lets a get/exists reuse a result that young.
+//   Writes are never shared. DatabaseOptions::dedup_reads = false turns sharing off.
 // - Partition reference objects are written after the record, moved on update, removed on
 //   delete; a writer that removed references reads the record back and restores the references of
 //   what is stored. Not transactional: a crash between writes leaves a stale or missing reference.

@@ -24,13 +24,55 @@ Status check_given_id(const Runtime& rt, std::string_view id) {
   return db::check_id(id).with_context(std::string("resource ") + rt.def.name);
 }
 
+// ---- read deduplication (OpOptions::dedup_key) ----------------------------------------------------
+// Reads of one record in flight share one execution. A read's key is its record's scope (the
+// storage key: database prefix, resource, id; '\x1f' cannot occur in an id) then what shapes the
+// result: the kind of read (get and exists return different types) and, for get, the database
+// handle (its passphrase and catalog decode the record) and the schema version read through.
+std::string read_scope(std::string_view data_key) {
+  std::string scope(data_key);
+  scope += '\x1f';
+  return scope;
+}
+
+enum class ReadKind { kGet, kExists };
+
+OpOptions read_options(const Resource::State& rs, std::string_view id, ReadKind kind, OpOptions options) {
+  OpOptions o = rs.client().effective(std::move(options));
+  if (!rs.db->options.dedup_reads || o.bypass || !db::check_id(id).ok()) return o;
+  auto rt = rs.runtime();
+  o.dedup_key = read_scope(db::data_key(*rt, id));
+  if (kind == ReadKind::kExists) {
+    o.dedup_key += "exists";
+  } else {
+    o.dedup_key += "get\x1f" + std::to_string(rs.db->uid) + '.' + std::to_string(rt->def.current_version);
+  }
+  return o;
+}
+
+// Read-your-writes: a read submitted after a write of its record was acknowledged must not join
+// (or reuse) a read submitted before. The write forgets the record's reads after each attempt,
+// whatever its outcome (a failed write may have landed) — inside the op, so before the pool can
+// complete it and the caller see the acknowledgement.
+template <class Op>
+struct ForgetsReads {
+  Op op;
+  OperationPool* pool;
+  auto operator()(OpContext& ctx) {
+    auto r = op(ctx);
+    pool->invalidate_dedup(read_scope(op.key()));
+    return r;
+  }
+};
+
 // Every record write is one RecordWrite op; its budget is what the pool will still do for it
 // (db/write_loop.h), so it is built from the same effective options the pool receives.
 template <class... Args>
 Result<json> write_sync(const StatePtr& rs, OpOptions options, Args&&... args) {
   Client& c = rs->client();
   OpOptions o = c.effective(std::move(options));
-  RecordWrite op(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o));
+  ForgetsReads<RecordWrite> op{RecordWrite(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)),
+                               &c.pool()};
   return c.pool().run(std::move(op), std::move(o));
 }
 
@@ -38,7 +80,8 @@ template <class... Args>
 Future<json> write_async(const StatePtr& rs, OpOptions options, Args&&... args) {
   Client& c = rs->client();
   OpOptions o = c.effective(std::move(options));
-  RecordWrite op(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o));
+  ForgetsReads<RecordWrite> op{RecordWrite(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)),
+                               &c.pool()};
   return c.pool().submit(std::move(op), std::move(o));
 }
 
@@ -65,6 +108,7 @@ struct RemoveOp {
   std::string id;
   bool seen = false;  // an attempt found the record (and may have deleted it)
   std::vector<std::string> refs;
+  std::string key() const { return db::data_key(*rs->runtime(), id); }
   Status operator()(OpContext& ctx) {
     auto rt = rs->runtime();
     S3DB_RETURN_IF_ERROR(check_given_id(*rt, id));
@@ -133,12 +177,14 @@ Future<json> Resource::restore_async(json doc, IfExists if_exists, OpOptions opt
 
 Result<json> Resource::get(std::string_view id, OpOptions options) {
   Client& c = state_->client();
-  return c.pool().run(GetOp{state_, std::string(id)}, c.effective(std::move(options)));
+  OpOptions o = read_options(*state_, id, ReadKind::kGet, std::move(options));
+  return c.pool().run(GetOp{state_, std::string(id)}, std::move(o));
 }
 
 Future<json> Resource::get_async(std::string id, OpOptions options) {
   Client& c = state_->client();
-  return c.pool().submit(GetOp{state_, std::move(id)}, c.effective(std::move(options)));
+  OpOptions o = read_options(*state_, id, ReadKind::kGet, std::move(options));
+  return c.pool().submit(GetOp{state_, std::move(id)}, std::move(o));
 }
 
 Result<std::optional<json>> Resource::get_or_null(std::string_view id, OpOptions options) {
@@ -161,7 +207,7 @@ Result<bool> Resource::exists(std::string_view id, OpOptions options) {
         if (head.status().is_not_found()) return false;
         return head.status();
       },
-      c.effective(std::move(options)));
+      read_options(*rs, id, ReadKind::kExists, std::move(options)));
 }
 
 Result<json> Resource::update(std::string_view id, json changes, OpOptions options) {
@@ -200,12 +246,14 @@ Result<json> Resource::replace(std::string_view id, json doc, OpOptions options)
 
 Status Resource::remove(std::string_view id, OpOptions options) {
   Client& c = state_->client();
-  return c.pool().run(RemoveOp{state_, std::string(id), false, {}}, c.effective(std::move(options)));
+  return c.pool().run(ForgetsReads<RemoveOp>{RemoveOp{state_, std::string(id), false, {}}, &c.pool()},
+                      c.effective(std::move(options)));
 }
 
 Future<void> Resource::remove_async(std::string id, OpOptions options) {
   Client& c = state_->client();
-  return c.pool().submit(RemoveOp{state_, std::move(id), false, {}}, c.effective(std::move(options)));
+  return c.pool().submit(ForgetsReads<RemoveOp>{RemoveOp{state_, std::move(id), false, {}}, &c.pool()},
+                         c.effective(std::move(options)));
 }
 
 }  // namespace s3db

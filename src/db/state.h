@@ -10,6 +10,8 @@
 #include "db/crypto.h"
 #include "db/stamp.h"
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,7 +41,15 @@ Result<std::shared_ptr<const Runtime>> build_runtime(const ResourceDef& def, con
 
 }  // namespace db
 
+inline std::uint64_t next_database_uid() {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 struct Database::State {
+  // Names this handle in the dedup keys of reads (resource.cc): its passphrase and catalog shape
+  // what a get returns. Never reused in a process, unlike an address.
+  const std::uint64_t uid = next_database_uid();
   std::shared_ptr<Client> client;
   DatabaseOptions options;
   std::string prefix;        // "" or "<prefix>/"

@@ -289,6 +289,7 @@ void Engine::emit_retry(const TaskBase* t, const Status& status, Duration exec, 
 void Engine::finish(TaskBase* t, Status status, Duration last_exec, TimePoint now, ThreadDuty& duty) {
   const Code code = status.code();
   const bool ok = code == Code::kOk;
+  if (TaskExtra* e = node(t).extra; e && e->dedup) finish_joiners(t, status, now);
   TaskExtra::destroy(std::exchange(node(t).extra, nullptr));
   obs.count_completion(code, now);
   const PoolEvent ev = ok ? PoolEvent::kTaskCompleted : PoolEvent::kTaskError;

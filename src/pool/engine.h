@@ -29,6 +29,7 @@
 #include <mutex>
 
 #include "pool/adaptive.h"
+#include "pool/dedup.h"
 #include "pool/dispatch.h"
 #include "pool/observation.h"
 #include "pool/protection.h"
@@ -91,6 +92,7 @@ struct Engine {
   Timers timers;
   Protection guard;
   Dispatch dispatch;
+  DedupTable dedup;  // guarded by mu
 
   // ---- submission ------------------------------------------------------------------------------
   void prepare(detail::TaskBase* t, OpOptions& o);
@@ -123,6 +125,14 @@ struct Engine {
   // scheduled: once it is, the next attempt may start (and emit task_started) on another thread.
   // `again`: a run-again pause (reason "run_again"), not a failure retry.
   void emit_retry(const detail::TaskBase* t, const Status& status, Duration exec, Duration delay, bool again);
+  // ---- deduplication (dedup.cc) ------------------------------------------------------------------
+  // `t` (prepared) with a dedup_key: leads (queued like any op), joins, reuses or runs alone.
+  void submit_deduplicated(detail::TaskBase* t, const OpOptions& o,
+                           const std::shared_ptr<detail::DedupValueBase>& mine, const std::type_info& type,
+                           bool wait);
+  // The leader `t` ended with `status`: its joiners complete with copies of it, here.
+  void finish_joiners(detail::TaskBase* t, const Status& status, TimePoint now);
+
   // Completes `t` (its continuation runs here); `duty` counted it and stops counting it.
   void finish(detail::TaskBase* t, Status status, Duration last_exec, TimePoint now, ThreadDuty& duty);
 

@@ -220,6 +220,7 @@ PoolStats OperationPool::stats() const {
   s.concurrency = p.dispatch.limit();
   s.paused = p.paused.load(std::memory_order_acquire);
   s.stopped = p.stopped.load(std::memory_order_acquire);
+  s.deduplicated = p.dedup.joined();
   BreakerMetrics breaker;
   RetryBudgetMetrics budget;
   protection(p, breaker, budget);

@@ -32,7 +32,7 @@ const PoolOptions& OperationPool::options() const noexcept { return impl_->opts;
 
 // ---- submission --------------------------------------------------------------------------------
 
-void OperationPool::submit_erased(detail::TaskBase* task, OpOptions options) {
+void OperationPool::submit_erased(detail::TaskBase* task, OpOptions& options) {
   Engine& p = *impl_;
   p.inflight.fetch_add(1, std::memory_order_seq_cst);
   p.prepare(task, options);
@@ -135,7 +135,7 @@ void run_inline(Engine& p, TaskBase& task, int priority) {
 
 }  // namespace
 
-void OperationPool::run_erased(detail::TaskBase& task, OpOptions options) {
+void OperationPool::run_erased(detail::TaskBase& task, OpOptions& options) {
   Engine& p = *impl_;
   TaskBase* t = &task;
   p.inflight.fetch_add(1, std::memory_order_seq_cst);
@@ -199,6 +199,7 @@ void OperationPool::stop() {
     }
     p.timers.take_backoffs_locked(rejected);  // ops waiting out a retry backoff are rejected too
     p.guard.take_parked_locked(rejected);     // and ops waiting for the circuit breaker
+    p.dedup.take_joiners_locked(p.timers, rejected);  // and ops that joined a deduplicated op
     p.dispatch.hold_running_locked(to_cancel);
     p.queue.wake_room_waiters_locked();
     p.dispatch.wake_all_locked();

@@ -21,6 +21,7 @@
 #include "pool/timers.h"
 
 namespace s3db {
+namespace pool { struct DedupEntry; }  // dedup.h
 namespace detail {
 
 // Out-of-line per-op state, allocated only for ops with non-default options or a retry.
@@ -31,6 +32,7 @@ struct TaskExtra {
   int retries = -1;
   int retry_paid = 0;  // retry-budget tokens the latest retry cost (refunded by a success)
   std::function<bool(const Status&)> retryable;
+  pool::DedupEntry* dedup = nullptr;  // dedup.h: the key it leads, or joined and waits for
 
   static TaskExtra* create() { return ::new (task_alloc(sizeof(TaskExtra))) TaskExtra(); }
   static void destroy(TaskExtra* e) noexcept {

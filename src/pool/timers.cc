@@ -191,6 +191,11 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
         any_expired = true;
         break;
       }
+      case TimerNode::kJoinDeadline: {
+        auto* t = static_cast<TaskBase*>(top->owner);
+        if (p_.dedup.expire_locked(t)) scratch.expired_joined.push_back(t);
+        break;
+      }
       case TimerNode::kBreaker: {
         if (auto moved = p_.guard.on_timer_locked(now)) scratch.breaker_moved = moved;
         break;
@@ -227,6 +232,18 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
     }
     scratch.expired.clear();
     scratch.expired_parked.clear();
+    lk.lock();
+  }
+  if (!scratch.expired_joined.empty()) {  // after the cancels are released, like the above
+    lk.unlock();
+    {
+      ThreadDuty duty(&p_, scratch.expired_joined.size(), 0);
+      for (TaskBase* t : scratch.expired_joined) {
+        p_.finish(t, Status::Timeout("deadline passed while waiting for a deduplicated operation"), Duration{},
+                  now, duty);
+      }
+    }
+    scratch.expired_joined.clear();
     lk.lock();
   }
   if (scratch.breaker_moved) {  // a listener may drain(): after the cancels are released, too

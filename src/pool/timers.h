@@ -33,7 +33,7 @@ struct RunSlot;   // dispatch.h
 // A pending timer: an attempt's timeout, a retry's backoff, a queued (or parked) op's deadline, or
 // the breaker's open → half-open.
 struct TimerNode {
-  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline, kBreaker };
+  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline, kBreaker, kJoinDeadline };
   static constexpr std::size_t kNoIndex = std::numeric_limits<std::size_t>::max();
   TimePoint when{};
   std::size_t index = kNoIndex;  // position in the timer heap; kNoIndex when not scheduled
@@ -62,6 +62,7 @@ struct TimerScratch {
   std::vector<RunSlot*> to_cancel;
   std::vector<detail::TaskBase*> expired;
   std::vector<detail::TaskBase*> expired_parked;  // waiting for the circuit breaker
+  std::vector<detail::TaskBase*> expired_joined;  // waiting for a deduplicated op (dedup.h)
   std::optional<BreakerTransition> breaker_moved;
 };
 
