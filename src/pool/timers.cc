@@ -165,6 +165,10 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
         if (auto moved = p_.guard.on_timer_locked(now)) scratch.breaker_moved = moved;
         break;
       }
+      case TimerNode::kTuner: {
+        if (auto change = p_.tune_tick_locked(now)) scratch.tuned = change;
+        break;
+      }
     }
   }
   // One sweep for every op that expired at this tick.
@@ -204,6 +208,13 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
     scratch.breaker_moved.reset();
     lk.unlock();
     p_.emit_breaker(moved);
+    lk.lock();
+  }
+  if (scratch.tuned) {
+    const ConcurrencyChange change = *scratch.tuned;
+    scratch.tuned.reset();
+    lk.unlock();
+    p_.obs.emit_change(change);
     lk.lock();
   }
   return true;

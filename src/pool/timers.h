@@ -24,16 +24,17 @@
 #include <vector>
 
 #include "pool/circuit_breaker.h"
+#include "pool/concurrency_change.h"
 
 namespace s3db::pool {
 
 struct Engine;    // engine.h
 struct RunSlot;   // dispatch.h
 
-// A pending timer: an attempt's timeout, a retry's backoff, a queued (or parked) op's deadline, or
-// the breaker's open → half-open.
+// A pending timer: an attempt's timeout, a retry's backoff, a queued (or parked) op's deadline,
+// the breaker's open → half-open, or the tuner's next tick.
 struct TimerNode {
-  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline, kBreaker };
+  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline, kBreaker, kTuner };
   static constexpr std::size_t kNoIndex = std::numeric_limits<std::size_t>::max();
   TimePoint when{};
   std::size_t index = kNoIndex;  // position in the timer heap; kNoIndex when not scheduled
@@ -63,6 +64,7 @@ struct TimerScratch {
   std::vector<detail::TaskBase*> expired;
   std::vector<detail::TaskBase*> expired_parked;  // waiting for the circuit breaker
   std::optional<BreakerTransition> breaker_moved;
+  std::optional<ConcurrencyChange> tuned;  // the tuner's tick changed the limit
 };
 
 class Timers {
