@@ -155,7 +155,9 @@ struct AdaptiveOptions {
   std::chrono::milliseconds interval{5000};     // note: how often the rules run
   double memory_target = 0.7;                   // note + start value: share of memory_limit to stay under
   std::uint64_t memory_limit = 0;               // bytes; 0 = the cgroup's limit or the machine's memory
-  std::function<std::uint64_t()> memory_usage;  // bytes in use; null = the process's resident set
+  // Bytes in use; null = the process's resident set. (A plain function: tests inject it, and a
+  // std::function here trips g++ 12's maybe-uninitialized in every ClientOptions{} temporary.)
+  std::uint64_t (*memory_usage)() = nullptr;
 };
 
 enum class QueueFullPolicy { kBlock, kReject };

@@ -71,7 +71,9 @@ class NoteTunerPool : public ::testing::Test {
     o.adaptive.interval = 5000ms;
     o.adaptive.memory_target = 0.7;
     o.adaptive.memory_limit = 1000;
-    o.adaptive.memory_usage = [this] {
+    used_ = 100;
+    memory_reads_ = 0;
+    o.adaptive.memory_usage = [] {
       memory_reads_.fetch_add(1);  // once per tick: how the test knows a tick ran
       return used_.load();
     };
@@ -118,14 +120,14 @@ class NoteTunerPool : public ::testing::Test {
   }
 
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
-  std::atomic<std::uint64_t> used_{100};
+  static inline std::atomic<std::uint64_t> used_{100};  // a plain function reads them
   std::unique_ptr<OperationPool> pool_;
   Subscription sub_;
   std::mutex mu_;
   std::vector<Change> changes_;
   int ticks_ = 0;
   std::size_t seen_ = 0;
-  std::atomic<int> memory_reads_{0};
+  static inline std::atomic<int> memory_reads_{0};
 };
 
 // Limit 20, targets 100 ms and 70 % of 1000 bytes; each interval is one tick of the pool's clock.
