@@ -293,8 +293,8 @@ void Engine::arm_tuner_locked(TimePoint now) {
   }
 }
 
-std::optional<ConcurrencyChange> Engine::tune_tick_locked(TimePoint now) {
-  auto change = tuner->tick_locked(now, dispatch.limit());
+std::optional<ConcurrencyChange> Engine::tune_tick_locked(TimePoint now, double sample) {
+  auto change = tuner->tick_locked(now, dispatch.limit(), sample);
   if (change) dispatch.set_limit_locked(change->new_value, now);
   arm_tuner_locked(now);
   return change;

@@ -128,8 +128,9 @@ struct Engine {
   // ---- tuning ----------------------------------------------------------------------------------
   // The first tick of a tuner with an interval (OperationPool's constructor), and each next one.
   void arm_tuner_locked(TimePoint now);
-  // The tuner's tick at `now`: applies its decision and arms the next tick; the change to emit.
-  std::optional<ConcurrencyChange> tune_tick_locked(TimePoint now);
+  // The tuner's tick (`sample`: its sample(), taken without the mutex): applies its decision and
+  // arms the next tick; the change to emit.
+  std::optional<ConcurrencyChange> tune_tick_locked(TimePoint now, double sample);
 
   // ---- drain -----------------------------------------------------------------------------------
   // drain() and drain_for(): until == nullptr waits without a deadline.

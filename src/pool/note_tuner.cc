@@ -47,11 +47,11 @@ std::optional<ConcurrencyChange> NoteTuner::feedback_locked(Code code, Duration 
   return std::nullopt;  // the rules run on the tick
 }
 
-std::optional<ConcurrencyChange> NoteTuner::tick_locked(TimePoint, int limit) {
+std::optional<ConcurrencyChange> NoteTuner::tick_locked(TimePoint, int limit, double memory) {
   NoteTunerInput in;
   in.limit = limit;
   if (lat_n_ > 0) in.mean_latency = std::chrono::nanoseconds(lat_sum_ns_ / lat_n_);
-  in.memory = memory_ ? memory_() : -1;
+  in.memory = memory;
   lat_sum_ns_ = 0;
   lat_n_ = 0;
   const auto d = note_rule(in, targets_);

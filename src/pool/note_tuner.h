@@ -52,7 +52,8 @@ class NoteTuner final : public Tuner {
 
   std::optional<ConcurrencyChange> feedback_locked(Code code, Duration latency, TimePoint now, int limit) override;
   Duration interval() const noexcept override { return interval_; }
-  std::optional<ConcurrencyChange> tick_locked(TimePoint now, int limit) override;
+  double sample() override { return memory_ ? memory_() : -1; }  // the memory share
+  std::optional<ConcurrencyChange> tick_locked(TimePoint now, int limit, double memory) override;
 
   static constexpr std::chrono::milliseconds kDefaultLatencyTarget{100};  // the note's targetLatency
 

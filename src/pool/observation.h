@@ -20,7 +20,6 @@
 #include <utility>
 #include <vector>
 
-#include "pool/concurrency_change.h"
 #include "pool/histogram.h"
 #include "pool/task_node.h"
 
@@ -41,6 +40,13 @@ class Throughput {
   };
   std::array<Bucket, 4> ring_{};
   std::atomic<std::uint64_t> peak_{0};
+};
+
+// The payload of a concurrency_changed event.
+struct ConcurrencyChange {
+  int old_value;
+  int new_value;
+  const char* reason;
 };
 
 class Observation {

@@ -166,7 +166,7 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
         break;
       }
       case TimerNode::kTuner: {
-        if (auto change = p_.tune_tick_locked(now)) scratch.tuned = change;
+        scratch.tune_due = true;  // below, once the tuner has sampled without the mutex
         break;
       }
     }
@@ -210,12 +210,16 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
     p_.emit_breaker(moved);
     lk.lock();
   }
-  if (scratch.tuned) {
-    const ConcurrencyChange change = *scratch.tuned;
-    scratch.tuned.reset();
+  if (scratch.tune_due) {
+    scratch.tune_due = false;
     lk.unlock();
-    p_.obs.emit_change(change);
+    const double sample = p_.tuner->sample();
     lk.lock();
+    if (auto change = p_.tune_tick_locked(now, sample)) {
+      lk.unlock();
+      p_.obs.emit_change(*change);
+      lk.lock();
+    }
   }
   return true;
 }

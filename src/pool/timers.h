@@ -24,7 +24,6 @@
 #include <vector>
 
 #include "pool/circuit_breaker.h"
-#include "pool/concurrency_change.h"
 
 namespace s3db::pool {
 
@@ -64,7 +63,7 @@ struct TimerScratch {
   std::vector<detail::TaskBase*> expired;
   std::vector<detail::TaskBase*> expired_parked;  // waiting for the circuit breaker
   std::optional<BreakerTransition> breaker_moved;
-  std::optional<ConcurrencyChange> tuned;  // the tuner's tick changed the limit
+  bool tune_due = false;  // the tuner's tick timer fired
 };
 
 class Timers {

@@ -35,11 +35,15 @@ class Tuner {
   // One attempt's outcome (`code`, `latency`) at `now`, the limit at `limit`: the change, if any.
   virtual std::optional<ConcurrencyChange> feedback_locked(Code code, Duration latency, TimePoint now,
                                                            int limit) = 0;
-  // How often tick_locked() wants to run on the pool's timer thread; 0 = never.
+  // How often a tick wants to run on the pool's timer thread; 0 = never. A tick is two calls:
+  // sample() without the pool mutex (it may read files: /proc, the cgroup's limit — no lock is
+  // held across I/O), then tick_locked() with what it returned.
   virtual Duration interval() const noexcept { return Duration::zero(); }
-  virtual std::optional<ConcurrencyChange> tick_locked(TimePoint now, int limit) {
+  virtual double sample() { return -1; }
+  virtual std::optional<ConcurrencyChange> tick_locked(TimePoint now, int limit, double sample) {
     (void)now;
     (void)limit;
+    (void)sample;
     return std::nullopt;
   }
 
