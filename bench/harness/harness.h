@@ -40,7 +40,7 @@ namespace s3db::bench {
 struct BenchOptions {
   std::string scenario = "seed";  // seed | memory | overhead
   std::uint64_t ops = 10000;
-  int concurrency = 50;
+  int concurrency = 50;  // the pool's, winning over the URL's; 0 = auto (ConnectionOptions::kAutoConcurrency)
   int runs = 1;
   std::string url = "memory://";
   int batch = 100;       // seed "batched" arm batch size

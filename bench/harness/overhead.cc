@@ -6,6 +6,8 @@
 // no-op would cost more than the op).
 #include "scenario.h"
 
+#include <s3db/connection.h>
+
 #include <functional>
 
 namespace s3db::bench {
@@ -53,7 +55,9 @@ std::vector<ArmRun> run_overhead_once(const BenchOptions& o, int, std::optional<
     out.push_back(finish("direct", o, rss, since_ms(t0), errors));
   }
   PoolOptions po;
-  po.concurrency = o.concurrency;
+  ConnectionOptions pool_settings;
+  pool_settings.concurrency = o.concurrency;
+  pool_settings.apply_to(po);
   po.name = "s3db-bench-overhead";
   OperationPool pool(po);
   const PoolWatch watch(o, pool);

@@ -39,6 +39,7 @@ nlohmann::json improvements(const std::vector<ArmSummary>& arms) {
 }
 
 std::string mb(double v) { return fmt::format("{:.1f} MB", v); }
+std::string concurrency_text(int c) { return c == ConnectionOptions::kAutoConcurrency ? "auto" : std::to_string(c); }
 std::string ms(double v) {
   return v >= 100 ? fmt::format("{:.0f} ms", v) : v >= 1 ? fmt::format("{:.2f} ms", v)
                                                          : fmt::format("{:.4f} ms", v);
@@ -47,7 +48,7 @@ std::string ms(double v) {
 }  // namespace
 
 nlohmann::json report_json(const BenchOptions& o, const std::vector<ArmSummary>& arms) {
-  nlohmann::json j = {{"scenario", o.scenario}, {"ops", o.ops}, {"concurrency", o.concurrency},
+  nlohmann::json j = {{"scenario", o.scenario}, {"ops", o.ops}, {"concurrency", o.concurrency == ConnectionOptions::kAutoConcurrency ? nlohmann::json("auto") : nlohmann::json(o.concurrency)},
                       {"runs", o.runs}, {"url", redact_uri(o.url)}, {"arms", nlohmann::json::array()}};
   for (const auto& a : arms) {
     nlohmann::json arm = {{"name", a.name},
@@ -78,7 +79,7 @@ nlohmann::json report_json(const BenchOptions& o, const std::vector<ArmSummary>&
 
 std::string report_text(const BenchOptions& o, const std::vector<ArmSummary>& arms) {
   std::string out = fmt::format("s3db bench — scenario {}: {} ops, concurrency {}, {}, median of {} run{}\n\n",
-                                o.scenario, o.ops, o.concurrency, redact_uri(o.url), o.runs, o.runs == 1 ? "" : "s");
+                                o.scenario, o.ops, concurrency_text(o.concurrency), redact_uri(o.url), o.runs, o.runs == 1 ? "" : "s");
   std::vector<std::pair<std::string, std::vector<std::string>>> rows = {
       {"Duration", {}}, {"Throughput", {}}, {"Avg latency (submit→done)", {}},
       {"Duration / ops", {}}, {"p99 latency", {}}, {"Peak RSS", {}}, {"Error rate", {}}};
@@ -145,7 +146,7 @@ void write_plot(const BenchOptions& o, const std::vector<ArmSummary>& arms,
                 const std::vector<ArmRun>& runs, const std::string& path) {
   static const char* kColors[] = {"#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b"};
   PlotFigure fig;
-  fig.title = fmt::format("s3db bench {} — {} ops, concurrency {}", o.scenario, o.ops, o.concurrency);
+  fig.title = fmt::format("s3db bench {} — {} ops, concurrency {}", o.scenario, o.ops, concurrency_text(o.concurrency));
   fig.subtitle = fmt::format("{} · each row: the median-duration run of that arm (of {}) · RSS sampled every 1 ms",
                              redact_uri(o.url), o.runs);
   fig.columns = 2;

@@ -55,7 +55,7 @@ ArmDb open_arm_db(const BenchOptions& o, const std::string& arm, int run, bool p
   if (!conn.ok()) throw std::invalid_argument("invalid --url: " + conn.status().message());
   DatabaseOptions opts;
   opts.client.pool_enabled = pool;
-  opts.client.pool.concurrency = o.concurrency;
+  opts.client.concurrency = o.concurrency;
   // A prefix per arm and run: arms never see each other's records, even on a shared bucket.
   opts.prefix = fmt::format("s3db-bench-{}-{}-{}", ::getpid(), arm, run);
   Database db = [&] {
@@ -65,7 +65,9 @@ ArmDb open_arm_db(const BenchOptions& o, const std::string& arm, int run, bool p
     }
     std::shared_ptr<StorageClient> storage = value_or_throw(make_storage_client(*conn));
     ClientOptions copts = opts.client;
-    if (conn->concurrency) copts.pool.concurrency = *conn->concurrency;
+    ConnectionOptions pool_settings = *conn;  // as Client::open would apply them
+    pool_settings.concurrency = o.concurrency;
+    pool_settings.apply_to(copts.pool);
     auto client = Client::wrap(wrap(std::move(storage)), std::move(copts));
     return value_or_throw(Database::open(std::move(client), std::move(opts)));
   }();

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -23,7 +24,10 @@ namespace s3db {
 
 struct ClientOptions {
   bool pool_enabled = true;
-  PoolOptions pool;  // concurrency/max_retries from the URI override these when present
+  PoolOptions pool;  // the URI's pool settings (and remote defaults) override these: see s3db/connection.h
+  // Wins over the URI's concurrency (a fixed limit, or ConnectionOptions::kAutoConcurrency): a
+  // command line's --concurrency. Unset = the URI's, or the store's default.
+  std::optional<int> concurrency;
 };
 
 class Client {

@@ -8,10 +8,15 @@
 // Params: region, session_token, path_style (true|false), verify_tls (true|false), ca_file
 //   (PEM bundle of the CAs to trust for https instead of the system store; read when a request
 //   is made), timeout_ms, connect_timeout_ms, low_speed_limit, low_speed_time_s,
-//   max_response_bytes, max_object_bytes, concurrency, max_retries (memory:// and file:// take
-//   only timeout_ms, concurrency, max_retries). Unknown params → InvalidArgument naming the
-//   parameter and listing the allowed ones. Percent-encoding is decoded in credentials and path
-//   segments.
+//   max_response_bytes, max_object_bytes, and the pool's: concurrency (a number, or auto),
+//   tuner (aimd|note), concurrency_min, concurrency_max, breaker (on|off), retry_budget
+//   (tokens|off), max_retries — memory:// and file:// take only timeout_ms and the pool's. Unknown
+//   params, and bad values (InvalidArgument naming the parameter), are refused; tuner and
+//   concurrency_min/max need concurrency=auto. Percent-encoding is decoded in credentials and
+//   path segments.
+// Pool defaults by store: s3:// and http(s):// — concurrency=auto (the aimd tuner), breaker=on
+//   (CircuitBreakerOptions' defaults), retry_budget=500 (RetryBudgetOptions' costs); memory:// and
+//   file:// — the caller's PoolOptions (by default a fixed 50, no breaker, no budget).
 // Remote defaults (s3://, http(s)://), so that a server that stalls can never hang a call: a
 //   60 s per-attempt timeout (timeout_ms; 0 = none), a 10 s connect timeout, a transfer slower
 //   than 1 byte/s for 30 s is aborted (low_speed_limit, low_speed_time_s; 0 = off) — all reported
@@ -37,6 +42,7 @@
 //   raw string, even a malformed one. Thread-safe (plain values).
 #pragma once
 
+#include <s3db/operation_pool.h>
 #include <s3db/status.h>
 
 #include <chrono>
@@ -75,9 +81,20 @@ struct ConnectionOptions {
   std::uint64_t max_object_bytes = std::uint64_t{5} << 30;     // an object's GET body
   static constexpr std::chrono::milliseconds kDefaultRemoteTimeout{60000};
 
-  // Pool hints carried by the URI (optional).
-  std::optional<int> concurrency;
+  // Pool settings carried by the URI, remote defaults included (see above); unset = the caller's
+  // PoolOptions stand. Client::open applies them (apply_to()).
+  static constexpr int kAutoConcurrency = 0;  // concurrency=auto
+  std::optional<int> concurrency;             // a fixed limit, or kAutoConcurrency
+  std::optional<TunerKind> tuner;             // with auto only
+  std::optional<int> concurrency_min, concurrency_max;  // with auto only
+  std::optional<bool> breaker;
+  std::optional<int> retry_budget;            // tokens; 0 = off
   std::optional<int> max_retries;
+  static constexpr int kDefaultRemoteRetryBudget = 500;
+
+  // Writes the pool settings above into `pool` (concurrency=auto: tuning on, start value 0 =
+  // memory-based; a number: tuning off).
+  void apply_to(PoolOptions& pool) const;
 
   // Parses `uri`, reading AWS_* fallbacks from the process environment.
   static Result<ConnectionOptions> FromUri(std::string_view uri);

@@ -160,21 +160,43 @@ struct BackoffOptions {
 std::shared_ptr<const RetryPolicy> exponential_backoff(BackoffOptions options = {});
 
 // ---------------------------------------------------------------------------------------------
-// Adaptive concurrency (AIMD) for remote stores.
+// Adaptive concurrency: a tuner moves the limit within [min_concurrency, max_concurrency] and
+// emits concurrency_changed{old, new, reason} for every change (PoolStats::concurrency shows it).
+//   aimd (the default): multiplicative decrease, at most once per `window`, on Throttled /
+//        Unavailable / Timeout (reasons "throttled", "unavailable", "timeout"); +increase_step at
+//        the end of a window in which an op had to wait for a slot ("saturated"); latency guard:
+//        mean of the window's successful attempts above target_latency → decrease ("latency").
+//   note: the design note's rules, every `interval`, the first that applies: memory ≥
+//        memory_target −20 % ("memory-pressure"); latency > 1.5 × target −10 % ("latency-high");
+//        latency < 0.5 × target and memory < 0.8 × memory_target +20 % ("latency-low"); latency >
+//        1.2 × target −5 % ("latency-moderate"). Latency: mean of the interval's successful
+//        attempts (target_latency; 0 = 100 ms); memory: the process's share of memory_limit.
+// Start value: PoolOptions::concurrency within [min, max]; 0 = the memory-based suggestion (the
+// memory left under memory_target at 4 MiB an op, within [min, max]; 50 when memory is unknown).
+// Ticks and windows follow the pool's Clock; no thread of their own (the pool's timer thread).
+enum class TunerKind : std::uint8_t { kAimd, kNote };
+
 struct AdaptiveOptions {
   bool enabled = false;
+  TunerKind tuner = TunerKind::kAimd;
   int min_concurrency = 2;
   int max_concurrency = 256;
-  std::chrono::milliseconds window{1000};      // at most one decrease per window
-  double decrease_factor = 0.7;                // multiplicative decrease on Throttled/Unavailable/Timeout
-  int increase_step = 1;                       // additive increase per window while saturated
-  std::chrono::milliseconds target_latency{0};  // latency guard (successful attempts only); 0 = off
+  std::chrono::milliseconds window{1000};      // aimd: at most one decrease per window
+  double decrease_factor = 0.7;                // aimd: multiplicative decrease on Throttled/Unavailable/Timeout
+  int increase_step = 1;                       // aimd: additive increase per window while saturated
+  std::chrono::milliseconds target_latency{0};  // aimd: latency guard, 0 = off; note: target, 0 = 100 ms
+  std::chrono::milliseconds interval{5000};     // note: how often the rules run
+  double memory_target = 0.7;                   // note + start value: share of memory_limit to stay under
+  std::uint64_t memory_limit = 0;               // bytes; 0 = the cgroup's limit or the machine's memory
+  // Bytes in use; null = the process's resident set. (A plain function: tests inject it, and a
+  // std::function here trips g++ 12's maybe-uninitialized in every ClientOptions{} temporary.)
+  std::uint64_t (*memory_usage)() = nullptr;
 };
 
 enum class QueueFullPolicy { kBlock, kReject };
 
 struct PoolOptions {
-  int concurrency = 50;                          // fixed limit, or the start value when adaptive
+  int concurrency = 50;  // fixed limit, or the start value when adaptive (0 = memory-based, see above)
   AdaptiveOptions adaptive;
   BackoffOptions backoff;                        // used when retry_policy is null
   std::shared_ptr<const RetryPolicy> retry_policy;

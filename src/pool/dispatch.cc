@@ -35,7 +35,7 @@ void Dispatch::kick_locked(std::size_t wanted) {
   }
   const int free_slots = limit_.load(std::memory_order_seq_cst) - active_.load(std::memory_order_seq_cst);
   if (free_slots <= 0) {
-    p_.adaptive.note_saturated();
+    if (p_.tuner) p_.tuner->note_saturated();
     return;
   }
   const std::size_t target = std::min({wanted, static_cast<std::size_t>(free_slots), p_.queue.size_locked()});
@@ -66,7 +66,7 @@ int Dispatch::set_limit_locked(int n, TimePoint now) {
 
 std::optional<ConcurrencyChange> Dispatch::adapt_locked(Code code, Duration latency, TimePoint now) {
   std::optional<ConcurrencyChange> change =
-      p_.adaptive.feedback_locked(code, latency, now, limit_.load(std::memory_order_relaxed));
+      p_.tuner->feedback_locked(code, latency, now, limit_.load(std::memory_order_relaxed));
   if (change) set_limit_locked(change->new_value, now);
   return change;
 }
@@ -80,7 +80,7 @@ TaskBase* Dispatch::try_pop_locked(RunSlot& slot) {
     return nullptr;
   }
   if (!try_acquire_slot()) {
-    p_.adaptive.note_saturated();
+    if (p_.tuner) p_.tuner->note_saturated();
     return nullptr;
   }
   TaskBase* t = p_.queue.pop_locked();
@@ -244,7 +244,7 @@ TaskBase* Dispatch::run_attempt(TaskBase* t, RunSlot& slot, std::unique_lock<std
   lock_spin(lk);
   unregister_locked(lk, slot);
   std::optional<ConcurrencyChange> change;
-  if (p_.opts.adaptive.enabled) change = adapt_locked(attempt_code, exec, now);
+  if (p_.tuner) change = adapt_locked(attempt_code, exec, now);
   if (d.retry && p_.stopped.load(std::memory_order_relaxed)) {
     d.retry = false;
     d.status = Status::Cancelled("pool stopped", d.status.to_string());

@@ -74,7 +74,7 @@ class Dispatch {
   void unregister_locked(std::unique_lock<std::mutex>& lk, RunSlot& slot);
   // Sets the limit (wakes workers when it grows); returns the old one.
   int set_limit_locked(int n, TimePoint now);
-  // Feeds one attempt's outcome to the adaptive limit and applies its decision.
+  // Feeds one attempt's outcome to the tuner (the pool has one) and applies its decision.
   std::optional<ConcurrencyChange> adapt_locked(Code code, Duration latency, TimePoint now);
   // drain() from inside the pool lends the caller's slots to queued work, then takes them back.
   void lend_slots_locked(std::size_t n);

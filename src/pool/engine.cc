@@ -4,13 +4,21 @@
 #include <algorithm>
 #include <random>
 
+#include "core/process_memory.h"
+
 namespace s3db::pool {
 
 namespace {
 
-// concurrency ≥ 1; with adaptive tuning, 1 ≤ min ≤ max and concurrency within them.
+// concurrency ≥ 1; with adaptive tuning, 1 ≤ min ≤ max and concurrency within them (0: the
+// memory-based start value).
 PoolOptions normalised(PoolOptions o) {
   int n = std::max(1, o.concurrency);
+  if (o.adaptive.enabled && o.concurrency == 0) {
+    const AdaptiveOptions& a = o.adaptive;
+    n = start_concurrency(a, a.memory_usage ? a.memory_usage() : core::resident_bytes(),
+                          a.memory_limit > 0 ? a.memory_limit : core::memory_limit_bytes());
+  }
   if (o.adaptive.enabled) {
     o.adaptive.min_concurrency = std::max(1, o.adaptive.min_concurrency);
     o.adaptive.max_concurrency = std::max(o.adaptive.min_concurrency, o.adaptive.max_concurrency);
@@ -36,7 +44,7 @@ Engine::Engine(PoolOptions options)
       start(clock->now()),
       guarded(opts.breaker.enabled || opts.retry_budget.enabled),
       obs(start, *clock),
-      adaptive(opts.adaptive, start),
+      tuner(opts.adaptive.enabled ? make_tuner(opts.adaptive, start) : nullptr),
       timers(*this),
       guard(*this, opts),
       dispatch(*this, opts.concurrency) {
@@ -86,7 +94,7 @@ void Engine::submit_prepared(TaskBase* t) {
     }
     // Saturation (what lets adaptive AIMD raise the limit) means an op had to wait for a slot;
     // one submitted while a slot was free says nothing of the kind.
-    if (!slot_free) adaptive.note_saturated();
+    if (!slot_free && tuner) tuner->note_saturated();
     return;
   }
   std::unique_lock<std::mutex> lk(mu, std::defer_lock);
@@ -311,6 +319,21 @@ void Engine::finish(TaskBase* t, Status status, Duration last_exec, TimePoint no
 void Engine::on_idle() {
   wake_drainers();
   if (obs.wants(PoolEvent::kDrained)) obs.emit_simple(PoolEvent::kDrained);
+}
+
+// ---- tuning ------------------------------------------------------------------------------------
+
+void Engine::arm_tuner_locked(TimePoint now) {
+  if (tuner && tuner->interval() > Duration::zero()) {
+    timers.arm_locked(tuner_timer, now + tuner->interval(), nullptr, TimerNode::kTuner);
+  }
+}
+
+std::optional<ConcurrencyChange> Engine::tune_tick_locked(TimePoint now, double sample) {
+  auto change = tuner->tick_locked(now, dispatch.limit(), sample);
+  if (change) dispatch.set_limit_locked(change->new_value, now);
+  arm_tuner_locked(now);
+  return change;
 }
 
 // ---- drain -------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 //   Timers       timers.h        timer thread: attempt timeouts, backoffs, queued deadlines,
 //                                deferred completions
 //   Observation  observation.h   counters, histograms, throughput, events
-//   Adaptive     adaptive.h      AIMD feedback on the concurrency limit
+//   Tuner        tuner.h         moves the concurrency limit (aimd, note); null when tuning is off
 //   Protection   protection.h    circuit breaker (and the ops parked for it), retry budget
 // The public entry points (operation_pool.cc) and these parts call the engine; the parts reach
 // each other only through it.
@@ -28,7 +28,6 @@
 #include <cstdint>
 #include <mutex>
 
-#include "pool/adaptive.h"
 #include "pool/dedup.h"
 #include "pool/dispatch.h"
 #include "pool/observation.h"
@@ -37,6 +36,7 @@
 #include "pool/task_queue.h"
 #include "pool/thread_duty.h"
 #include "pool/timers.h"
+#include "pool/tuner.h"
 
 namespace s3db {
 namespace pool {
@@ -87,7 +87,8 @@ struct Engine {
 
   // ---- parts -----------------------------------------------------------------------------------
   Observation obs;
-  Adaptive adaptive;
+  const std::unique_ptr<Tuner> tuner;  // null: fixed limit (the hot path tests this pointer only)
+  TimerNode tuner_timer;              // a tuner with an interval ticks on the timer thread
   TaskQueue queue;
   Timers timers;
   Protection guard;
@@ -144,6 +145,13 @@ struct Engine {
   // The breaker moved (seen by a thread without the pool mutex): parked ops / timer, then the event.
   void breaker_moved(const BreakerTransition& m);
   void emit_breaker(const BreakerTransition& m);
+
+  // ---- tuning ----------------------------------------------------------------------------------
+  // The first tick of a tuner with an interval (OperationPool's constructor), and each next one.
+  void arm_tuner_locked(TimePoint now);
+  // The tuner's tick (`sample`: its sample(), taken without the mutex): applies its decision and
+  // arms the next tick; the change to emit.
+  std::optional<ConcurrencyChange> tune_tick_locked(TimePoint now, double sample);
 
   // ---- drain -----------------------------------------------------------------------------------
   // drain() and drain_for(): until == nullptr waits without a deadline.

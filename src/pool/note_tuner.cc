@@ -33,4 +33,30 @@ std::optional<TunerDecision> note_rule(const NoteTunerInput& in, const NoteTuner
   return std::nullopt;
 }
 
+NoteTuner::NoteTuner(const AdaptiveOptions& a, MemoryShare memory)
+    : targets_{a.min_concurrency, a.max_concurrency,
+               a.target_latency.count() > 0 ? a.target_latency : kDefaultLatencyTarget, a.memory_target},
+      interval_(std::max<Duration>(a.interval, std::chrono::milliseconds(1))),
+      memory_(std::move(memory)) {}
+
+std::optional<ConcurrencyChange> NoteTuner::feedback_locked(Code code, Duration latency, TimePoint, int) {
+  if (code == Code::kOk) {  // a fast 503 says nothing about the store's speed
+    lat_sum_ns_ += static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count());
+    ++lat_n_;
+  }
+  return std::nullopt;  // the rules run on the tick
+}
+
+std::optional<ConcurrencyChange> NoteTuner::tick_locked(TimePoint, int limit, double memory) {
+  NoteTunerInput in;
+  in.limit = limit;
+  if (lat_n_ > 0) in.mean_latency = std::chrono::nanoseconds(lat_sum_ns_ / lat_n_);
+  in.memory = memory;
+  lat_sum_ns_ = 0;
+  lat_n_ = 0;
+  const auto d = note_rule(in, targets_);
+  if (!d) return std::nullopt;
+  return ConcurrencyChange{limit, d->limit, d->reason};
+}
+
 }  // namespace s3db::pool

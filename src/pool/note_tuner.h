@@ -16,7 +16,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
+
+#include "pool/tuner.h"
 
 namespace s3db::pool {
 
@@ -39,5 +42,27 @@ struct TunerDecision {
 };
 
 std::optional<TunerDecision> note_rule(const NoteTunerInput& in, const NoteTunerTargets& targets) noexcept;
+
+// The tuner that applies note_rule() every AdaptiveOptions::interval, on the pool's timer thread:
+// attempts feed the interval's latency (successful ones only), the tick reads the memory share
+// and decides. Owns the interval's latency sum, guarded by the pool mutex (Engine::mu).
+class NoteTuner final : public Tuner {
+ public:
+  NoteTuner(const AdaptiveOptions& options, MemoryShare memory);
+
+  std::optional<ConcurrencyChange> feedback_locked(Code code, Duration latency, TimePoint now, int limit) override;
+  Duration interval() const noexcept override { return interval_; }
+  double sample() override { return memory_ ? memory_() : -1; }  // the memory share
+  std::optional<ConcurrencyChange> tick_locked(TimePoint now, int limit, double memory) override;
+
+  static constexpr std::chrono::milliseconds kDefaultLatencyTarget{100};  // the note's targetLatency
+
+ private:
+  const NoteTunerTargets targets_;
+  const Duration interval_;
+  const MemoryShare memory_;
+  std::uint64_t lat_sum_ns_ = 0;
+  std::uint64_t lat_n_ = 0;
+};
 
 }  // namespace s3db::pool

@@ -18,6 +18,8 @@ OperationPool::OperationPool(PoolOptions options) : impl_(std::make_unique<Impl>
   Engine& p = *impl_;
   p.clock->watch(&p.drain_cv, &p.mu);
   p.timers.start();
+  std::lock_guard<std::mutex> g(p.mu);
+  p.arm_tuner_locked(p.start);
 }
 
 OperationPool::~OperationPool() {
@@ -100,7 +102,7 @@ void run_inline(Engine& p, TaskBase& task, int priority) {
   if constexpr (kGuarded) p.guard_outcome(t, ticket, attempt_code, t1);
   Engine::Decision d = p.decide(t, std::move(st), ctx, t1);
   std::optional<pool::ConcurrencyChange> change;
-  if (p.opts.adaptive.enabled) {
+  if (p.tuner) {
     std::lock_guard<std::mutex> g(p.mu);
     change = p.dispatch.adapt_locked(attempt_code, exec, t1);
   }

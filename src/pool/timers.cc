@@ -200,6 +200,10 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
         if (auto moved = p_.guard.on_timer_locked(now)) scratch.breaker_moved = moved;
         break;
       }
+      case TimerNode::kTuner: {
+        scratch.tune_due = true;  // below, once the tuner has sampled without the mutex
+        break;
+      }
     }
   }
   // One sweep for every op that expired at this tick.
@@ -252,6 +256,17 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
     lk.unlock();
     p_.emit_breaker(moved);
     lk.lock();
+  }
+  if (scratch.tune_due) {
+    scratch.tune_due = false;
+    lk.unlock();
+    const double sample = p_.tuner->sample();
+    lk.lock();
+    if (auto change = p_.tune_tick_locked(now, sample)) {
+      lk.unlock();
+      p_.obs.emit_change(*change);
+      lk.lock();
+    }
   }
   return true;
 }

@@ -30,10 +30,10 @@ namespace s3db::pool {
 struct Engine;    // engine.h
 struct RunSlot;   // dispatch.h
 
-// A pending timer: an attempt's timeout, a retry's backoff, a queued (or parked) op's deadline, or
-// the breaker's open → half-open.
+// A pending timer: an attempt's timeout, a retry's backoff, a queued (or parked) op's deadline,
+// the breaker's open → half-open, or the tuner's next tick.
 struct TimerNode {
-  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline, kBreaker, kJoinDeadline };
+  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline, kBreaker, kJoinDeadline, kTuner };
   static constexpr std::size_t kNoIndex = std::numeric_limits<std::size_t>::max();
   TimePoint when{};
   std::size_t index = kNoIndex;  // position in the timer heap; kNoIndex when not scheduled
@@ -64,6 +64,7 @@ struct TimerScratch {
   std::vector<detail::TaskBase*> expired_parked;  // waiting for the circuit breaker
   std::vector<detail::TaskBase*> expired_joined;  // waiting for a deduplicated op (dedup.h)
   std::optional<BreakerTransition> breaker_moved;
+  bool tune_due = false;  // the tuner's tick timer fired
 };
 
 class Timers {

@@ -18,9 +18,10 @@ Result<std::shared_ptr<Client>> Client::open(std::string_view uri, ClientOptions
   if (!conn.ok()) return conn.status();
   auto storage = make_storage_client(*conn);
   if (!storage.ok()) return storage.status();
-  // Pool hints carried by the URI win over the caller's defaults.
-  if (conn->concurrency) options.pool.concurrency = *conn->concurrency;
-  if (conn->max_retries) options.pool.backoff.max_retries = *conn->max_retries;
+  // Pool settings carried by the URI (remote defaults included) win over the caller's PoolOptions;
+  // ClientOptions::concurrency over the URI's.
+  if (options.concurrency) conn->concurrency = *options.concurrency;
+  conn->apply_to(options.pool);
   if (conn->timeout.count() > 0 && options.pool.default_timeout.count() == 0) {
     options.pool.default_timeout = conn->timeout;
   }

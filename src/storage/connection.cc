@@ -30,11 +30,14 @@ constexpr auto npos = std::string_view::npos;
 
 constexpr std::string_view kContext = "connection string";
 constexpr long kMaxObjectBytes = 5'497'558'138'880;  // 5 TiB, S3's largest object
-const std::vector<std::string_view> kCommonParams = {"concurrency", "max_retries", "timeout_ms"};
-const std::vector<std::string_view> kS3Params = {"ca_file",    "concurrency",   "connect_timeout_ms",
-                                                 "low_speed_limit", "low_speed_time_s", "max_object_bytes",
-                                                 "max_response_bytes", "max_retries", "path_style", "region",
-                                                 "session_token", "timeout_ms", "verify_tls"};
+const std::vector<std::string_view> kCommonParams = {"breaker",         "concurrency", "concurrency_max",
+                                                     "concurrency_min", "max_retries", "retry_budget",
+                                                     "timeout_ms",      "tuner"};
+const std::vector<std::string_view> kS3Params = {
+    "breaker",         "ca_file",         "concurrency",        "concurrency_max",  "concurrency_min",
+    "connect_timeout_ms", "low_speed_limit", "low_speed_time_s", "max_object_bytes", "max_response_bytes",
+    "max_retries",     "path_style",      "region",             "retry_budget",     "session_token",
+    "timeout_ms",      "tuner",           "verify_tls"};
 
 std::string join(const std::vector<std::string_view>& items) {
   std::string out;
@@ -132,6 +135,8 @@ class Parser {
   Status check_control_bytes() const;
   Result<std::size_t> credentials_end(std::string_view rest, bool aws) const;
   Status parse_params(std::string_view query, bool s3, ConnectionOptions& o);
+  Status parse_pool_params(bool remote, const std::function<Result<long>(std::string_view, long, long)>& integer,
+                           ConnectionOptions& o);
   Status parse_userinfo(std::string_view userinfo, ConnectionOptions& o);
   Status parse_bucket_and_prefix(std::string_view path, ConnectionOptions& o, bool strict_bucket);
   Status apply_s3_fallbacks(ConnectionOptions& o, bool had_userinfo, bool aws);
@@ -270,11 +275,7 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
     if (!n.ok()) return n.status();
     o.max_object_bytes = static_cast<std::uint64_t>(*n);
   }
-  if (params_.count("concurrency")) {
-    auto n = integer("concurrency", 1, 100'000);
-    if (!n.ok()) return n.status();
-    o.concurrency = static_cast<int>(*n);
-  }
+  S3DB_RETURN_IF_ERROR(parse_pool_params(s3, integer, o));
   if (params_.count("max_retries")) {
     auto n = integer("max_retries", 0, 1000);
     if (!n.ok()) return n.status();
@@ -299,6 +300,58 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
   if (auto it = params_.find("ca_file"); it != params_.end()) {
     if (it->second.empty()) return fail("parameter 'ca_file' is empty (give the path of a PEM CA bundle)");
     o.ca_file = it->second;
+  }
+  return Status::OK();
+}
+
+// The pool's params, and the remote stores' defaults for them (s3db/connection.h).
+Status Parser::parse_pool_params(bool remote, const std::function<Result<long>(std::string_view, long, long)>& integer,
+                                 ConnectionOptions& o) {
+  const auto text = [&](std::string_view name) -> const std::string* {
+    auto it = params_.find(name);
+    return it == params_.end() ? nullptr : &it->second;
+  };
+  if (const std::string* v = text("concurrency"); v && *v == "auto") {
+    o.concurrency = ConnectionOptions::kAutoConcurrency;
+  } else if (v) {
+    auto n = integer("concurrency", 1, 100'000);
+    if (!n.ok()) return fail("parameter 'concurrency' must be auto or an integer in 1..100000, got " + quote(*v));
+    o.concurrency = static_cast<int>(*n);
+  } else if (remote) {
+    o.concurrency = ConnectionOptions::kAutoConcurrency;
+  }
+  const bool is_auto = o.concurrency == ConnectionOptions::kAutoConcurrency;
+  if (const std::string* v = text("tuner")) {
+    if (*v == "aimd") o.tuner = TunerKind::kAimd;
+    else if (*v == "note") o.tuner = TunerKind::kNote;
+    else return fail("parameter 'tuner' must be aimd or note, got " + quote(*v));
+  }
+  for (auto [name, field] : {std::pair{"concurrency_min", &o.concurrency_min}, {"concurrency_max", &o.concurrency_max}}) {
+    if (!text(name)) continue;
+    auto n = integer(name, 1, 100'000);
+    if (!n.ok()) return n.status();
+    *field = static_cast<int>(*n);
+  }
+  if (!is_auto && (o.tuner || o.concurrency_min || o.concurrency_max)) {
+    return fail("parameters 'tuner', 'concurrency_min' and 'concurrency_max' need concurrency=auto");
+  }
+  if (o.concurrency_min && o.concurrency_max && *o.concurrency_min > *o.concurrency_max) {
+    return fail("parameter 'concurrency_min' must not exceed 'concurrency_max'");
+  }
+  if (const std::string* v = text("breaker")) {
+    if (*v != "on" && *v != "off") return fail("parameter 'breaker' must be on or off, got " + quote(*v));
+    o.breaker = *v == "on";
+  } else if (remote) {
+    o.breaker = true;
+  }
+  if (const std::string* v = text("retry_budget"); v && *v == "off") {
+    o.retry_budget = 0;
+  } else if (v) {
+    auto n = integer("retry_budget", 1, 1'000'000);
+    if (!n.ok()) return fail("parameter 'retry_budget' must be off or a token count in 1..1000000, got " + quote(*v));
+    o.retry_budget = static_cast<int>(*n);
+  } else if (remote) {
+    o.retry_budget = ConnectionOptions::kDefaultRemoteRetryBudget;
   }
   return Status::OK();
 }
@@ -521,13 +574,43 @@ std::string ConnectionOptions::to_string() const {
     }
   }
   if (kind != StorageKind::kS3 && timeout.count() > 0) add("timeout_ms", std::to_string(timeout.count()));
-  if (concurrency) add("concurrency", std::to_string(*concurrency));
+  // The pool's settings, when they differ from the store's defaults.
+  const bool remote = kind == StorageKind::kS3;
+  if (concurrency && !(remote && *concurrency == kAutoConcurrency)) {
+    add("concurrency", *concurrency == kAutoConcurrency ? "auto" : std::to_string(*concurrency));
+  }
+  if (tuner) add("tuner", *tuner == TunerKind::kNote ? "note" : "aimd");
+  if (concurrency_min) add("concurrency_min", std::to_string(*concurrency_min));
+  if (concurrency_max) add("concurrency_max", std::to_string(*concurrency_max));
+  if (breaker && *breaker != remote) add("breaker", *breaker ? "on" : "off");
+  if (retry_budget && *retry_budget != (remote ? kDefaultRemoteRetryBudget : 0)) {
+    add("retry_budget", *retry_budget > 0 ? std::to_string(*retry_budget) : "off");
+  }
   if (max_retries) add("max_retries", std::to_string(*max_retries));
   std::sort(params.begin(), params.end());
   for (std::size_t i = 0; i < params.size(); ++i) {
     out += (i == 0 ? "?" : "&") + params[i].first + "=" + (params[i].second == "***" ? "***" : percent_encode(params[i].second, kUnreserved));
   }
   return out;
+}
+
+void ConnectionOptions::apply_to(PoolOptions& pool) const {
+  if (concurrency == kAutoConcurrency) {
+    pool.adaptive.enabled = true;
+    pool.concurrency = 0;  // the memory-based start value
+    if (tuner) pool.adaptive.tuner = *tuner;
+    if (concurrency_min) pool.adaptive.min_concurrency = *concurrency_min;
+    if (concurrency_max) pool.adaptive.max_concurrency = *concurrency_max;
+  } else if (concurrency) {
+    pool.adaptive.enabled = false;
+    pool.concurrency = *concurrency;
+  }
+  if (breaker) pool.breaker.enabled = *breaker;
+  if (retry_budget) {
+    pool.retry_budget.enabled = *retry_budget > 0;
+    if (*retry_budget > 0) pool.retry_budget.capacity = *retry_budget;
+  }
+  if (max_retries) pool.backoff.max_retries = *max_retries;
 }
 
 }  // namespace s3db

@@ -28,6 +28,7 @@ TEST(CliUsage, UsageErrorsExitTwoWithOneLine) {
       {"insert", "users"},                             // missing argument
       {"get"},                                         // missing arguments
       {"--concurrency", "0", "resources"},             // out of range
+      {"--concurrency", "automatic", "resources"},     // neither auto nor a number
       {"bench", "--runs", "0"},                        // out of range
       {"bench", "nonsense"},                           // unknown scenario
       {"list", "users", "--limit", "many"},            // not a number
@@ -317,6 +318,33 @@ TEST(CliMetrics, JsonAndPrometheus) {
   CliRun p = run({"metrics"});
   ASSERT_EQ(p.code, 0) << p.err;
   EXPECT_NE(p.out.find("# TYPE"), std::string::npos) << p.out;
+}
+
+// --concurrency N|auto: auto tunes the pool (start value from memory, within the tuner's bounds);
+// the flag wins over the URL's concurrency=; the URL's breaker / retry_budget reach the pool.
+TEST(CliConcurrency, AutoNumberAndUrlPoolParams) {
+  auto pool_stats = [](const std::vector<std::string>& args) {
+    CliRun r = run(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r.code == 0 ? json::parse(r.out)["metrics"]["stats"] : json();
+  };
+  const json tuned = pool_stats({"--concurrency", "auto", "--json", "metrics"});
+  EXPECT_GE(tuned["concurrency"].get<int>(), 2);
+  EXPECT_LE(tuned["concurrency"].get<int>(), 256);
+  EXPECT_EQ(pool_stats({"--url", "memory://?concurrency=9", "--concurrency", "3", "--json", "metrics"})["concurrency"], 3);
+  EXPECT_EQ(pool_stats({"--url", "memory://?concurrency=9", "--json", "metrics"})["concurrency"], 9);
+  const json guarded = pool_stats({"--url", "memory://?breaker=on&retry_budget=120", "--json", "metrics"});
+  EXPECT_EQ(guarded["breaker"]["state"], "closed");
+  EXPECT_EQ(guarded["retry_budget"]["tokens"], 120);
+  CliRun bad = run({"--url", "memory://?retry_budget=lots", "metrics"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("'retry_budget'"), std::string::npos) << bad.err;
+}
+
+TEST(CliBench, ConcurrencyAutoIsReported) {
+  CliRun r = run({"--concurrency", "auto", "bench", "overhead", "--ops", "200", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["concurrency"], "auto");
 }
 
 TEST(CliBench, SeedJsonShape) {

@@ -96,6 +96,36 @@ TEST(ClientTest, OpenBuildsTheClientAndAppliesUriPoolHints) {
   EXPECT_EQ((*d)->pool().options().concurrency, 50);
 }
 
+// Remote stores tune themselves and are protected by default; ClientOptions::concurrency (the
+// CLI's --concurrency) wins over the URI. No request is made: the pool is built, nothing runs.
+TEST(ClientTest, RemoteStoresDefaultToAutoConcurrencyBreakerAndBudget) {
+  ClientOptions o;
+  o.pool.adaptive.memory_limit = std::uint64_t{1} << 30;
+  o.pool.adaptive.memory_usage = [] { return std::uint64_t{100} << 20; };
+  o.pool.adaptive.max_concurrency = 1000;
+  auto c = Client::open("http://K:S@127.0.0.1:9/bucket-1", o);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  const PoolOptions& p = (*c)->pool().options();
+  EXPECT_TRUE(p.adaptive.enabled);
+  EXPECT_EQ(p.concurrency, 154) << "the memory-based start: (0.7 GiB - 100 MiB) / 4 MiB";
+  EXPECT_TRUE((*c)->pool().stats().breaker_enabled);
+  EXPECT_TRUE((*c)->pool().stats().retry_budget_enabled);
+  EXPECT_EQ((*c)->pool().stats().retry_budget_tokens, 500);
+
+  o.concurrency = 12;
+  auto fixed = Client::open("http://K:S@127.0.0.1:9/bucket-1?concurrency=auto", o);
+  ASSERT_TRUE(fixed.ok());
+  EXPECT_FALSE((*fixed)->pool().options().adaptive.enabled);
+  EXPECT_EQ((*fixed)->pool().stats().concurrency, 12);
+
+  ClientOptions local;
+  auto m = Client::open("memory://", local);
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE((*m)->pool().options().adaptive.enabled);
+  EXPECT_FALSE((*m)->pool().stats().breaker_enabled);
+  EXPECT_EQ((*m)->pool().stats().concurrency, 50);
+}
+
 TEST(ClientTest, OpenRejectsBadUris) {
   auto c = Client::open("memory://?bogus=1");
   EXPECT_EQ(c.status().code(), Code::kInvalidArgument);

@@ -194,15 +194,18 @@ TEST(ConnectionTest, ProcessEnvironmentIsRead) {
 TEST(ConnectionTest, UnknownParamNamedWithAllowedList) {
   auto m = error_of("s3://K:S@bucket-1?regoin=eu-west-1");
   EXPECT_NE(m.find("'regoin'"), std::string::npos) << m;
-  EXPECT_NE(m.find("allowed: ca_file, concurrency, connect_timeout_ms, low_speed_limit, low_speed_time_s, "
-                   "max_object_bytes, max_response_bytes, max_retries, path_style, region, session_token, "
-                   "timeout_ms, verify_tls"),
+  EXPECT_NE(m.find("allowed: breaker, ca_file, concurrency, concurrency_max, concurrency_min, connect_timeout_ms, "
+                   "low_speed_limit, low_speed_time_s, max_object_bytes, max_response_bytes, max_retries, "
+                   "path_style, region, retry_budget, session_token, timeout_ms, tuner, verify_tls"),
             std::string::npos)
       << m;
   // S3-only params are unknown to memory:// and file://, whose list is shorter.
   auto mem = error_of("memory://b?region=x");
   EXPECT_NE(mem.find("'region'"), std::string::npos) << mem;
-  EXPECT_NE(mem.find("allowed: concurrency, max_retries, timeout_ms"), std::string::npos) << mem;
+  EXPECT_NE(mem.find("allowed: breaker, concurrency, concurrency_max, concurrency_min, max_retries, "
+                     "retry_budget, timeout_ms, tuner"),
+            std::string::npos)
+      << mem;
 }
 
 TEST(ConnectionTest, MalformedUrisAreClearErrors) {
@@ -215,7 +218,7 @@ TEST(ConnectionTest, MalformedUrisAreClearErrors) {
   EXPECT_NE(error_of("http://K:S@/b").find("missing host"), std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?timeout_ms").find("needs a value"), std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?concurrency=2&concurrency=3").find("given twice"), std::string::npos);
-  EXPECT_NE(error_of("s3://bucket-1?concurrency=0").find("'concurrency' must be an integer in 1..100000"),
+  EXPECT_NE(error_of("s3://bucket-1?concurrency=0").find("'concurrency' must be auto or an integer in 1..100000"),
             std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?timeout_ms=12x").find("'timeout_ms'"), std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?verify_tls=yes").find("true or false"), std::string::npos);
@@ -227,6 +230,107 @@ TEST(ConnectionTest, MalformedUrisAreClearErrors) {
   EXPECT_NE(error_of("s3://:LongSecret@bucket-1").find("KEY:SECRET"), std::string::npos);
   EXPECT_NE(error_of("memory://K:S@b").find("no credentials"), std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1#frag").find("'#'"), std::string::npos);
+}
+
+// The pool's params: concurrency=auto|N and the tuner's, breaker, retry_budget; remote stores tune
+// themselves and are protected by default, memory:// and file:// leave the caller's pool alone.
+TEST(ConnectionTest, PoolParamsAndTheRemoteDefaults) {
+  for (const char* remote : {"s3://bucket-1", "http://K:S@127.0.0.1:7480/b", "https://K:S@host/b"}) {
+    const auto o = ok(remote);
+    EXPECT_EQ(o.concurrency, ConnectionOptions::kAutoConcurrency) << remote;
+    EXPECT_EQ(o.breaker, true) << remote;
+    EXPECT_EQ(o.retry_budget, 500) << remote;
+    EXPECT_FALSE(o.tuner) << remote;
+  }
+  for (const char* local : {"memory://b", "file:///tmp/db"}) {
+    const auto o = ok(local);
+    EXPECT_FALSE(o.concurrency) << local;
+    EXPECT_FALSE(o.breaker) << local;
+    EXPECT_FALSE(o.retry_budget) << local;
+  }
+  // A number stays available (and turns tuning off); auto on a local store; protection both ways.
+  auto fixed = ok("s3://bucket-1?concurrency=64&breaker=off&retry_budget=off");
+  EXPECT_EQ(fixed.concurrency, 64);
+  EXPECT_EQ(fixed.breaker, false);
+  EXPECT_EQ(fixed.retry_budget, 0);
+  auto tuned = ok("memory://b?concurrency=auto&tuner=note&concurrency_min=4&concurrency_max=80&breaker=on"
+                  "&retry_budget=120");
+  EXPECT_EQ(tuned.concurrency, ConnectionOptions::kAutoConcurrency);
+  EXPECT_EQ(tuned.tuner, TunerKind::kNote);
+  EXPECT_EQ(tuned.concurrency_min, 4);
+  EXPECT_EQ(tuned.concurrency_max, 80);
+  EXPECT_EQ(tuned.breaker, true);
+  EXPECT_EQ(tuned.retry_budget, 120);
+  EXPECT_EQ(ok("s3://bucket-1?tuner=aimd").tuner, TunerKind::kAimd);
+
+  // Bad values name the parameter.
+  EXPECT_NE(error_of("s3://bucket-1?concurrency=automatic").find("'concurrency' must be auto or an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of("memory://b?concurrency=-3").find("'concurrency'"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?tuner=pid").find("'tuner' must be aimd or note, got 'pid'"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?concurrency_min=0").find("'concurrency_min'"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?concurrency_max=x").find("'concurrency_max'"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?concurrency_min=9&concurrency_max=8").find("'concurrency_min' must not exceed"),
+            std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?concurrency=8&tuner=note").find("need concurrency=auto"), std::string::npos);
+  EXPECT_NE(error_of("memory://b?concurrency_max=8").find("need concurrency=auto"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?breaker=true").find("'breaker' must be on or off, got 'true'"),
+            std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?retry_budget=0").find("'retry_budget' must be off or a token count"),
+            std::string::npos);
+  EXPECT_NE(error_of("file:///tmp/db?retry_budget=lots").find("'retry_budget'"), std::string::npos);
+}
+
+TEST(ConnectionTest, PoolParamsApplyToPoolOptions) {
+  PoolOptions remote;
+  ok("s3://bucket-1").apply_to(remote);
+  EXPECT_TRUE(remote.adaptive.enabled);
+  EXPECT_EQ(remote.adaptive.tuner, TunerKind::kAimd);
+  EXPECT_EQ(remote.concurrency, 0) << "the memory-based start value";
+  EXPECT_TRUE(remote.breaker.enabled);
+  EXPECT_TRUE(remote.retry_budget.enabled);
+  EXPECT_EQ(remote.retry_budget.capacity, 500);
+
+  PoolOptions note;
+  ok("s3://bucket-1?tuner=note&concurrency_min=3&concurrency_max=30&retry_budget=50").apply_to(note);
+  EXPECT_EQ(note.adaptive.tuner, TunerKind::kNote);
+  EXPECT_EQ(note.adaptive.min_concurrency, 3);
+  EXPECT_EQ(note.adaptive.max_concurrency, 30);
+  EXPECT_EQ(note.retry_budget.capacity, 50);
+
+  PoolOptions fixed;
+  fixed.adaptive.enabled = true;
+  ok("s3://bucket-1?concurrency=12&breaker=off&retry_budget=off").apply_to(fixed);
+  EXPECT_FALSE(fixed.adaptive.enabled);
+  EXPECT_EQ(fixed.concurrency, 12);
+  EXPECT_FALSE(fixed.breaker.enabled);
+  EXPECT_FALSE(fixed.retry_budget.enabled);
+
+  PoolOptions local;  // memory:// says nothing: the caller's options stand
+  local.concurrency = 7;
+  ok("memory://b").apply_to(local);
+  EXPECT_EQ(local.concurrency, 7);
+  EXPECT_FALSE(local.adaptive.enabled);
+  EXPECT_FALSE(local.breaker.enabled);
+  EXPECT_FALSE(local.retry_budget.enabled);
+}
+
+TEST(ConnectionTest, PoolParamsRoundTripThroughToString) {
+  // Defaults are not spelled out; anything else is.
+  EXPECT_EQ(ok("http://K:S@h:1/b").to_string(), "http://K:***@h:1/b");
+  EXPECT_EQ(ok("memory://b?breaker=on&concurrency=auto&concurrency_min=3&retry_budget=500").to_string(),
+            "memory://b?breaker=on&concurrency=auto&concurrency_min=3&retry_budget=500");
+  for (const char* uri : {"s3://bucket-1", "s3://bucket-1?breaker=off&concurrency=9&retry_budget=off",
+                          "s3://bucket-1?concurrency_max=40&retry_budget=80&tuner=note", "file:///tmp/db?concurrency=auto"}) {
+    const auto o = ok(uri);
+    const auto back = ok(o.to_string());
+    EXPECT_EQ(back.concurrency, o.concurrency) << uri;
+    EXPECT_EQ(back.tuner, o.tuner) << uri;
+    EXPECT_EQ(back.concurrency_min, o.concurrency_min) << uri;
+    EXPECT_EQ(back.concurrency_max, o.concurrency_max) << uri;
+    EXPECT_EQ(back.breaker, o.breaker) << uri;
+    EXPECT_EQ(back.retry_budget, o.retry_budget) << uri;
+  }
 }
 
 // A secret that also appears where an error echoes input must never be shown.

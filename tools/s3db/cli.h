@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -48,7 +49,9 @@ class OpError : public std::runtime_error {
 // Global options, filled by CLI11 before any command runs.
 struct Globals {
   std::string url = "memory://";
-  int concurrency = 0;  // 0 = the library's default (or the URL's ?concurrency=)
+  // --concurrency N|auto (auto = ConnectionOptions::kAutoConcurrency); wins over the URL's
+  // concurrency=. Unset = the URL's, or the store's default (auto for s3/http(s), 50 otherwise).
+  std::optional<int> concurrency;
   bool json = false;
   int verbose = 0;
 };

@@ -46,7 +46,7 @@ std::unique_ptr<MetricsServer> serve_live_pool(const std::string& address, bench
 int run(const Globals& g, BenchArgs args) {
   bench::BenchOptions& o = args.options;
   o.url = g.url;
-  o.concurrency = g.concurrency > 0 ? g.concurrency : 50;
+  o.concurrency = g.concurrency.value_or(50);  // a bench compares runs: a fixed default, or auto if asked
   if (o.ops == 0) throw UsageError("--ops must be at least 1");
   if (auto parsed = ConnectionOptions::FromUri(o.url); !parsed.ok())
     throw UsageError("invalid --url: " + parsed.status().message());

@@ -4,6 +4,8 @@
 
 #include <s3db/connection.h>
 
+#include <charconv>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -40,8 +42,21 @@ int main(int argc, char** argv) {
                  "connection string: memory://, file:///path, s3://bucket/prefix, http://host:port/bucket "
                  "(env S3DB_URL; credentials from AWS_* like awscli)")
       ->default_str(s3db::redact_uri(g.url));
-  app.add_option("--concurrency", g.concurrency, "pool concurrency (default: the library's, 50)")
-      ->check(CLI::Range(1, 100000));
+  app.add_option_function<std::string>(
+         "--concurrency",
+         [&g](const std::string& v) {
+           g.concurrency = v == "auto" ? s3db::ConnectionOptions::kAutoConcurrency : std::stoi(v);
+         },
+         "pool concurrency: N (1-100000) or auto (self-tuning; default for s3:// and http(s)://, "
+         "otherwise 50; bench: 50)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            int n = 0;
+            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            const bool number = ec == std::errc() && end == v.data() + v.size() && n >= 1 && n <= 100000;
+            return v == "auto" || number ? std::string() : "must be auto or an integer in 1..100000";
+          },
+          "N|auto"));
   app.add_flag("--json", g.json, "machine-readable output: one JSON value on stdout");
   app.add_flag("-v,--verbose", g.verbose, "log to stderr (-v debug, -vv trace)");
 

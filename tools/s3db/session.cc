@@ -22,7 +22,7 @@ Database open_database(const Globals& g, const std::string& url, DatabaseOptions
   // operation failure.
   auto parsed = ConnectionOptions::FromUri(url);
   if (!parsed.ok()) throw UsageError("invalid --url: " + parsed.status().message());
-  if (g.concurrency > 0) opts.client.pool.concurrency = g.concurrency;
+  if (g.concurrency) opts.client.concurrency = *g.concurrency;
   opts.client.pool.name = "s3db-cli";
   return take(Database::open(url, std::move(opts)));
 }
