@@ -17,8 +17,9 @@
 #              opens, the requests haproxy saw while RGW was down are counted (no retry storm),
 #              and the import goes on by itself once RGW answers again.
 # Environment: PROOF_R (150), PROOF_LATENCY_MS (50), PROOF_RECORDS (3000), PROOF_FAULT_RECORDS
-# (2000), PROOF_OUTAGE_S (15), PROOF_PORT (7490: four consecutive ports), PROOF_CONCURRENCIES
-# ("auto 50 200": the ratelimit runs), PROOF_AUTO (auto: the faults and outage runs).
+# (2000), PROOF_OUTAGE_RECORDS (10000), PROOF_KILL_AFTER_S (2), PROOF_OUTAGE_S (15), PROOF_PORT (7490: four consecutive ports), PROOF_CONCURRENCIES
+# ("auto 50 200": the ratelimit runs), PROOF_AUTO (default: the faults and outage runs; a
+# concurrency, auto, or default = the store's own), PROOF_PARAMS (extra URL parameters).
 # Everything binds 127.0.0.1; every run is bounded (timeout) and stops itself.
 set -euo pipefail
 
@@ -35,7 +36,9 @@ LAT=${PROOF_LATENCY_MS:-50}
 N=${PROOF_RECORDS:-3000}
 NF=${PROOF_FAULT_RECORDS:-2000}
 OUTAGE=${PROOF_OUTAGE_S:-15}
-AUTO=${PROOF_AUTO:-auto}  # the concurrency of the faults and outage runs
+NO=${PROOF_OUTAGE_RECORDS:-10000}
+KILL_AFTER=${PROOF_KILL_AFTER_S:-2}
+AUTO=${PROOF_AUTO:-default}  # the concurrency of the faults and outage runs (default: the URL's)
 P0=${PROOF_PORT:-7490}
 RL_PORT=$P0 MIX_PORT=$((P0 + 1)) PASS_PORT=$((P0 + 2)) STATS_PORT=$((P0 + 3))
 DIR=$RUN/proof
@@ -106,7 +109,8 @@ stat() {
     $1 == px && $(idx["type"]) == ty { print $(idx[col]) + 0 }'
 }
 
-url() { echo "http://$S3DB_TEST_ACCESS_KEY:$S3DB_TEST_SECRET_KEY@127.0.0.1:$1/$S3DB_TEST_BUCKET/proof-$2"; }
+# PROOF_PARAMS: extra URL parameters of the imports (e.g. "breaker=off&retry_budget=off").
+url() { echo "http://$S3DB_TEST_ACCESS_KEY:$S3DB_TEST_SECRET_KEY@127.0.0.1:$1/$S3DB_TEST_BUCKET/proof-$2${PROOF_PARAMS:+?$PROOF_PARAMS}"; }
 
 make_input() {  # make_input FILE COUNT
   awk -v n="$2" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":\"r%06d\",\"n\":%d,\"text\":\"record %d of the protection proof\"}\n", i, i, i }' >"$1"
@@ -123,7 +127,9 @@ import_run() {
   local fe0 be0 t0 t1 rc=0
   fe0=$(stat "$FRONT" 0 req_tot); be0=$(stat "$BACK" 1 stot)
   t0=$(now)
-  timeout 900 "$CLI" --url "$u" --concurrency "$conc" --json import items "$file" \
+  local flag=(--concurrency "$conc")
+  [[ $conc == default ]] && flag=()
+  timeout 900 "$CLI" --url "$u" "${flag[@]}" --json import items "$file" \
     --errors "$DIR/$label.errors.jsonl" >"$DIR/$label.out" 2>"$DIR/$label.err" || rc=$?
   t1=$(now)
   local fe1 be1; fe1=$(stat "$FRONT" 0 req_tot); be1=$(stat "$BACK" 1 stot)
@@ -147,24 +153,28 @@ for s in "${scenarios[@]}"; do
       FRONT=faultmix BACK=rgw_mix
       import_run "faults-$AUTO" "$MIX_PORT" "$AUTO" "$DIR/faults.jsonl" "$NF" ;;
     outage)
-      make_input "$DIR/outage.jsonl" "$N"
+      make_input "$DIR/outage.jsonl" "$NO"
       FRONT=pass BACK=rgw_pass
       # Kill radosgw a few seconds in, count what haproxy sees while it is down, restart it.
       (
-        sleep 4
+        sleep "$KILL_AFTER"
         pkill -KILL -x radosgw || true
         fe0=$(stat pass 0 req_tot); t0=$(now)
-        sleep "$OUTAGE"
+        prev=$fe0 per_s=""
+        for ((i = 0; i < OUTAGE; i++)); do  # the requests of each second: a storm, or a trickle?
+          sleep 1
+          cur=$(stat pass 0 req_tot); per_s+=" $((cur - prev))"; prev=$cur
+        done
         fe1=$(stat pass 0 req_tot); t1=$(now)
         radosgw -c "$CEPH_CONF" -n client.rgw 9>&- >>"$RUN/logs/ceph-setup.log" 2>&1
         wait_until 120 "radosgw" answers_http "http://127.0.0.1:$RGW_PORT/" >/dev/null
-        echo "outage: radosgw down $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s, haproxy saw $((fe1 - fe0)) requests meanwhile" >"$DIR/outage.window"
+        echo "outage: radosgw down $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s, haproxy saw $((fe1 - fe0)) requests meanwhile, per second:$per_s" >"$DIR/outage.window"
       ) &
       killer=$!
-      import_run "outage-$AUTO" "$PASS_PORT" "$AUTO" "$DIR/outage.jsonl" "$N"
+      import_run "outage-$AUTO" "$PASS_PORT" "$AUTO" "$DIR/outage.jsonl" "$NO"
       wait "$killer"
       result "$(cat "$DIR/outage.window")"
-      result "outage: import stderr (first lines): $(head -c 600 "$DIR/outage-$AUTO.err" | tr '\n' ' ')" ;;
+      result "outage: import stderr, breaker lines: $(grep -c 'circuit' "$DIR/outage-$AUTO.err"), failed lines by code: $(grep -o '"code":"[A-Za-z]*"' "$DIR/outage-$AUTO.errors.jsonl" 2>/dev/null | sort | uniq -c | tr -s ' \n' ' ')" ;;
     *) die "unknown scenario $s (ratelimit, faults, outage)" ;;
   esac
 done

@@ -14,8 +14,11 @@
 //   params, and bad values (InvalidArgument naming the parameter), are refused; tuner and
 //   concurrency_min/max need concurrency=auto. Percent-encoding is decoded in credentials and
 //   path segments.
-// Pool defaults by store: s3:// and http(s):// — concurrency=auto (the aimd tuner), breaker=on
-//   (CircuitBreakerOptions' defaults), retry_budget=500 (RetryBudgetOptions' costs); memory:// and
+// Pool defaults by store: s3:// and http(s):// — the caller's concurrency (by default a fixed 50;
+//   concurrency=auto turns the aimd tuner on — not the default yet: behind a store that throttles
+//   above a request rate it did worse than a fixed 50, docs/performance.md), breaker=on
+//   (CircuitBreakerOptions' defaults), no retry budget (retry_budget=N turns it on: behind a
+//   throttling store it failed records that patient retries store); memory:// and
 //   file:// — the caller's PoolOptions (by default a fixed 50, no breaker, no budget).
 // Remote defaults (s3://, http(s)://), so that a server that stalls can never hang a call: a
 //   60 s per-attempt timeout (timeout_ms; 0 = none), a 10 s connect timeout, a transfer slower
@@ -90,7 +93,7 @@ struct ConnectionOptions {
   std::optional<bool> breaker;
   std::optional<int> retry_budget;            // tokens; 0 = off
   std::optional<int> max_retries;
-  static constexpr int kDefaultRemoteRetryBudget = 500;
+  static constexpr int kDefaultRemoteRetryBudget = 500;  // retry_budget=on's tokens (not a default)
 
   // Writes the pool settings above into `pool` (concurrency=auto: tuning on, start value 0 =
   // memory-based; a number: tuning off).

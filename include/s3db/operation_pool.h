@@ -34,6 +34,14 @@
 //   * PoolOptions::retry_budget — each retry first takes its cost from the pool's bucket; when
 //     the bucket cannot pay, the failure is final at once: the same Code, its message prefixed
 //     with "retry budget spent, not retried". Successes refill the bucket.
+// - The op's last word: when the pool ends an op with a failure — its own final failure, retries
+//   exhausted, the retry budget spent, a deadline, stop(), a breaker refusal — and the op object
+//   has `Status final_status(Status)`, that is called with the failure (on the completing thread,
+//   once, the op object still alive) and what it returns is the op's result: events, metrics,
+//   deduplicated joiners and the caller all see it. A last word that is OK or throws changes
+//   nothing. Why: only the op knows what its earlier attempts left behind (the db write loop turns
+//   a failure into UnknownOutcome while a write whose outcome is unknown is outstanding, whichever
+//   reason the pool had to stop retrying).
 // - Timeouts are cancellations: when an attempt's `timeout` or the op's `deadline` passes, its
 //   OpContext is cancelled (the op's registered on_cancel callback runs, e.g. aborting a transfer)
 //   and the attempt is reported as Timeout. A timed-out attempt has returned before its retry

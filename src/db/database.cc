@@ -161,7 +161,13 @@ Status update_catalog(Database::State& st, const std::function<Status(db::Catalo
   const OpOptions op = st.client->effective(st.options.op);
   CatalogWrite write(st, mutate);
   write.state().budget = db::AttemptBudget::of(st.client->pool(), op);
-  S3DB_RETURN_IF_ERROR(st.client->pool().run([&write](OpContext& ctx) { return write.run(ctx); }, op));
+  // A named op, so that the write loop has the last word on a final failure (db::final_status).
+  struct CatalogOp {
+    CatalogWrite& write;
+    Status operator()(OpContext& ctx) { return write.run(ctx); }
+    Status final_status(Status s) const { return db::final_status(write.state(), write, std::move(s)); }
+  };
+  S3DB_RETURN_IF_ERROR(st.client->pool().run(CatalogOp{write}, op));
   std::lock_guard<std::mutex> lock(st.mu);
   st.catalog = std::move(write.result().catalog);
   st.etag = std::move(write.result().etag);

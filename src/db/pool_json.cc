@@ -45,7 +45,8 @@ void to_json(nlohmann::json& j, const PoolMetrics& m) {
 
 void to_json(nlohmann::json& j, const PoolStats& s) {
   j = {{"queue_size", s.queue_size}, {"active", s.active}, {"processed", s.processed}, {"errors", s.errors},
-       {"retries", s.retries}, {"concurrency", s.concurrency}, {"paused", s.paused}, {"stopped", s.stopped}};
+       {"retries", s.retries}, {"ran_again", s.ran_again}, {"deduplicated", s.deduplicated},
+       {"concurrency", s.concurrency}, {"paused", s.paused}, {"stopped", s.stopped}};
 }
 
 }  // namespace s3db

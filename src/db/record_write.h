@@ -37,6 +37,8 @@ class RecordWrite final : public WriteSteps {
 
   // The pool op: the stored document.
   Result<nlohmann::json> operator()(OpContext& ctx);
+  // Its last word on a final failure (db::final_status): UnknownOutcome while a write is outstanding.
+  Status final_status(Status s) const { return db::final_status(state_, *this, std::move(s)); }
 
   Target target() const override;
   Status read(Base& base, OpContext& ctx) override;

@@ -63,6 +63,11 @@ struct ForgetsReads {
     pool->invalidate_dedup(read_scope(op.key()));
     return r;
   }
+  Status final_status(Status s) const
+    requires requires(const Op& o) { o.final_status(Status()); }
+  {
+    return op.final_status(std::move(s));
+  }
 };
 
 // Every record write is one RecordWrite op; its budget is what the pool will still do for it

@@ -285,4 +285,9 @@ Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& st, OpCo
   }
 }
 
+Status final_status(const WriteState& st, const WriteSteps& steps, Status s) {
+  if (st.outstanding.empty() || s.code() == Code::kUnknownOutcome) return s;
+  return unknown(steps, s);
+}
+
 }  // namespace s3db::db

@@ -141,4 +141,10 @@ struct WriteState {
 
 Status run_write(StorageClient& storage, WriteSteps& steps, WriteState& state, OpContext& ctx);
 
+// The write's last word (OperationPool's final_status): a failure that ends the op while an
+// ambiguous write is still outstanding becomes UnknownOutcome — whatever made the pool stop (no
+// attempt left, the retry budget spent, a deadline, stop()): the caller must never read "not
+// applied" into a write that may have landed.
+Status final_status(const WriteState& st, const WriteSteps& steps, Status s);
+
 }  // namespace s3db::db

@@ -295,6 +295,8 @@ void Engine::emit_retry(const TaskBase* t, const Status& status, Duration exec, 
 // ---- completion --------------------------------------------------------------------------------
 
 void Engine::finish(TaskBase* t, Status status, Duration last_exec, TimePoint now, ThreadDuty& duty) {
+  // The op's last word comes first: events, metrics, joiners and the caller all see the same.
+  if (!status.ok()) status = InternalAccess::last_word(*t, std::move(status));
   const Code code = status.code();
   const bool ok = code == Code::kOk;
   if (TaskExtra* e = node(t).extra; e && e->dedup) finish_joiners(t, status, now);

@@ -95,6 +95,10 @@ std::vector<MetricFamily> pool_families(const PoolStats& s, const PoolMetrics& m
   f.family("s3db_pool_error_ratio", kGauge, "Operations completed with an error / operations completed, since start.")
       .sample(m.error_rate);
   f.family("s3db_pool_retries_total", kCounter, "Retry attempts scheduled.").sample(double(s.retries));
+  f.family("s3db_pool_ran_again_total", kCounter, "Run-again pauses (conflict pauses, turn waits): not failures.")
+      .sample(double(s.ran_again));
+  f.family("s3db_pool_deduplicated_total", kCounter, "Operations that shared another's execution or result.")
+      .sample(double(s.deduplicated));
   f.family("s3db_pool_queue_size", kGauge, "Operations waiting for a slot.").sample(double(s.queue_size));
   f.family("s3db_pool_active", kGauge, "Operations holding a slot.").sample(double(s.active));
   f.family("s3db_pool_concurrency", kGauge, "Current concurrency limit.").sample(double(s.concurrency));

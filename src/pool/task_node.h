@@ -65,6 +65,7 @@ struct InternalAccess {
   static const detail::TaskNode& node(const TaskBase& t) noexcept { return t; }
   static Status attempt(TaskBase& t, OpContext& ctx) noexcept { return t.attempt(ctx); }
   static void fail(TaskBase& t, Status status) noexcept { t.fail(std::move(status)); }
+  static Status last_word(TaskBase& t, Status status) noexcept { return t.last_word(std::move(status)); }
   static void complete(TaskBase& t) noexcept { t.complete(); }
   static void reset_for_attempt(OpContext& ctx, int attempt, TimePoint deadline) noexcept {
     ctx.reset_for_attempt(attempt, deadline);

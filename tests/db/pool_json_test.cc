@@ -49,10 +49,14 @@ TEST(PoolJson, OffPartsAreNullAndStatsFlat) {
   PoolStats s;
   s.queue_size = 2;
   s.retries = 5;
+  s.ran_again = 6;
+  s.deduplicated = 7;
   s.paused = true;
   const nlohmann::json js = s;
   EXPECT_EQ(js["queue_size"], 2);
   EXPECT_EQ(js["retries"], 5);
+  EXPECT_EQ(js["ran_again"], 6);
+  EXPECT_EQ(js["deduplicated"], 7);
   EXPECT_EQ(js["paused"], true);
 }
 

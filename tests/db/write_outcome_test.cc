@@ -284,6 +284,45 @@ TEST_F(WriteOutcomeTest, WhenTheOutcomeCannotBeReadTheCallerHearsUnknownOutcome)
   EXPECT_EQ(counters_->get("c").value()["n"], 1);  // applied once
 }
 
+// The pool may stop retrying for reasons the write loop cannot foresee — here the retry budget
+// is spent — while an ambiguous write is outstanding: the caller must hear UnknownOutcome, not the
+// Throttled of the read that could not tell (found with radosgw killed mid-import: 6 records were
+// reported "Throttled: retry budget spent" although they were stored).
+TEST(WriteOutcomeLastWord, ARetryBudgetThatEndsAnAmbiguousWriteGivesUnknownOutcome) {
+  auto store = std::make_shared<AmbiguousStore>();
+  ClientOptions o;
+  o.pool.backoff.base = std::chrono::milliseconds(1);
+  o.pool.backoff.throttled_base = std::chrono::milliseconds(1);
+  o.pool.retry_budget.enabled = true;
+  o.pool.retry_budget.capacity = 5;  // one retry, then the budget is spent
+  o.pool.retry_budget.retry_cost = 5;
+  auto client = Client::wrap(store, o);
+  auto db = Database::open(client);
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  ResourceConfig c;
+  c.name = "counters";
+  c.attributes = {{"n", "integer|required"}};
+  auto counters = db->create_resource(c);
+  ASSERT_TRUE(counters.ok()) << counters.status().to_string();
+  ASSERT_TRUE(counters->insert({{"id", "c"}, {"n", 0}}).ok());
+  bool after_write = false;
+  store->on_put = [&](const PutRequest& r, bool applied, OpContext&) {
+    if (!applied || r.key.find("/data/id=") == std::string::npos) return Status::OK();
+    after_write = true;
+    return Status::Unavailable("put", "HTTP 502 after the write");
+  };
+  store->on_read = [&](std::string_view) {
+    return after_write ? Status::Throttled("get", "HTTP 503 SlowDown") : Status::OK();
+  };
+  auto r = counters->update("c", increment);
+  EXPECT_EQ(r.status().code(), Code::kUnknownOutcome) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("retry budget spent"), std::string::npos) << "the reason is kept: "
+                                                                                  << r.status().to_string();
+  store->on_read = nullptr;
+  store->on_put = nullptr;
+  EXPECT_EQ(counters->get("c").value()["n"], 1);  // it had landed, once
+}
+
 TEST_F(WriteOutcomeTest, InsertRetriedAfterAFailureNeverClaimsSomeoneElsesRecord) {
   // Body-only records carry only the schema version in metadata: comparing metadata (what the
   // library did before) took another writer's record for ours.

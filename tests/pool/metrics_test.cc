@@ -240,6 +240,8 @@ TEST(PoolMetrics, PrometheusDetailedFamilies) {
   EXPECT_TRUE(has("s3db_pool_concurrency_last_change_seconds{pool=\"s3db\",reason=\"set_concurrency\"} 1\n"));
   EXPECT_TRUE(has("s3db_pool_concurrency_last_change_from{pool=\"s3db\"} 2\n"));
   EXPECT_TRUE(has("# TYPE s3db_pool_latency_quantile_seconds gauge\n"));
+  EXPECT_TRUE(has("s3db_pool_ran_again_total{pool=\"s3db\"} 0\n"));
+  EXPECT_TRUE(has("s3db_pool_deduplicated_total{pool=\"s3db\"} 0\n"));
   EXPECT_TRUE(has("s3db_pool_latency_quantile_seconds{pool=\"s3db\",stage=\"execution\",quantile=\"0.99\"} 0\n"));
   // Every family is declared once, with HELP before TYPE.
   std::size_t families = 0;

@@ -96,19 +96,26 @@ TEST(ClientTest, OpenBuildsTheClientAndAppliesUriPoolHints) {
   EXPECT_EQ((*d)->pool().options().concurrency, 50);
 }
 
-// Remote stores tune themselves and are protected by default; ClientOptions::concurrency (the
-// CLI's --concurrency) wins over the URI. No request is made: the pool is built, nothing runs.
-TEST(ClientTest, RemoteStoresDefaultToAutoConcurrencyBreakerAndBudget) {
+// Remote stores are protected by default (breaker, retry budget) and tune themselves with
+// concurrency=auto; ClientOptions::concurrency (the CLI's --concurrency) wins over the URI. No
+// request is made: the pool is built, nothing runs.
+TEST(ClientTest, RemoteStoresDefaultToTheBreakerAndTuneWithAuto) {
   ClientOptions o;
   o.pool.adaptive.memory_limit = std::uint64_t{1} << 30;
   o.pool.adaptive.memory_usage = [] { return std::uint64_t{100} << 20; };
   o.pool.adaptive.max_concurrency = 1000;
-  auto c = Client::open("http://K:S@127.0.0.1:9/bucket-1", o);
+  auto d = Client::open("http://K:S@127.0.0.1:9/bucket-1", o);
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_FALSE((*d)->pool().options().adaptive.enabled) << "auto is not the remote default yet";
+  EXPECT_EQ((*d)->pool().options().concurrency, 50);
+  EXPECT_TRUE((*d)->pool().stats().breaker_enabled);
+  EXPECT_FALSE((*d)->pool().stats().retry_budget_enabled) << "the budget is not a remote default";
+
+  auto c = Client::open("http://K:S@127.0.0.1:9/bucket-1?concurrency=auto&retry_budget=500", o);
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   const PoolOptions& p = (*c)->pool().options();
   EXPECT_TRUE(p.adaptive.enabled);
   EXPECT_EQ(p.concurrency, 154) << "the memory-based start: (0.7 GiB - 100 MiB) / 4 MiB";
-  EXPECT_TRUE((*c)->pool().stats().breaker_enabled);
   EXPECT_TRUE((*c)->pool().stats().retry_budget_enabled);
   EXPECT_EQ((*c)->pool().stats().retry_budget_tokens, 500);
 

@@ -237,9 +237,9 @@ TEST(ConnectionTest, MalformedUrisAreClearErrors) {
 TEST(ConnectionTest, PoolParamsAndTheRemoteDefaults) {
   for (const char* remote : {"s3://bucket-1", "http://K:S@127.0.0.1:7480/b", "https://K:S@host/b"}) {
     const auto o = ok(remote);
-    EXPECT_EQ(o.concurrency, ConnectionOptions::kAutoConcurrency) << remote;
+    EXPECT_FALSE(o.concurrency) << remote << ": auto is not the default yet (see parse_pool_params)";
     EXPECT_EQ(o.breaker, true) << remote;
-    EXPECT_EQ(o.retry_budget, 500) << remote;
+    EXPECT_FALSE(o.retry_budget) << remote << ": the budget is not a remote default (see parse_pool_params)";
     EXPECT_FALSE(o.tuner) << remote;
   }
   for (const char* local : {"memory://b", "file:///tmp/db"}) {
@@ -261,7 +261,7 @@ TEST(ConnectionTest, PoolParamsAndTheRemoteDefaults) {
   EXPECT_EQ(tuned.concurrency_max, 80);
   EXPECT_EQ(tuned.breaker, true);
   EXPECT_EQ(tuned.retry_budget, 120);
-  EXPECT_EQ(ok("s3://bucket-1?tuner=aimd").tuner, TunerKind::kAimd);
+  EXPECT_EQ(ok("s3://bucket-1?concurrency=auto&tuner=aimd").tuner, TunerKind::kAimd);
 
   // Bad values name the parameter.
   EXPECT_NE(error_of("s3://bucket-1?concurrency=automatic").find("'concurrency' must be auto or an integer"),
@@ -270,7 +270,7 @@ TEST(ConnectionTest, PoolParamsAndTheRemoteDefaults) {
   EXPECT_NE(error_of("s3://bucket-1?tuner=pid").find("'tuner' must be aimd or note, got 'pid'"), std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?concurrency_min=0").find("'concurrency_min'"), std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?concurrency_max=x").find("'concurrency_max'"), std::string::npos);
-  EXPECT_NE(error_of("s3://bucket-1?concurrency_min=9&concurrency_max=8").find("'concurrency_min' must not exceed"),
+  EXPECT_NE(error_of("s3://bucket-1?concurrency=auto&concurrency_min=9&concurrency_max=8").find("'concurrency_min' must not exceed"),
             std::string::npos);
   EXPECT_NE(error_of("s3://bucket-1?concurrency=8&tuner=note").find("need concurrency=auto"), std::string::npos);
   EXPECT_NE(error_of("memory://b?concurrency_max=8").find("need concurrency=auto"), std::string::npos);
@@ -284,15 +284,21 @@ TEST(ConnectionTest, PoolParamsAndTheRemoteDefaults) {
 TEST(ConnectionTest, PoolParamsApplyToPoolOptions) {
   PoolOptions remote;
   ok("s3://bucket-1").apply_to(remote);
-  EXPECT_TRUE(remote.adaptive.enabled);
-  EXPECT_EQ(remote.adaptive.tuner, TunerKind::kAimd);
-  EXPECT_EQ(remote.concurrency, 0) << "the memory-based start value";
+  EXPECT_FALSE(remote.adaptive.enabled) << "auto is not the remote default yet";
+  EXPECT_EQ(remote.concurrency, 50);
   EXPECT_TRUE(remote.breaker.enabled);
-  EXPECT_TRUE(remote.retry_budget.enabled);
-  EXPECT_EQ(remote.retry_budget.capacity, 500);
+  EXPECT_FALSE(remote.retry_budget.enabled) << "nor the budget: behind a throttling store it failed records";
+
+  PoolOptions tuned;
+  ok("s3://bucket-1?concurrency=auto&retry_budget=500").apply_to(tuned);
+  EXPECT_TRUE(tuned.adaptive.enabled);
+  EXPECT_EQ(tuned.adaptive.tuner, TunerKind::kAimd);
+  EXPECT_EQ(tuned.concurrency, 0) << "the memory-based start value";
+  EXPECT_TRUE(tuned.retry_budget.enabled);
+  EXPECT_EQ(tuned.retry_budget.capacity, 500);
 
   PoolOptions note;
-  ok("s3://bucket-1?tuner=note&concurrency_min=3&concurrency_max=30&retry_budget=50").apply_to(note);
+  ok("s3://bucket-1?concurrency=auto&tuner=note&concurrency_min=3&concurrency_max=30&retry_budget=50").apply_to(note);
   EXPECT_EQ(note.adaptive.tuner, TunerKind::kNote);
   EXPECT_EQ(note.adaptive.min_concurrency, 3);
   EXPECT_EQ(note.adaptive.max_concurrency, 30);
@@ -321,7 +327,7 @@ TEST(ConnectionTest, PoolParamsRoundTripThroughToString) {
   EXPECT_EQ(ok("memory://b?breaker=on&concurrency=auto&concurrency_min=3&retry_budget=500").to_string(),
             "memory://b?breaker=on&concurrency=auto&concurrency_min=3&retry_budget=500");
   for (const char* uri : {"s3://bucket-1", "s3://bucket-1?breaker=off&concurrency=9&retry_budget=off",
-                          "s3://bucket-1?concurrency_max=40&retry_budget=80&tuner=note", "file:///tmp/db?concurrency=auto"}) {
+                          "s3://bucket-1?concurrency=auto&concurrency_max=40&retry_budget=80&tuner=note", "file:///tmp/db?concurrency=auto"}) {
     const auto o = ok(uri);
     const auto back = ok(o.to_string());
     EXPECT_EQ(back.concurrency, o.concurrency) << uri;

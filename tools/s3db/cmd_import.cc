@@ -19,7 +19,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -107,6 +109,34 @@ class Importer {
   std::uint64_t imported_ = 0, skipped_ = 0;
 };
 
+// A batch job waits out an outage of the store instead of failing every remaining line: when the
+// circuit breaker is on (the default for s3:// and http(s):// stores) an op it refuses waits,
+// without a slot, until the circuit half-opens, and probes every 10 s find the store back (the
+// library's 60 s suits interactive callers, who fail fast instead). The user hears about every
+// transition on stderr; Ctrl-C twice still ends the process at once.
+DatabaseOptions import_database_options() {
+  DatabaseOptions o;
+  o.client.pool.breaker.wait_when_open = true;
+  o.client.pool.breaker.open_timeout = std::chrono::seconds(10);
+  return o;
+}
+
+Subscription report_breaker(OperationPool& pool) {
+  return pool.on(PoolEvent::kBreakerChanged, [](const EventInfo& e) {
+    std::string line;
+    if (e.breaker_to == BreakerState::kOpen) {
+      const double in_s = std::chrono::duration<double>(e.open_until - SteadyClock::now()).count();
+      line = fmt::format("s3db: import: the store keeps failing (circuit open): the next lines wait and "
+                         "are sent again when it half-opens in {:.0f} s\n", std::max(0.0, in_s));
+    } else if (e.breaker_to == BreakerState::kHalfOpen) {
+      line = "s3db: import: probing the store (circuit half-open)\n";
+    } else {
+      line = "s3db: import: the store answers again (circuit closed): going on\n";
+    }
+    std::fputs(line.c_str(), stderr);  // one call per line: lines from pool threads do not mix
+  });
+}
+
 bool blank(std::string_view text) { return text.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 int run(const Globals& g, const Args& a) {
@@ -115,7 +145,8 @@ int run(const Globals& g, const Args& a) {
     throw UsageError("--errors '" + a.errors_file + "' is the input file: it would be overwritten");
   ProgressBar bar("import " + a.resource, input.size(), stderr_is_tty() && !g.json);
   ImportFailures failures(a.errors_file, bar);
-  Database db = open_database(g);
+  Database db = open_database(g, g.url, import_database_options());
+  const Subscription breaker_notes = report_breaker(db.client().pool());
   const auto metrics_server = listen_metrics(a.metrics_listen, db.client().pool());
   Resource resource = open_resource(db, a.resource);
   const std::size_t window =

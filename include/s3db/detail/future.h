@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -117,6 +118,9 @@ class TaskBase : private TaskNode {
   virtual Status attempt(OpContext& ctx) noexcept = 0;
   // Stores a final failure, releasing the closure if it is still there.
   virtual void fail(Status status) noexcept = 0;
+  // The op's last word on a final failure, before anyone sees it (OperationPool's contract, "last
+  // word"): the op object's final_status(status) when it has one and is still there; else status.
+  virtual Status last_word(Status status) noexcept { return status; }
   // Frees the task (called by whoever drops the last reference).
   virtual void destroy() noexcept = 0;
 
@@ -152,6 +156,28 @@ class ResultTask : public TaskBase {
 };
 
 // Runs `fn(ctx)` and classifies the outcome; shared by heap and inline tasks.
+// An op object that has the last word on its final failure: Status final_status(Status).
+template <class F>
+concept HasFinalStatus = requires(F& f, Status s) {
+  { f.final_status(std::move(s)) } -> std::same_as<Status>;
+};
+
+template <class F>
+Status final_status_of(F& fn, Status status) noexcept {
+  if constexpr (HasFinalStatus<F>) {
+    Status given = status;
+    try {
+      Status said = fn.final_status(std::move(status));
+      return said.ok() ? given : said;  // a last word cannot turn a failure into a success
+    } catch (...) {
+      return given;  // a throwing last word changes nothing
+    }
+  } else {
+    (void)fn;
+    return status;
+  }
+}
+
 template <class F>
 auto invoke_op(F& fn, OpContext& ctx, Status& failure) noexcept
     -> std::optional<std::decay_t<std::invoke_result_t<F&, OpContext&>>> {
@@ -221,6 +247,11 @@ class HeapTask final : public ResultTask<T> {
     }
   }
 
+  Status last_word(Status status) noexcept override {
+    if (this->task_flags_ & TaskBase::kFinal) return status;
+    return final_status_of(u_.fn, std::move(status));
+  }
+
   void destroy() noexcept override { delete this; }
 
   ~HeapTask() override {
@@ -273,6 +304,10 @@ class InlineTask final : public TaskBase {
       result_.emplace(std::move(status));
       task_flags_ |= kFinal;
     }
+  }
+  Status last_word(Status status) noexcept override {
+    if (task_flags_ & kFinal) return status;
+    return final_status_of(fn_, std::move(status));
   }
   void destroy() noexcept override {}  // owned by run()'s frame
 
