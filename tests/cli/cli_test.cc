@@ -323,17 +323,17 @@ TEST(CliMetrics, JsonAndPrometheus) {
 // --concurrency N|auto: auto tunes the pool (start value from memory, within the tuner's bounds);
 // the flag wins over the URL's concurrency=; the URL's breaker / retry_budget reach the pool.
 TEST(CliConcurrency, AutoNumberAndUrlPoolParams) {
-  auto pool_stats = [](const std::vector<std::string>& args) {
+  auto pool_metrics = [](const std::vector<std::string>& args) {
     CliRun r = run(args);
     EXPECT_EQ(r.code, 0) << r.err;
-    return r.code == 0 ? json::parse(r.out)["metrics"]["stats"] : json();
+    return r.code == 0 ? json::parse(r.out)["metrics"] : json();
   };
-  const json tuned = pool_stats({"--concurrency", "auto", "--json", "metrics"});
-  EXPECT_GE(tuned["concurrency"].get<int>(), 2);
-  EXPECT_LE(tuned["concurrency"].get<int>(), 256);
-  EXPECT_EQ(pool_stats({"--url", "memory://?concurrency=9", "--concurrency", "3", "--json", "metrics"})["concurrency"], 3);
-  EXPECT_EQ(pool_stats({"--url", "memory://?concurrency=9", "--json", "metrics"})["concurrency"], 9);
-  const json guarded = pool_stats({"--url", "memory://?breaker=on&retry_budget=120", "--json", "metrics"});
+  const json tuned = pool_metrics({"--concurrency", "auto", "--json", "metrics"});
+  EXPECT_GE(tuned["concurrency"]["current"].get<int>(), 2);
+  EXPECT_LE(tuned["concurrency"]["current"].get<int>(), 256);
+  EXPECT_EQ(pool_metrics({"--url", "memory://?concurrency=9", "--concurrency", "3", "--json", "metrics"})["concurrency"]["current"], 3);
+  EXPECT_EQ(pool_metrics({"--url", "memory://?concurrency=9", "--json", "metrics"})["concurrency"]["current"], 9);
+  const json guarded = pool_metrics({"--url", "memory://?breaker=on&retry_budget=120", "--json", "metrics"});
   EXPECT_EQ(guarded["breaker"]["state"], "closed");
   EXPECT_EQ(guarded["retry_budget"]["tokens"], 120);
   CliRun bad = run({"--url", "memory://?retry_budget=lots", "metrics"});
