@@ -93,7 +93,6 @@ struct ConnectionOptions {
   std::optional<bool> breaker;
   std::optional<int> retry_budget;            // tokens; 0 = off
   std::optional<int> max_retries;
-  static constexpr int kDefaultRemoteRetryBudget = 500;  // retry_budget=on's tokens (not a default)
 
   // Writes the pool settings above into `pool` (concurrency=auto: tuning on, start value 0 =
   // memory-based; a number: tuning off).
