@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pool's protective half, measured against Ceph RGW behind haproxy (issue 10's proof).
 #
-#   scripts/prove-protection.sh [ratelimit] [faults] [outage]     (default: all three)
+#   scripts/prove-protection.sh [ratelimit] [shared] [faults] [outage]     (default: all four)
 #
 # Needs the test servers' Ceph RGW (scripts/test-servers.sh start ceph; this script starts it
 # when it is not running) and builds the CLI. It starts an haproxy of its own from
@@ -11,6 +11,8 @@
 #              by L ms (an S3-like latency: on loopback one request in flight already exceeds R).
 #              Imports of N records with concurrency auto, 50 and 200: accepted rate vs R, the
 #              share of requests throttled, and every record readable (count).
+#   shared     two imports of N records at once (two processes) behind the same limit: together,
+#              the accepted rate vs R, the share throttled, and both stored (PROOF_AUTO).
 #   faults     10 % SlowDown, 5 % connections reset, 20 % delayed by 150 ms: an import of 2,000
 #              records must store all of them and exit 0.
 #   outage     radosgw is killed a few seconds into an import and restarted later: the breaker
@@ -19,7 +21,8 @@
 # Environment: PROOF_R (150), PROOF_LATENCY_MS (50), PROOF_RECORDS (3000), PROOF_FAULT_RECORDS
 # (2000), PROOF_OUTAGE_RECORDS (10000), PROOF_KILL_AFTER_S (2), PROOF_OUTAGE_S (15), PROOF_PORT (7490: four consecutive ports), PROOF_CONCURRENCIES
 # ("auto 50 200": the ratelimit runs), PROOF_AUTO (default: the faults and outage runs; a
-# concurrency, auto, or default = the store's own), PROOF_PARAMS (extra URL parameters).
+# concurrency, auto, or default = the store's own), PROOF_PARAMS (extra URL parameters),
+# PROOF_IMPORT_FLAGS (extra flags of `s3db import`, e.g. --metrics-listen 127.0.0.1:9464).
 # Everything binds 127.0.0.1; every run is bounded (timeout) and stops itself.
 set -euo pipefail
 
@@ -44,7 +47,7 @@ RL_PORT=$P0 MIX_PORT=$((P0 + 1)) PASS_PORT=$((P0 + 2)) STATS_PORT=$((P0 + 3))
 DIR=$RUN/proof
 CLI=$ROOT/build/release/tools/s3db/s3db
 scenarios=("$@")
-[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(ratelimit faults outage)
+[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(ratelimit shared faults outage)
 
 mkdir -p "$DIR" "$RUN/logs"
 "$HERE/test-servers.sh" status >/dev/null 2>&1 || port_listening "$RGW_PORT" || "$HERE/test-servers.sh" start ceph
@@ -129,13 +132,42 @@ import_run() {
   t0=$(now)
   local flag=(--concurrency "$conc")
   [[ $conc == default ]] && flag=()
-  timeout 900 "$CLI" --url "$u" "${flag[@]}" --json import items "$file" \
+  # shellcheck disable=SC2086 # PROOF_IMPORT_FLAGS: e.g. "--metrics-listen 127.0.0.1:9464"
+  timeout 900 "$CLI" --url "$u" "${flag[@]}" --json import items "$file" ${PROOF_IMPORT_FLAGS:-} \
     --errors "$DIR/$label.errors.jsonl" >"$DIR/$label.out" 2>"$DIR/$label.err" || rc=$?
   t1=$(now)
   local fe1 be1; fe1=$(stat "$FRONT" 0 req_tot); be1=$(stat "$BACK" 1 stot)
   local count; count=$("$CLI" --url "$(url "$PASS_PORT" "$prefix")" count items 2>/dev/null || echo "?")
   awk -v l="$label" -v c="$conc" -v rc="$rc" -v fe=$((fe1 - fe0)) -v be=$((be1 - be0)) \
       -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" -v r="$R" -v cnt="$count" -v want="$expected" 'BEGIN {
+    printf "%-22s concurrency=%-5s exit=%s  %.1f s  requests=%d forwarded=%d (%.1f/s = %.0f%% of R=%d)  throttled/refused=%.1f%%  stored=%s/%s\n",
+      l, c, rc, t, fe, be, be / t, 100 * be / t / r, r, (fe ? 100 * (fe - be) / fe : 0), cnt, want }' | tee -a "$DIR/results.txt"
+}
+
+# shared_run LABEL CONCURRENCY FILE EXPECTED: two imports at once (two processes, each its own
+# pool learning the same limit), into two fresh prefixes; the rate and share are of both together.
+shared_run() {
+  local label=$1 conc=$2 file=$3 expected=$4 p1 p2 rc1=0 rc2=0
+  p1="$label-a-$(date +%s%N)" p2="$label-b-$(date +%s%N)"
+  for p in "$p1" "$p2"; do
+    "$CLI" --url "$(url "$PASS_PORT" "$p")" create-resource items --attr "n=number" --attr "text=string" >/dev/null
+  done
+  local flag=(--concurrency "$conc")
+  [[ $conc == default ]] && flag=()
+  local fe0 be0 t0 t1; fe0=$(stat "$FRONT" 0 req_tot); be0=$(stat "$BACK" 1 stot); t0=$(now)
+  timeout 900 "$CLI" --url "$(url "$RL_PORT" "$p1")" "${flag[@]}" --json import items "$file" \
+    --errors "$DIR/$label-a.errors.jsonl" >"$DIR/$label-a.out" 2>"$DIR/$label-a.err" & local j1=$!
+  timeout 900 "$CLI" --url "$(url "$RL_PORT" "$p2")" "${flag[@]}" --json import items "$file" \
+    --errors "$DIR/$label-b.errors.jsonl" >"$DIR/$label-b.out" 2>"$DIR/$label-b.err" & local j2=$!
+  wait "$j1" || rc1=$?
+  wait "$j2" || rc2=$?
+  t1=$(now)
+  local fe1 be1; fe1=$(stat "$FRONT" 0 req_tot); be1=$(stat "$BACK" 1 stot)
+  local c1 c2
+  c1=$("$CLI" --url "$(url "$PASS_PORT" "$p1")" count items 2>/dev/null || echo "?")
+  c2=$("$CLI" --url "$(url "$PASS_PORT" "$p2")" count items 2>/dev/null || echo "?")
+  awk -v l="$label" -v c="$conc" -v rc="$rc1/$rc2" -v fe=$((fe1 - fe0)) -v be=$((be1 - be0)) \
+      -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" -v r="$R" -v cnt="$c1+$c2" -v want="$expected+$expected" 'BEGIN {
     printf "%-22s concurrency=%-5s exit=%s  %.1f s  requests=%d forwarded=%d (%.1f/s = %.0f%% of R=%d)  throttled/refused=%.1f%%  stored=%s/%s\n",
       l, c, rc, t, fe, be, be / t, 100 * be / t / r, r, (fe ? 100 * (fe - be) / fe : 0), cnt, want }' | tee -a "$DIR/results.txt"
 }
@@ -148,6 +180,10 @@ for s in "${scenarios[@]}"; do
       make_input "$DIR/ratelimit.jsonl" "$N"
       FRONT=ratelimit BACK=rgw
       for c in ${PROOF_CONCURRENCIES:-auto 50 200}; do import_run "ratelimit-$c" "$RL_PORT" "$c" "$DIR/ratelimit.jsonl" "$N"; done ;;
+    shared)
+      make_input "$DIR/ratelimit.jsonl" "$N"
+      FRONT=ratelimit BACK=rgw
+      shared_run "shared-$AUTO" "$AUTO" "$DIR/ratelimit.jsonl" "$N" ;;
     faults)
       make_input "$DIR/faults.jsonl" "$NF"
       FRONT=faultmix BACK=rgw_mix
@@ -175,6 +211,6 @@ for s in "${scenarios[@]}"; do
       wait "$killer"
       result "$(cat "$DIR/outage.window")"
       result "outage: import stderr, breaker lines: $(grep -c 'circuit' "$DIR/outage-$AUTO.err"), failed lines by code: $(grep -o '"code":"[A-Za-z]*"' "$DIR/outage-$AUTO.errors.jsonl" 2>/dev/null | sort | uniq -c | tr -s ' \n' ' ')" ;;
-    *) die "unknown scenario $s (ratelimit, faults, outage)" ;;
+    *) die "unknown scenario $s (ratelimit, shared, faults, outage)" ;;
   esac
 done

@@ -14,9 +14,9 @@
 //   params, and bad values (InvalidArgument naming the parameter), are refused; tuner and
 //   concurrency_min/max need concurrency=auto. Percent-encoding is decoded in credentials and
 //   path segments.
-// Pool defaults by store: s3:// and http(s):// — the caller's concurrency (by default a fixed 50;
-//   concurrency=auto turns the aimd tuner on — not the default yet: behind a store that throttles
-//   above a request rate it did worse than a fixed 50, docs/performance.md), breaker=on
+// Pool defaults by store: s3:// and http(s):// — concurrency=auto (the aimd tuner: slow start
+//   towards the memory-based suggestion, a send rate learnt from Throttled answers; a number
+//   fixes the limit instead, and ClientOptions::concurrency overrides the URI), breaker=on
 //   (CircuitBreakerOptions' defaults), no retry budget (retry_budget=N turns it on: behind a
 //   throttling store it failed records that patient retries store); memory:// and
 //   file:// — the caller's PoolOptions (by default a fixed 50, no breaker, no budget).

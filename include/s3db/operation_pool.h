@@ -179,8 +179,19 @@ std::shared_ptr<const RetryPolicy> exponential_backoff(BackoffOptions options = 
 //        latency < 0.5 × target and memory < 0.8 × memory_target +20 % ("latency-low"); latency >
 //        1.2 × target −5 % ("latency-moderate"). Latency: mean of the interval's successful
 //        attempts (target_latency; 0 = 100 ms); memory: the process's share of memory_limit.
+//   With send_rate (aimd's default), Throttled is a rate signal, not a concurrency one: the pool
+//        learns the request rate the store accepts and paces attempts to it (a token bucket; the
+//        queue keeps its order), growing the rate back as a cubic of the time since the store
+//        last throttled, and stops pacing once the rate doubled without a throttle. Throttles at
+//        the store's noise floor (a share it throttles at any rate) are no signal. Rules:
+//        src/pool/send_rate.h; PoolStats/PoolMetrics::send_rate show it.
 // Start value: PoolOptions::concurrency within [min, max]; 0 = the memory-based suggestion (the
 // memory left under memory_target at 4 MiB an op, within [min, max]; 50 when memory is unknown).
+//   aimd with a memory-based start (0) and slow_start_from > 0 starts at slow_start_from and
+//        doubles at the end of each saturated window ("slow_start") up to the suggestion, until
+//        its first decrease: the first window of a remote import then sends
+//        slow_start_from requests at a time, not the suggestion's hundreds into a store whose
+//        limit is unknown (most of them throttled before the first answer comes back).
 // Ticks and windows follow the pool's Clock; no thread of their own (the pool's timer thread).
 enum class TunerKind : std::uint8_t { kAimd, kNote };
 
@@ -199,6 +210,8 @@ struct AdaptiveOptions {
   // Bytes in use; null = the process's resident set. (A plain function: tests inject it, and a
   // std::function here trips g++ 12's maybe-uninitialized in every ClientOptions{} temporary.)
   std::uint64_t (*memory_usage)() = nullptr;
+  bool send_rate = true;    // aimd: Throttled teaches a send rate instead of lowering the limit
+  int slow_start_from = 8;  // aimd with a memory-based start: the first limit (0 = no slow start)
 };
 
 enum class QueueFullPolicy { kBlock, kReject };
@@ -238,6 +251,7 @@ struct PoolStats {
   int retry_budget_tokens = 0;              // tokens in the bucket now
   std::uint64_t retry_budget_refused = 0;  // retries refused: failures the empty bucket made final
   std::uint64_t deduplicated = 0;  // ops that joined an in-flight op or reused a TTL result
+  double send_rate = 0;            // requests/s attempts are paced to; 0 = not pacing (AdaptiveOptions)
 };
 
 // Upper bounds (seconds) of the cumulative latency buckets of LatencySummary::at_most — the
@@ -288,6 +302,14 @@ struct RetryBudgetMetrics {  // the retry budget (s3db/pool_protection.h); zero 
   std::uint64_t refused = 0;  // retries refused: failures the empty bucket made final
 };
 
+struct SendRateMetrics {  // the rate learnt from throttling (AdaptiveOptions::send_rate); zero while off
+  bool enabled = false;
+  bool pacing = false;
+  double rate = 0;               // requests/s attempts are paced to now (0 while not pacing)
+  double accepted = 0;           // requests/s the store accepted over the last window
+  std::uint64_t signals = 0;     // throttle signals that started pacing or lowered the rate
+};
+
 struct PoolMetrics {
   LatencySummary queue_wait;  // submit → first start
   LatencySummary execution;   // per attempt
@@ -306,6 +328,7 @@ struct PoolMetrics {
   BreakerMetrics breaker;
   RetryBudgetMetrics retry_budget;
   ConcurrencyDecisions decisions;
+  SendRateMetrics send_rate;
 };
 
 enum class PoolEvent : std::uint8_t {

@@ -12,9 +12,11 @@
 //      "processed", "uptime_s",
 //      "breaker": null | {"state", "opened", "refused"},             null while off
 //      "retry_budget": null | {"tokens", "refused"},                 null while off
+//      "send_rate": null | {"pacing", "rate", "accepted", "signals"}, null while off
 //      "decisions": {"total", "by_reason": {"throttled": n, ...},
 //                    "last": null | {"old", "new", "reason", "at_s"}}}
-//   Stats: {"queue_size", "active", "processed", "errors", "retries", "concurrency", "paused",
+//   Stats: {"queue_size", "active", "processed", "errors", "retries", "ran_again", "deduplicated",
+//   "concurrency", "send_rate", "paused",
 //   "stopped"} (the protective figures are in the metrics).
 // - Carries no secret: figures and the fixed reason/code names only.
 #pragma once

@@ -40,13 +40,18 @@ void to_json(nlohmann::json& j, const PoolMetrics& m) {
        {"uptime_s", m.uptime_s},
        {"breaker", breaker},
        {"retry_budget", budget},
+       {"send_rate", m.send_rate.enabled ? nlohmann::json{{"pacing", m.send_rate.pacing},
+                                                          {"rate", m.send_rate.rate},
+                                                          {"accepted", m.send_rate.accepted},
+                                                          {"signals", m.send_rate.signals}}
+                                         : nlohmann::json(nullptr)},
        {"decisions", {{"total", m.decisions.total}, {"by_reason", by_reason}, {"last", last}}}};
 }
 
 void to_json(nlohmann::json& j, const PoolStats& s) {
   j = {{"queue_size", s.queue_size}, {"active", s.active}, {"processed", s.processed}, {"errors", s.errors},
        {"retries", s.retries}, {"ran_again", s.ran_again}, {"deduplicated", s.deduplicated},
-       {"concurrency", s.concurrency}, {"paused", s.paused}, {"stopped", s.stopped}};
+       {"concurrency", s.concurrency}, {"send_rate", s.send_rate}, {"paused", s.paused}, {"stopped", s.stopped}};
 }
 
 }  // namespace s3db

@@ -65,6 +65,9 @@ int Dispatch::set_limit_locked(int n, TimePoint now) {
 }
 
 std::optional<ConcurrencyChange> Dispatch::adapt_locked(Code code, Duration latency, TimePoint now) {
+  if (p_.send_rate && p_.send_rate->feedback_locked(code, now - latency, now)) {
+    p_.pacing.store(true, std::memory_order_relaxed);
+  }
   std::optional<ConcurrencyChange> change =
       p_.tuner->feedback_locked(code, latency, now, limit_.load(std::memory_order_relaxed));
   if (change) set_limit_locked(change->new_value, now);
@@ -83,10 +86,16 @@ TaskBase* Dispatch::try_pop_locked(RunSlot& slot) {
     if (p_.tuner) p_.tuner->note_saturated();
     return nullptr;
   }
+  const TimePoint now = p_.clock->now();
+  if (p_.pacing.load(std::memory_order_relaxed) && !p_.take_send_token_locked(now)) {
+    // The head waits for its token (the timer kicks then); nothing behind it skips ahead.
+    active_.fetch_sub(1, std::memory_order_seq_cst);
+    return nullptr;
+  }
   TaskBase* t = p_.queue.pop_locked();
   if (TaskExtra* e = node(t).extra) p_.timers.disarm_locked(e->timer);
   p_.queue.wake_room_waiter_locked();
-  register_locked(slot, t, p_.clock->now());
+  register_locked(slot, t, now);
   return t;
 }
 

@@ -66,7 +66,8 @@ class Dispatch {
   // ---- with the pool mutex held --------------------------------------------------------------
   // Wakes (or starts) up to `wanted` workers for queued work that has free slots.
   void kick_locked(std::size_t wanted);
-  // Takes the next queued op into `slot` when a slot is free (registering it); else null.
+  // Takes the next queued op into `slot` when a slot is free and, while pacing, a send token is
+  // there (registering it); else null.
   detail::TaskBase* try_pop_locked(RunSlot& slot);
   // Makes an attempt cancellable: the running list (stop()) and its deadline timer, if any.
   void register_locked(RunSlot& slot, detail::TaskBase* t, TimePoint now);
@@ -74,7 +75,8 @@ class Dispatch {
   void unregister_locked(std::unique_lock<std::mutex>& lk, RunSlot& slot);
   // Sets the limit (wakes workers when it grows); returns the old one.
   int set_limit_locked(int n, TimePoint now);
-  // Feeds one attempt's outcome to the tuner (the pool has one) and applies its decision.
+  // Feeds one attempt's outcome to the send rate and the tuner (the pool has one) and applies
+  // the tuner's decision.
   std::optional<ConcurrencyChange> adapt_locked(Code code, Duration latency, TimePoint now);
   // drain() from inside the pool lends the caller's slots to queued work, then takes them back.
   void lend_slots_locked(std::size_t n);

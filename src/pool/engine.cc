@@ -38,16 +38,20 @@ std::uint64_t splitmix64(std::uint64_t x) noexcept {
 }  // namespace
 
 Engine::Engine(PoolOptions options)
-    : opts(normalised(std::move(options))),
+    : memory_start(options.adaptive.enabled && options.concurrency == 0),
+      opts(normalised(std::move(options))),
       clock(opts.clock ? opts.clock : steady_clock()),
       policy(opts.retry_policy ? opts.retry_policy : exponential_backoff(opts.backoff)),
       start(clock->now()),
       guarded(opts.breaker.enabled || opts.retry_budget.enabled),
       obs(start, *clock),
-      tuner(opts.adaptive.enabled ? make_tuner(opts.adaptive, start) : nullptr),
+      tuner(opts.adaptive.enabled ? make_tuner(opts.adaptive, start, memory_start ? opts.concurrency : 0) : nullptr),
+      send_rate(opts.adaptive.enabled && opts.adaptive.tuner == TunerKind::kAimd && opts.adaptive.send_rate
+                    ? std::make_unique<SendRate>(opts.adaptive.window, start)
+                    : nullptr),
       timers(*this),
       guard(*this, opts),
-      dispatch(*this, opts.concurrency) {
+      dispatch(*this, tuner ? tuner->initial_limit(opts.concurrency) : opts.concurrency) {
   rng_counter.store(std::random_device{}());
 }
 
@@ -336,6 +340,22 @@ std::optional<ConcurrencyChange> Engine::tune_tick_locked(TimePoint now, double 
   if (change) dispatch.set_limit_locked(change->new_value, now);
   arm_tuner_locked(now);
   return change;
+}
+
+bool Engine::take_send_token_locked(TimePoint now) {
+  TimePoint next{};
+  const bool took = send_rate->take_locked(now, next);
+  if (!send_rate->pacing()) {
+    pacing.store(false, std::memory_order_relaxed);
+    timers.disarm_locked(send_rate_timer);
+    return true;
+  }
+  if (took) return true;
+  if (send_rate_timer.index == TimerNode::kNoIndex || next < send_rate_timer.when) {
+    timers.disarm_locked(send_rate_timer);
+    timers.arm_locked(send_rate_timer, next, nullptr, TimerNode::kSendRate);
+  }
+  return false;
 }
 
 // ---- drain -------------------------------------------------------------------------------------

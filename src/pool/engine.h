@@ -9,6 +9,7 @@
 //   Observation  observation.h   counters, histograms, throughput, events
 //   Tuner        tuner.h         moves the concurrency limit (aimd, note); null when tuning is off
 //   Protection   protection.h    circuit breaker (and the ops parked for it), retry budget
+//   SendRate     send_rate.h     the rate learnt from throttling; paces attempts (null when off)
 // The public entry points (operation_pool.cc) and these parts call the engine; the parts reach
 // each other only through it.
 //
@@ -32,6 +33,7 @@
 #include "pool/dispatch.h"
 #include "pool/observation.h"
 #include "pool/protection.h"
+#include "pool/send_rate.h"
 #include "pool/task_node.h"
 #include "pool/task_queue.h"
 #include "pool/thread_duty.h"
@@ -63,6 +65,7 @@ struct Engine {
   explicit Engine(PoolOptions options);
 
   // ---- configuration (fixed at construction) -------------------------------------------------
+  const bool memory_start;  // tuning on and PoolOptions::concurrency 0: the start was not chosen
   const PoolOptions opts;  // normalised: concurrency ≥ 1, within the adaptive bounds
   const std::shared_ptr<Clock> clock;
   const std::shared_ptr<const RetryPolicy> policy;
@@ -89,6 +92,11 @@ struct Engine {
   Observation obs;
   const std::unique_ptr<Tuner> tuner;  // null: fixed limit (the hot path tests this pointer only)
   TimerNode tuner_timer;              // a tuner with an interval ticks on the timer thread
+  const std::unique_ptr<SendRate> send_rate;  // null: off (guarded by mu)
+  // send_rate->pacing(), for run()'s fast path, which must not start an attempt without a token:
+  // written under mu, read without it (a stale false lets one op through unpaced, nothing more).
+  std::atomic<bool> pacing{false};
+  TimerNode send_rate_timer;  // when the next token is due, while the queue head waits for one
   TaskQueue queue;
   Timers timers;
   Protection guard;
@@ -152,6 +160,10 @@ struct Engine {
   // The tuner's tick (`sample`: its sample(), taken without the mutex): applies its decision and
   // arms the next tick; the change to emit.
   std::optional<ConcurrencyChange> tune_tick_locked(TimePoint now, double sample);
+  // While pacing: takes a token for the next attempt, or arms send_rate_timer for when one is due
+  // (false). Keeps `pacing` in step with the send rate.
+  bool take_send_token_locked(TimePoint now);
+
 
   // ---- drain -----------------------------------------------------------------------------------
   // drain() and drain_for(): until == nullptr waits without a deadline.

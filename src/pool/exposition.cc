@@ -134,6 +134,15 @@ std::vector<MetricFamily> pool_families(const PoolStats& s, const PoolMetrics& m
              "Retries the spent budget refused (the failure was final).")
         .sample(double(m.retry_budget.refused));
   }
+  if (m.send_rate.enabled) {
+    f.family("s3db_pool_send_rate", kGauge,
+             "Requests/s attempts are paced to, learnt from throttling (0: not pacing).")
+        .sample(m.send_rate.rate);
+    f.family("s3db_pool_accepted_rate", kGauge, "Requests/s the store accepted (not throttled) over the last window.")
+        .sample(m.send_rate.accepted);
+    f.family("s3db_pool_send_rate_signals_total", kCounter, "Throttle signals that started pacing or lowered its rate.")
+        .sample(double(m.send_rate.signals));
+  }
   const ConcurrencyDecisions& d = m.decisions;
   f.family("s3db_pool_concurrency_changes_total", kCounter,
            "Concurrency limit changes, by reason (set_concurrency or a tuner's).");

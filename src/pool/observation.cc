@@ -209,7 +209,7 @@ void protection(const pool::Engine& p, BreakerMetrics& breaker, RetryBudgetMetri
 }  // namespace
 
 PoolStats OperationPool::stats() const {
-  const pool::Engine& p = *impl_;
+  pool::Engine& p = *impl_;
   PoolStats s;
   s.queue_size = p.queue.queued();
   s.active = static_cast<std::size_t>(std::max(0, p.dispatch.active()));
@@ -231,6 +231,10 @@ PoolStats OperationPool::stats() const {
   s.retry_budget_enabled = budget.enabled;
   s.retry_budget_tokens = budget.tokens;
   s.retry_budget_refused = budget.refused;
+  if (p.send_rate && p.pacing.load(std::memory_order_relaxed)) {
+    std::lock_guard<std::mutex> g(p.mu);
+    s.send_rate = p.send_rate->rate_locked(p.clock->now());
+  }
   return s;
 }
 
@@ -243,6 +247,10 @@ PoolMetrics OperationPool::metrics() const {
     std::lock_guard<std::mutex> g(p.mu);
     m.concurrency = p.dispatch.limit();
     capacity = p.obs.capacity_ns_locked(m.concurrency, now);
+    if (p.send_rate) {
+      m.send_rate = SendRateMetrics{true, p.send_rate->pacing(), p.send_rate->rate_locked(now),
+                                    p.send_rate->accepted_locked(now), p.send_rate->signals()};
+    }
   }
   m.utilisation = p.obs.utilisation(capacity);
   // capacity is the integral of the limit over time: over the uptime, the average limit.

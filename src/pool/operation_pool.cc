@@ -144,7 +144,7 @@ void OperationPool::run_erased(detail::TaskBase& task, OpOptions& options) {
   const bool plain = !options.bypass && options.timeout.count() == 0 && options.deadline == TimePoint::max() &&
                      options.retries < 0 && !options.retryable && p.opts.default_timeout.count() == 0;
   if (plain && !p.paused.load(std::memory_order_acquire) && !p.stopped.load(std::memory_order_acquire) &&
-      p.queue.queued() == 0 && p.dispatch.try_acquire_slot()) {
+      !p.pacing.load(std::memory_order_relaxed) && p.queue.queued() == 0 && p.dispatch.try_acquire_slot()) {
     if (p.guarded) run_inline<true>(p, task, options.priority);
     else run_inline<false>(p, task, options.priority);
     return;

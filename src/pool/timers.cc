@@ -204,6 +204,10 @@ bool Timers::round(std::unique_lock<std::mutex>& lk, TimerScratch& scratch) {
         scratch.tune_due = true;  // below, once the tuner has sampled without the mutex
         break;
       }
+      case TimerNode::kSendRate: {
+        p_.dispatch.kick_locked(1);  // a token is due: the queue head may start (chain wake-up)
+        break;
+      }
     }
   }
   // One sweep for every op that expired at this tick.

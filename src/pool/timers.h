@@ -31,9 +31,9 @@ struct Engine;    // engine.h
 struct RunSlot;   // dispatch.h
 
 // A pending timer: an attempt's timeout, a retry's backoff, a queued (or parked) op's deadline,
-// the breaker's open → half-open, or the tuner's next tick.
+// the breaker's open → half-open, the tuner's next tick, or the send rate's next token.
 struct TimerNode {
-  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline, kBreaker, kJoinDeadline, kTuner };
+  enum Kind : std::uint8_t { kAttempt, kBackoff, kQueuedDeadline, kBreaker, kJoinDeadline, kTuner, kSendRate };
   static constexpr std::size_t kNoIndex = std::numeric_limits<std::size_t>::max();
   TimePoint when{};
   std::size_t index = kNoIndex;  // position in the timer heap; kNoIndex when not scheduled

@@ -18,12 +18,12 @@ MemoryShare memory_share(const AdaptiveOptions& a) {
   };
 }
 
-std::unique_ptr<Tuner> make_tuner(const AdaptiveOptions& a, TimePoint start) {
+std::unique_ptr<Tuner> make_tuner(const AdaptiveOptions& a, TimePoint start, int memory_start) {
   switch (a.tuner) {
     case TunerKind::kNote: return std::make_unique<NoteTuner>(a, memory_share(a));
     case TunerKind::kAimd: break;
   }
-  return std::make_unique<AimdTuner>(a, start);
+  return std::make_unique<AimdTuner>(a, start, memory_start);
 }
 
 int start_concurrency(const AdaptiveOptions& a, std::uint64_t resident, std::uint64_t limit) noexcept {

@@ -2,9 +2,11 @@
 //
 //   tuner | unit          | fed by                                   | decides
 //   ------+---------------+------------------------------------------+------------------------------
-//   aimd  | aimd_tuner.cc | every attempt's outcome (feedback_locked) | −× on Throttled/Unavailable/
-//         |               | + the saturation hint                    | Timeout, + while saturated,
-//         |               |                                          | latency guard (per window)
+//   aimd  | aimd_tuner.cc | every attempt's outcome (feedback_locked) | −× on Unavailable/Timeout
+//         |               | + the saturation hint                    | (and Throttled without a send
+//         |               |                                          | rate), + while saturated
+//         |               |                                          | (×2 in slow start), latency
+//         |               |                                          | guard (per window)
 //   note  | note_tuner.cc | successful attempts' latency + a tick    | the design note's four rules
 //         |               | every interval (the pool's timer thread) | (note_rule) on memory + latency
 //
@@ -32,6 +34,8 @@ class Tuner {
 
   // An op had to wait for a slot (the only kind of saturation AIMD's increase trusts).
   void note_saturated() noexcept { saturated_.store(true, std::memory_order_relaxed); }
+  // The limit to start with, given the normalised start value (aimd's slow start may start lower).
+  virtual int initial_limit(int start) const noexcept { return start; }
   // One attempt's outcome (`code`, `latency`) at `now`, the limit at `limit`: the change, if any.
   virtual std::optional<ConcurrencyChange> feedback_locked(Code code, Duration latency, TimePoint now,
                                                            int limit) = 0;
@@ -61,7 +65,9 @@ using MemoryShare = std::function<double()>;
 MemoryShare memory_share(const AdaptiveOptions& a);
 
 // The tuner `a` selects (a.enabled must be set), starting its first window/interval at `start`.
-std::unique_ptr<Tuner> make_tuner(const AdaptiveOptions& a, TimePoint start);
+// `memory_start`: the memory-based start value when the caller chose none (0 otherwise) — where
+// aimd's slow start ends (AdaptiveOptions::slow_start_from).
+std::unique_ptr<Tuner> make_tuner(const AdaptiveOptions& a, TimePoint start, int memory_start);
 
 // The note's "start with a memory-based suggestion" (PoolOptions::concurrency = 0 with tuning on):
 // the memory left under the target, memory_target × limit − resident, in kStartBytesPerOp shares,

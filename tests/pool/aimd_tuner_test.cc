@@ -25,6 +25,9 @@ PoolOptions adaptive(int start, std::shared_ptr<ManualClock> clock) {
   o.adaptive.min_concurrency = 2;
   o.adaptive.max_concurrency = 20;
   o.adaptive.window = milliseconds(1000);
+  // These tests are aimd's own: Throttled lowers the limit, as it does without a send rate (the
+  // send rate's tests are send_rate_test.cc).
+  o.adaptive.send_rate = false;
   return o;
 }
 

@@ -46,8 +46,11 @@ TEST(TunerStart, APoolWithTuningAndConcurrencyZeroStartsThere) {
   o.adaptive.memory_usage = [] { return 100 * kMiB; };
   o.adaptive.max_concurrency = 1000;
   OperationPool pool(o);
-  EXPECT_EQ(pool.stats().concurrency, 154);  // (716.8 - 100) / 4
-  EXPECT_EQ(pool.options().concurrency, 154);
+  EXPECT_EQ(pool.options().concurrency, 154);  // (716.8 - 100) / 4
+  EXPECT_EQ(pool.stats().concurrency, o.adaptive.slow_start_from) << "aimd slow-starts towards it";
+  o.adaptive.tuner = TunerKind::kNote;
+  OperationPool note(o);
+  EXPECT_EQ(note.stats().concurrency, 154);
 
   o.adaptive.enabled = false;  // without tuning, 0 is not a start value: the floor of 1
   OperationPool fixed(o);
@@ -57,11 +60,11 @@ TEST(TunerStart, APoolWithTuningAndConcurrencyZeroStartsThere) {
 TEST(TunerKinds, EachOptionSelectsItsTuner) {
   AdaptiveOptions a;
   a.enabled = true;
-  auto aimd = make_tuner(a, TimePoint{});
+  auto aimd = make_tuner(a, TimePoint{}, 0);
   EXPECT_NE(dynamic_cast<AimdTuner*>(aimd.get()), nullptr);
   EXPECT_EQ(aimd->interval(), Duration::zero()) << "aimd decides on feedback, no tick";
   a.tuner = TunerKind::kNote;
-  auto note = make_tuner(a, TimePoint{});
+  auto note = make_tuner(a, TimePoint{}, 0);
   EXPECT_NE(dynamic_cast<NoteTuner*>(note.get()), nullptr);
   EXPECT_EQ(note->interval(), std::chrono::milliseconds(5000));
 }

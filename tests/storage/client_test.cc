@@ -96,9 +96,9 @@ TEST(ClientTest, OpenBuildsTheClientAndAppliesUriPoolHints) {
   EXPECT_EQ((*d)->pool().options().concurrency, 50);
 }
 
-// Remote stores are protected by default (breaker, retry budget) and tune themselves with
-// concurrency=auto; ClientOptions::concurrency (the CLI's --concurrency) wins over the URI. No
-// request is made: the pool is built, nothing runs.
+// Remote stores are protected by default (the breaker) and tune themselves (concurrency=auto, the
+// default); ClientOptions::concurrency (the CLI's --concurrency) wins over the URI. No request is
+// made: the pool is built, nothing runs.
 TEST(ClientTest, RemoteStoresDefaultToTheBreakerAndTuneWithAuto) {
   ClientOptions o;
   o.pool.adaptive.memory_limit = std::uint64_t{1} << 30;
@@ -106,8 +106,10 @@ TEST(ClientTest, RemoteStoresDefaultToTheBreakerAndTuneWithAuto) {
   o.pool.adaptive.max_concurrency = 1000;
   auto d = Client::open("http://K:S@127.0.0.1:9/bucket-1", o);
   ASSERT_TRUE(d.ok()) << d.status().to_string();
-  EXPECT_FALSE((*d)->pool().options().adaptive.enabled) << "auto is not the remote default yet";
-  EXPECT_EQ((*d)->pool().options().concurrency, 50);
+  EXPECT_TRUE((*d)->pool().options().adaptive.enabled) << "auto is the remote default";
+  EXPECT_EQ((*d)->pool().options().concurrency, 154) << "the memory-based start: (0.7 GiB - 100 MiB) / 4 MiB";
+  EXPECT_EQ((*d)->pool().stats().concurrency, 8) << "reached by slow start";
+  EXPECT_TRUE((*d)->pool().metrics().send_rate.enabled);
   EXPECT_TRUE((*d)->pool().stats().breaker_enabled);
   EXPECT_FALSE((*d)->pool().stats().retry_budget_enabled) << "the budget is not a remote default";
 
@@ -115,7 +117,7 @@ TEST(ClientTest, RemoteStoresDefaultToTheBreakerAndTuneWithAuto) {
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   const PoolOptions& p = (*c)->pool().options();
   EXPECT_TRUE(p.adaptive.enabled);
-  EXPECT_EQ(p.concurrency, 154) << "the memory-based start: (0.7 GiB - 100 MiB) / 4 MiB";
+  EXPECT_EQ(p.concurrency, 154);
   EXPECT_TRUE((*c)->pool().stats().retry_budget_enabled);
   EXPECT_EQ((*c)->pool().stats().retry_budget_tokens, 500);
 
@@ -124,6 +126,10 @@ TEST(ClientTest, RemoteStoresDefaultToTheBreakerAndTuneWithAuto) {
   ASSERT_TRUE(fixed.ok());
   EXPECT_FALSE((*fixed)->pool().options().adaptive.enabled);
   EXPECT_EQ((*fixed)->pool().stats().concurrency, 12);
+  auto fixed_by_uri = Client::open("http://K:S@127.0.0.1:9/bucket-1?concurrency=64", ClientOptions{});
+  ASSERT_TRUE(fixed_by_uri.ok());
+  EXPECT_FALSE((*fixed_by_uri)->pool().options().adaptive.enabled);
+  EXPECT_EQ((*fixed_by_uri)->pool().stats().concurrency, 64);
 
   ClientOptions local;
   auto m = Client::open("memory://", local);

@@ -237,7 +237,7 @@ TEST(ConnectionTest, MalformedUrisAreClearErrors) {
 TEST(ConnectionTest, PoolParamsAndTheRemoteDefaults) {
   for (const char* remote : {"s3://bucket-1", "http://K:S@127.0.0.1:7480/b", "https://K:S@host/b"}) {
     const auto o = ok(remote);
-    EXPECT_FALSE(o.concurrency) << remote << ": auto is not the default yet (see parse_pool_params)";
+    EXPECT_EQ(o.concurrency, ConnectionOptions::kAutoConcurrency) << remote << ": remote stores tune themselves";
     EXPECT_EQ(o.breaker, true) << remote;
     EXPECT_FALSE(o.retry_budget) << remote << ": the budget is not a remote default (see parse_pool_params)";
     EXPECT_FALSE(o.tuner) << remote;
@@ -284,8 +284,10 @@ TEST(ConnectionTest, PoolParamsAndTheRemoteDefaults) {
 TEST(ConnectionTest, PoolParamsApplyToPoolOptions) {
   PoolOptions remote;
   ok("s3://bucket-1").apply_to(remote);
-  EXPECT_FALSE(remote.adaptive.enabled) << "auto is not the remote default yet";
-  EXPECT_EQ(remote.concurrency, 50);
+  EXPECT_TRUE(remote.adaptive.enabled) << "auto is the remote default";
+  EXPECT_EQ(remote.adaptive.tuner, TunerKind::kAimd);
+  EXPECT_TRUE(remote.adaptive.send_rate);
+  EXPECT_EQ(remote.concurrency, 0) << "the memory-based start value";
   EXPECT_TRUE(remote.breaker.enabled);
   EXPECT_FALSE(remote.retry_budget.enabled) << "nor the budget: behind a throttling store it failed records";
 
