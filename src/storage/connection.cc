@@ -581,7 +581,7 @@ std::string ConnectionOptions::to_string() const {
   if (kind != StorageKind::kS3 && timeout.count() > 0) add("timeout_ms", std::to_string(timeout.count()));
   // The pool's settings, when they differ from the store's defaults.
   const bool remote = kind == StorageKind::kS3;
-  if (concurrency) {
+  if (concurrency && !(remote && *concurrency == kAutoConcurrency)) {
     add("concurrency", *concurrency == kAutoConcurrency ? "auto" : std::to_string(*concurrency));
   }
   if (tuner) add("tuner", *tuner == TunerKind::kNote ? "note" : "aimd");

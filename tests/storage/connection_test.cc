@@ -326,6 +326,8 @@ TEST(ConnectionTest, PoolParamsApplyToPoolOptions) {
 TEST(ConnectionTest, PoolParamsRoundTripThroughToString) {
   // Defaults are not spelled out; anything else is.
   EXPECT_EQ(ok("http://K:S@h:1/b").to_string(), "http://K:***@h:1/b");
+  EXPECT_EQ(ok("http://K:S@h:1/b?concurrency=auto").to_string(), "http://K:***@h:1/b") << "auto: the remote default";
+  EXPECT_EQ(ok("http://K:S@h:1/b?tuner=note").tuner, TunerKind::kNote) << "a remote store is auto already";
   EXPECT_EQ(ok("memory://b?breaker=on&concurrency=auto&concurrency_min=3&retry_budget=500").to_string(),
             "memory://b?breaker=on&concurrency=auto&concurrency_min=3&retry_budget=500");
   for (const char* uri : {"s3://bucket-1", "s3://bucket-1?breaker=off&concurrency=9&retry_budget=off",
