@@ -11,7 +11,11 @@
 //     -----------+---------------------------------------+-------------------------------------
 //     closed     | admitted                              | open when, over the last `window`,
 //                |                                       | at least `min_volume` attempts ended
-//                |                                       | and ≥ `threshold` of them unhealthy
+//                |                                       | and ≥ `threshold` of them unhealthy;
+//                |                                       | or after `consecutive` Unavailable/
+//                |                                       | Timeout in a row (no healthy answer
+//                |                                       | between; Throttled neither counts nor
+//                |                                       | breaks the run)
 //     open       | refused (Unavailable "circuit open    | half-open once `open_timeout` passed
 //                | until …"), or waits when wait_when_open|
 //     half-open  | admitted as a probe while fewer than  | closed after `half_open_probes`
@@ -43,6 +47,11 @@ struct CircuitBreakerOptions {
   double threshold = 0.5;                         // share of unhealthy attempts that opens it
   int min_volume = 20;                            // attempts in the window before it may open
   std::chrono::milliseconds window{10000};        // rolling window of outcomes
+  // A run of Unavailable/Timeout that opens it whatever the window holds (0 = off). A store that
+  // just went down behind a busy client: the window still holds seconds of successes (600 in an
+  // import at 300/s), so the share alone opened it only once they aged out, up to `window` late.
+  // Throttled is "slow down", not "down": it is the send rate's (AdaptiveOptions), not a run's.
+  int consecutive = 20;
   std::chrono::milliseconds open_timeout{60000};  // open → half-open after this
   int half_open_probes = 5;                       // healthy probes that close it again
   bool wait_when_open = false;                    // queue until half-open instead of failing fast

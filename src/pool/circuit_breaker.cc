@@ -30,6 +30,7 @@ BreakerTransition CircuitBreaker::move_locked(BreakerState to, TimePoint now) {
   ++generation_;
   probes_in_flight_ = 0;
   probes_healthy_ = 0;
+  down_in_a_row_ = 0;
   if (to == BreakerState::kOpen) {
     open_until_ = now + opts_.open_timeout;
     ++times_opened_;
@@ -92,7 +93,11 @@ std::optional<BreakerTransition> CircuitBreaker::record(Code code, std::uint32_t
     case BreakerState::kClosed:
       if (code == Code::kCancelled) return std::nullopt;
       count_locked(bad, now);
-      if (bad && tripped_locked(now)) return move_locked(BreakerState::kOpen, now);
+      if (!bad) down_in_a_row_ = 0;
+      else if (code != Code::kThrottled) ++down_in_a_row_;
+      if (bad && (tripped_locked(now) || (opts_.consecutive > 0 && down_in_a_row_ >= opts_.consecutive))) {
+        return move_locked(BreakerState::kOpen, now);
+      }
       return std::nullopt;
     case BreakerState::kOpen:
       return std::nullopt;

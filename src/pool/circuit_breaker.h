@@ -86,6 +86,7 @@ class CircuitBreaker {
   TimePoint open_until_{};
   int probes_in_flight_ = 0;
   int probes_healthy_ = 0;
+  int down_in_a_row_ = 0;  // closed: Unavailable/Timeout since the last healthy answer
   std::array<Bucket, kBuckets> buckets_{};
   std::uint64_t times_opened_ = 0;
   std::uint64_t refused_ = 0;

@@ -72,6 +72,32 @@ TEST(CircuitBreakerTest, FailuresOlderThanTheWindowNoLongerCount) {
   EXPECT_TRUE(run(c, 1, Code::kUnavailable, t0 + 5s));
 }
 
+TEST(CircuitBreakerTest, ARunOfOutagesOpensItWhateverTheWindowHolds) {
+  CircuitBreakerOptions o = small_breaker();
+  o.consecutive = 20;
+  // A busy client: 1,000 successes in the window, then the store goes down.
+  CircuitBreaker b(o);
+  run(b, 1000, Code::kOk, t0);
+  EXPECT_FALSE(run(b, 19, Code::kUnavailable, t0 + 1s)) << "19 of 1,019: 2 %, and not yet 20 in a row";
+  auto moved = run(b, 1, Code::kTimeout, t0 + 1s);
+  ASSERT_TRUE(moved) << "the 20th in a row";
+  EXPECT_EQ(moved->to, BreakerState::kOpen);
+  // A healthy answer breaks the run; Throttled neither counts nor breaks it.
+  CircuitBreaker c(o);
+  run(c, 1000, Code::kOk, t0);
+  run(c, 19, Code::kUnavailable, t0);
+  run(c, 1, Code::kNotFound, t0);
+  EXPECT_FALSE(run(c, 19, Code::kUnavailable, t0));
+  run(c, 30, Code::kThrottled, t0);
+  EXPECT_EQ(c.state(t0), BreakerState::kClosed);
+  EXPECT_TRUE(run(c, 1, Code::kUnavailable, t0)) << "19 + 1 around the throttles";
+  // Off: only the share counts.
+  o.consecutive = 0;
+  CircuitBreaker d(o);
+  run(d, 1000, Code::kOk, t0);
+  EXPECT_FALSE(run(d, 100, Code::kUnavailable, t0));
+}
+
 TEST(CircuitBreakerTest, OpenRefusesThenHalfOpenAdmitsLimitedProbesThenCloses) {
   CircuitBreaker b(small_breaker());
   run(b, 10, Code::kUnavailable, t0);
