@@ -120,7 +120,7 @@ TEST(S3Errors, UnauthorizedCarriesAHint) {
 // store may have applied the write: the write loop must treat it as ambiguous (Unavailable), or an
 // import reports AlreadyExists for a record it stored and an update may apply twice (seen when
 // radosgw was killed behind haproxy mid-import: 20 of 3,000 lines). Reads stay Throttled.
-TEST(S3Errors, BareServiceUnavailableIsAmbiguousForWritesAndThrottlingForReads) {
+TEST(S3Errors, BareServiceUnavailableIsThrottlingOnlyForAHead) {
   for (const char* op : {"put", "copy", "delete", "delete_many"}) {
     ErrorInfo e = info_of({503, "", 0, WriteCondition::kNone, Code::kOk});
     e.operation = op;
@@ -128,11 +128,16 @@ TEST(S3Errors, BareServiceUnavailableIsAmbiguousForWritesAndThrottlingForReads) 
     e.s3_code = "SlowDown";
     EXPECT_EQ(map_error(e).code(), Code::kThrottled) << op << " with an S3 SlowDown body";
   }
-  for (const char* op : {"get", "head", "list"}) {
+  for (const char* op : {"get", "list"}) {  // S3 answers these with XML: a bare 503 is a proxy's
     ErrorInfo e = info_of({503, "", 0, WriteCondition::kNone, Code::kOk});
     e.operation = op;
-    EXPECT_EQ(map_error(e).code(), Code::kThrottled) << op;
+    EXPECT_EQ(map_error(e).code(), Code::kUnavailable) << op;
+    e.s3_code = "SlowDown";
+    EXPECT_EQ(map_error(e).code(), Code::kThrottled) << op << " with an S3 SlowDown body";
   }
+  ErrorInfo head = info_of({503, "", 0, WriteCondition::kNone, Code::kOk});
+  head.operation = "head";
+  EXPECT_EQ(map_error(head).code(), Code::kThrottled) << "S3 throttles a HEAD without a body";
   ErrorInfo e = info_of({503, "", 0, WriteCondition::kNone, Code::kOk});
   e.retry_after = std::chrono::milliseconds(2000);
   EXPECT_EQ(map_error(e).retry_after(), std::chrono::milliseconds(2000)) << "Retry-After kept as Unavailable";

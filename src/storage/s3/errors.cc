@@ -95,10 +95,10 @@ Status map_body_limit(const ErrorInfo& e) {
                                           std::string(param) + " in the connection string if this is expected"));
 }
 
-// Reads are never ambiguous: a bare 503 to one is throttling (S3 answers a throttled HEAD so).
-bool is_read(std::string_view operation) {
-  return operation == "get" || operation == "head" || operation == "list";
-}
+// S3 throttles a HEAD with a bare 503 (a HEAD answer has no body). Every other answer of S3's
+// carries its XML <Code>: a bare 503 to a GET or a list comes from something in between — a proxy
+// or balancer with no store behind it — and says "down", not "slow down".
+bool bodiless(std::string_view operation) { return operation == "head"; }
 
 }  // namespace
 
@@ -109,7 +109,7 @@ Status map_error(const ErrorInfo& e) {
   const std::string_view c = e.s3_code;
   std::string ctx = context_of(e);
 
-  if (c == "SlowDown" || h == 429 || (h == 503 && (!c.empty() || is_read(e.operation)))) {
+  if (c == "SlowDown" || h == 429 || (h == 503 && (!c.empty() || bodiless(e.operation)))) {
     return with_retry_after(Status::Throttled(ctx, detail_of(e)), e);
   }
   if (c == "RequestTimeout" || h == 408) return Status::Timeout(ctx, detail_of(e));

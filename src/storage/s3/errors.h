@@ -13,12 +13,14 @@
 //         Unauthorized (hint: ca_file); unreadable ca_file or malformed URL → InvalidArgument;
 //         anything else →
 //         Unavailable (connection refused/reset, DNS, empty reply, partial transfer)
-//   SlowDown, 429, 503 with an S3 <Code>, 503 to a read (get, head, list) → Throttled
+//   SlowDown, 429, 503 with an S3 <Code>, 503 to a HEAD (it has no body) → Throttled
 //         (Retry-After kept)
-//   503 WITHOUT an S3 <Code> to a write (put, copy, delete, delete_many) → Unavailable (below):
-//         S3 throttles a write with its XML body; a bare 503 comes from something in between (a
-//         proxy whose backend died mid-request answers so after the store may have applied the
-//         write), so the write loop must judge it as ambiguous, not as rejected before processing
+//   503 WITHOUT an S3 <Code> to anything but a HEAD → Unavailable: S3 throttles with its XML
+//         body; a bare 503 comes from something in between — a proxy whose backend died, or died
+//         mid-request: to a write (put, copy, delete, delete_many) after the store may have
+//         applied it, so the write loop must judge it as ambiguous, not as rejected before
+//         processing; to a get or list it says the store is down (the breaker's business), not
+//         that it asks for fewer requests (the send rate's)
 //   RequestTimeout, 408 → Timeout
 //   412 or 409 on a create-only PUT (If-None-Match: *) → AlreadyExists
 //   412, 409 on an If-Match PUT, 404 on an If-Match PUT → PreconditionFailed
