@@ -371,6 +371,25 @@ TEST(ConnectionTest, SecretsNeverInErrors) {
   EXPECT_EQ(colon.status().message().find(secret), std::string::npos) << colon.status().to_string();
 }
 
+// The pool's params echo bad values too: a secret with every reserved character, given as the
+// value of each of them (a pasted-in-the-wrong-place secret), is never shown, raw or encoded.
+TEST(ConnectionTest, SecretsNeverInPoolParamErrors) {
+  const std::string raw = "p?@/%:Sx9Secret";
+  const std::string enc = "p%3F%40%2F%25%3ASx9Secret";
+  for (const char* param : {"concurrency", "tuner", "concurrency_min", "concurrency_max", "breaker", "retry_budget"}) {
+    for (const std::string& uri : {"s3://AKID:" + enc + "@bucket-1?concurrency=auto&" + param + "=" + enc,
+                                   "http://AKID:" + enc + "@127.0.0.1:7480/b?" + std::string(param) + "=" + enc}) {
+      auto r = parse(uri);
+      ASSERT_FALSE(r.ok()) << param;
+      const std::string m = r.status().to_string();
+      EXPECT_EQ(m.find(raw), std::string::npos) << m;
+      EXPECT_EQ(m.find(enc), std::string::npos) << m;
+      EXPECT_EQ(m.find("Sx9Secret"), std::string::npos) << m;
+      EXPECT_NE(m.find(param), std::string::npos) << "the error names the parameter: " << m;
+    }
+  }
+}
+
 TEST(ConnectionTest, ToStringMasksSecretsAndRoundTrips) {
   const std::string uri =
       "s3://AKID:Sup3rS3cret%2Fx@bucket-1/my%20db/v1?region=eu-west-1&session_token=TOK3N&timeout_ms=900"
