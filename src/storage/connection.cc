@@ -319,8 +319,8 @@ Status Parser::parse_pool_params(bool remote, const std::function<Result<long>(s
     o.concurrency = static_cast<int>(*n);
   }
   // Auto by default for a remote store: behind a store that throttles above a request rate, the
-  // tuner (slow start, then a send rate learnt from the throttles) reached 92 % of the rate with
-  // 0.4 % of requests throttled where a fixed 50 reached 66 % with 35 % throttled —
+  // tuner (slow start, then a send rate learnt from the throttles) reached 90 % of the rate with
+  // 0.4 % of requests throttled where a fixed 50 reached 69 % with 35 % throttled —
   // docs/performance.md, "The pool protects the store". A number still fixes the limit.
   if (remote && !o.concurrency) o.concurrency = ConnectionOptions::kAutoConcurrency;
   const bool is_auto = o.concurrency == ConnectionOptions::kAutoConcurrency;
