@@ -252,6 +252,7 @@ struct PoolStats {
   std::uint64_t retry_budget_refused = 0;  // retries refused: failures the empty bucket made final
   std::uint64_t deduplicated = 0;  // ops that joined an in-flight op or reused a TTL result
   double send_rate = 0;            // requests/s attempts are paced to; 0 = not pacing (AdaptiveOptions)
+  int cap = -1;                    // set_cap(): at most this many attempts at once; -1 = no cap
 };
 
 // Upper bounds (seconds) of the cumulative latency buckets of LatencySummary::at_most — the
@@ -438,6 +439,12 @@ class OperationPool {
   bool drain_for(Duration timeout);
   void stop();
   void set_concurrency(int n);
+  // A cap on the limit from outside the pool: at most `n` attempts run at once whatever the
+  // limit (fixed or tuned), until the cap changes; n < 0 removes it, n = 0 lets nothing start.
+  // The limit itself (stats().concurrency, the tuner's decisions) is untouched; stats().cap shows
+  // the cap. What caps a pool: the permits it holds of a limit shared by several processes
+  // (s3db_coord's SharedLimit). Any thread; ops already running are not interrupted.
+  void set_cap(int n);
   // Ends the run-again wait of op `op_id` (OpContext::op_id()) now: it re-enters the queue. A wake
   // that comes while the op is still in the attempt that will ask to wait is kept for it.
   void wake(std::uint64_t op_id);

@@ -33,9 +33,9 @@ void Dispatch::kick_locked(std::size_t wanted) {
       p_.queue.empty_locked()) {
     return;
   }
-  const int free_slots = limit_.load(std::memory_order_seq_cst) - active_.load(std::memory_order_seq_cst);
+  const int free_slots = effective_limit() - active_.load(std::memory_order_seq_cst);
   if (free_slots <= 0) {
-    if (p_.tuner) p_.tuner->note_saturated();
+    note_saturated_locked();
     return;
   }
   const std::size_t target = std::min({wanted, static_cast<std::size_t>(free_slots), p_.queue.size_locked()});
@@ -64,6 +64,22 @@ int Dispatch::set_limit_locked(int n, TimePoint now) {
   return old;
 }
 
+void Dispatch::note_saturated_locked() {
+  // Only the limit's saturation: a cap that binds says nothing about what the store takes.
+  if (p_.tuner && active_.load(std::memory_order_relaxed) >= limit_.load(std::memory_order_relaxed)) {
+    p_.tuner->note_saturated();
+  }
+}
+
+void Dispatch::set_cap_locked(int n) {
+  const int old = cap_.load(std::memory_order_relaxed);
+  if (n == old) return;
+  const int before = effective_limit();
+  cap_.store(n, std::memory_order_seq_cst);
+  const int after = effective_limit();
+  if (after > before) kick_locked(static_cast<std::size_t>(after - std::max(before, 0)));
+}
+
 std::optional<ConcurrencyChange> Dispatch::adapt_locked(Code code, Duration latency, TimePoint now) {
   if (p_.send_rate && p_.send_rate->feedback_locked(code, now - latency, now)) {
     p_.pacing.store(true, std::memory_order_relaxed);
@@ -83,7 +99,7 @@ TaskBase* Dispatch::try_pop_locked(RunSlot& slot) {
     return nullptr;
   }
   if (!try_acquire_slot()) {
-    if (p_.tuner) p_.tuner->note_saturated();
+    note_saturated_locked();
     return nullptr;
   }
   const TimePoint now = p_.clock->now();

@@ -13,7 +13,9 @@
 
 #include <s3db/operation_pool.h>
 
+#include <algorithm>
 #include <atomic>
+#include <limits>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -50,18 +52,23 @@ class Dispatch {
   bool try_acquire_slot() noexcept {  // inline: run()'s fast path
     int a = active_.load(std::memory_order_relaxed);
     for (;;) {
-      if (a >= limit_.load(std::memory_order_relaxed)) return false;
+      if (a >= limit_.load(std::memory_order_relaxed) || a >= cap_.load(std::memory_order_relaxed)) return false;
       if (active_.compare_exchange_weak(a, a + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
     }
   }
   void release_slot() noexcept;  // takes the mutex only when queued work needs a worker
   bool has_free_slot() const noexcept {
-    return active_.load(std::memory_order_seq_cst) < limit_.load(std::memory_order_seq_cst);
+    return active_.load(std::memory_order_seq_cst) < effective_limit();
   }
   // A worker woken for queued work has not yet taken a task (it will look at the inbox again).
   bool searching() const noexcept { return searching_.load(std::memory_order_seq_cst) != 0; }
   int active() const noexcept { return active_.load(std::memory_order_acquire); }
   int limit() const noexcept { return limit_.load(std::memory_order_acquire); }
+  int cap() const noexcept { return cap_.load(std::memory_order_acquire); }
+  // What may run at once: the limit, or the cap when it is lower.
+  int effective_limit() const noexcept {
+    return std::min(limit_.load(std::memory_order_seq_cst), cap_.load(std::memory_order_seq_cst));
+  }
 
   // ---- with the pool mutex held --------------------------------------------------------------
   // Wakes (or starts) up to `wanted` workers for queued work that has free slots.
@@ -75,6 +82,11 @@ class Dispatch {
   void unregister_locked(std::unique_lock<std::mutex>& lk, RunSlot& slot);
   // Sets the limit (wakes workers when it grows); returns the old one.
   int set_limit_locked(int n, TimePoint now);
+  // Sets the cap (OperationPool::set_cap; kNoCap = none), waking workers when it grows.
+  static constexpr int kNoCap = std::numeric_limits<int>::max();
+  void set_cap_locked(int n);
+  // Queued work found no free slot: tells the tuner, when it is the limit (not the cap) that binds.
+  void note_saturated_locked();
   // Feeds one attempt's outcome to the send rate and the tuner (the pool has one) and applies
   // the tuner's decision.
   std::optional<ConcurrencyChange> adapt_locked(Code code, Duration latency, TimePoint now);
@@ -104,6 +116,7 @@ class Dispatch {
   Engine& p_;
   std::atomic<int> active_{0};
   std::atomic<int> limit_;
+  std::atomic<int> cap_{kNoCap};  // OperationPool::set_cap()
   // Workers woken or started for queued work that have not yet taken a task or gone back to sleep.
   // Written under the mutex; read without it by submit's lock-free path. While one is searching,
   // nobody wakes another: the searcher, once it holds a task, wakes the next one if work is still

@@ -98,7 +98,7 @@ void Engine::submit_prepared(TaskBase* t) {
     }
     // Saturation (what lets adaptive AIMD raise the limit) means an op had to wait for a slot;
     // one submitted while a slot was free says nothing of the kind.
-    if (!slot_free && tuner) tuner->note_saturated();
+    if (!slot_free && tuner && dispatch.active() >= dispatch.limit()) tuner->note_saturated();  // not the cap
     return;
   }
   std::unique_lock<std::mutex> lk(mu, std::defer_lock);

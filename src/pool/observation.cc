@@ -218,6 +218,7 @@ PoolStats OperationPool::stats() const {
   s.retries = p.obs.retries();
   s.ran_again = p.obs.ran_again();
   s.concurrency = p.dispatch.limit();
+  s.cap = p.dispatch.cap() == pool::Dispatch::kNoCap ? -1 : p.dispatch.cap();
   s.paused = p.paused.load(std::memory_order_acquire);
   s.stopped = p.stopped.load(std::memory_order_acquire);
   s.deduplicated = p.dedup.joined();

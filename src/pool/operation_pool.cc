@@ -235,4 +235,10 @@ void OperationPool::set_concurrency(int n) {
   if (old != n) p.obs.emit_change(pool::ConcurrencyChange{old, n, "set_concurrency"});
 }
 
+void OperationPool::set_cap(int n) {
+  Engine& p = *impl_;
+  std::lock_guard<std::mutex> g(p.mu);
+  p.dispatch.set_cap_locked(n < 0 ? pool::Dispatch::kNoCap : n);
+}
+
 }  // namespace s3db

@@ -2,95 +2,23 @@
 // private redis-server on a unix socket (started and stopped by the fixture; loopback only).
 #include "coord/permit_leases.h"
 #include "coord/rate_bucket.h"
-#include "support/test_env.h"
+#include "private_redis.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <set>
 #include <thread>
-
-extern char** environ;
 
 namespace s3db::coord {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Polls `done` for at most `limit` (a broken lease never hangs the test).
-template <typename F>
-bool within(std::chrono::milliseconds limit, F done) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
-class PrivateRedis {
- public:
-  explicit PrivateRedis(std::string password = "") {
-    dir_ = std::filesystem::temp_directory_path() / ("s3db-redis-" + std::to_string(::getpid()) + "-" + std::to_string(++n_));
-    std::filesystem::create_directories(dir_);
-    socket_ = (dir_ / "redis.sock").string();
-    std::vector<std::string> args = {"redis-server", "--port", "0", "--unixsocket", socket_, "--save", "",
-                                     "--appendonly", "no", "--dir", dir_.string(), "--daemonize", "no",
-                                     "--loglevel", "warning"};
-    if (!password.empty()) {
-      args.push_back("--requirepass");
-      args.push_back(password);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (::posix_spawnp(&pid_, "redis-server", nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    // Up when it answers PING: the socket file exists a moment before the server accepts on it.
-    up_ = pid_ > 0 && within(30s, [&] {
-            RedisUrl u;
-            u.unix_path = socket_;
-            auto c = RedisConnection::open(u, 1s);
-            if (!c.ok()) return false;
-            auto pong = c->command({"PING"});
-            return pong.ok() || pong.status().code() == Code::kUnauthorized;  // it answered
-          });
-  }
-  ~PrivateRedis() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    std::filesystem::remove_all(dir_);
-  }
-  bool up() const { return up_; }
-  std::string url() const { return "unix://" + socket_; }
-  RedisConnection connect(const std::string& url_override = "") const {
-    auto u = parse_redis_url(url_override.empty() ? url() : url_override);
-    EXPECT_TRUE(u.ok()) << u.status().to_string();
-    auto c = RedisConnection::open(*u, 10s);  // generous: a loaded CI machine must not fail a command
-    EXPECT_TRUE(c.ok()) << c.status().to_string();
-    return std::move(c).value();
-  }
-
- private:
-  static inline int n_ = 0;
-  std::filesystem::path dir_;
-  std::string socket_;
-  pid_t pid_ = -1;
-  bool up_ = false;
-};
-
-// A redis-server that does not start skips the test, or fails it under S3DB_REQUIRE_SERVERS=1 (CI).
-#define REQUIRE_REDIS(r)                                                                          \
-  if (!(r).up()) {                                                                                \
-    if (::s3db::testing::servers_required()) FAIL() << "redis-server did not start";              \
-    GTEST_SKIP() << "redis-server did not start (scripts/install-deps.sh --test installs it)";     \
-  }
+using testing::PrivateRedis;
+using testing::within;
 
 TEST(RedisUrlTest, FormsErrorsAndNoPasswordInDescriptions) {
   auto a = parse_redis_url("redis://127.0.0.1:6390/2");

@@ -1,0 +1,76 @@
+// OperationPool::set_cap: a cap from outside on how many attempts run at once (what a shared
+// limit's permits are), below the limit, without touching it or the tuner.
+#include <s3db/operation_pool.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "pool_test_util.h"
+
+namespace s3db {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(PoolCap, AtMostTheCapRunAndRaisingItStartsTheQueued) {
+  OperationPool pool(testing::pool_options(8));
+  EXPECT_EQ(pool.stats().cap, -1);
+  pool.set_cap(0);
+  EXPECT_EQ(pool.stats().cap, 0);
+  std::atomic<bool> open{false};
+  std::atomic<int> ran{0};
+  std::vector<Future<void>> fs;
+  for (int i = 0; i < 6; ++i) {
+    fs.push_back(pool.submit([&](OpContext&) {
+      ++ran;
+      while (!open.load()) std::this_thread::sleep_for(milliseconds(1));
+      return Status::OK();
+    }));
+  }
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(ran.load(), 0) << "cap 0: nothing starts";
+  pool.set_cap(2);
+  ASSERT_TRUE(testing::eventually([&] { return ran.load() == 2; }));
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(pool.stats().active, 2u);
+  EXPECT_EQ(pool.stats().concurrency, 8) << "the limit is untouched";
+  // run() on the inline path respects the cap too: it queues behind them.
+  std::atomic<bool> inline_ran{false};
+  std::thread t([&] { (void)pool.run([&](OpContext&) { inline_ran = true; return Status::OK(); }); });
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_FALSE(inline_ran.load());
+  pool.set_cap(-1);  // removed: the limit (8) holds again
+  ASSERT_TRUE(testing::eventually([&] { return ran.load() == 6; }));
+  open = true;
+  t.join();
+  EXPECT_TRUE(inline_ran.load());
+  for (auto& f : fs) EXPECT_TRUE(f.get().ok());
+  EXPECT_EQ(pool.stats().cap, -1);
+}
+
+TEST(PoolCap, ACapAboveTheLimitChangesNothing) {
+  OperationPool pool(testing::pool_options(2));
+  pool.set_cap(100);
+  std::atomic<int> ran{0};
+  std::atomic<bool> open{false};
+  std::vector<Future<void>> fs;
+  for (int i = 0; i < 4; ++i) {
+    fs.push_back(pool.submit([&](OpContext&) {
+      ++ran;
+      while (!open.load()) std::this_thread::sleep_for(milliseconds(1));
+      return Status::OK();
+    }));
+  }
+  ASSERT_TRUE(testing::eventually([&] { return ran.load() == 2; }));
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(ran.load(), 2);
+  open = true;
+  for (auto& f : fs) EXPECT_TRUE(f.get().ok());
+}
+
+}  // namespace
+}  // namespace s3db
