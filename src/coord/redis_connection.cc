@@ -3,6 +3,8 @@
 #include "core/encoding.h"
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <charconv>
 
@@ -160,7 +162,44 @@ RedisConnection::~RedisConnection() {
   if (ctx_ != nullptr) redisFree(ctx_);
 }
 
+namespace {
+
+// hiredis writes with write(): to a server that died (kill -9, restart) that raises SIGPIPE, whose
+// default action ends the whole process. For the length of one command this thread blocks it; a
+// SIGPIPE the write raised stays pending on the thread and is taken off before the mask is
+// restored, so the write fails with EPIPE (Unavailable) and the process lives on. (libcurl does
+// the same around its transfers.) Another thread's SIGPIPE is not touched.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    blocked_ = pthread_sigmask(SIG_BLOCK, &pipe, &old_) == 0;
+  }
+  ~SigpipeBlocked() {
+    if (!blocked_) return;
+    if (sigismember(&old_, SIGPIPE) == 1) return;  // the caller blocks it already: theirs to take
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe, nullptr, &zero) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+ private:
+  sigset_t old_;
+  bool blocked_ = false;
+};
+
+}  // namespace
+
 Result<Reply> RedisConnection::command(const std::vector<std::string>& argv) {
+  const SigpipeBlocked no_sigpipe;
   if (ctx_ == nullptr || ctx_->err != 0) {
     return Status::Unavailable("redis " + where_, ctx_ == nullptr ? "not connected" : std::string(ctx_->errstr));
   }

@@ -11,6 +11,8 @@
 // - eval(): EVALSHA with the SHA-1 that SCRIPT LOAD gave on this connection; on NOSCRIPT (a
 //   restarted or flushed Redis) it loads the script again and retries once. A script crosses the
 //   wire once per connection and server lifetime.
+// - A server that died mid-connection is Unavailable, never a SIGPIPE that ends the process: the
+//   calling thread blocks SIGPIPE for each command and takes off one its write raised.
 // - Not thread-safe: one connection per thread, or a mutex around it (the caller's).
 #pragma once
 

@@ -251,5 +251,23 @@ TEST(RedisConnectionTest, NobodyListeningIsUnavailable) {
   EXPECT_EQ(c.status().code(), Code::kUnavailable) << c.status().to_string();
 }
 
+// A server killed under an open connection: the next commands are Unavailable, and the process
+// lives (hiredis's write to the dead socket raised SIGPIPE, whose default action ended it: the
+// shared limit's test died with status 141 when Redis was restarted).
+TEST(RedisConnectionTest, AServerKilledUnderTheConnectionIsUnavailableNotSigpipe) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  RedisConnection c = redis.connect();
+  ASSERT_TRUE(c.command({"PING"}).ok());
+  redis.kill_server();
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.command({"SET", "k", std::string(64 * 1024, 'x')});  // big enough to need a write
+    EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().to_string();
+  }
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_EQ(sigismember(&pending, SIGPIPE), 0) << "no SIGPIPE left pending on this thread";
+}
+
 }  // namespace
 }  // namespace s3db::coord

@@ -37,10 +37,43 @@ bool within(std::chrono::milliseconds limit, F done) {
 
 class PrivateRedis {
  public:
-  explicit PrivateRedis(std::string password = "") {
+  explicit PrivateRedis(std::string password = "") : password_(std::move(password)) {
     dir_ = std::filesystem::temp_directory_path() / ("s3db-redis-" + std::to_string(::getpid()) + "-" + std::to_string(++n_));
     std::filesystem::create_directories(dir_);
     socket_ = (dir_ / "redis.sock").string();
+    spawn();
+  }
+  ~PrivateRedis() {
+    kill_server();
+    std::filesystem::remove_all(dir_);
+  }
+  // kill -9 of the server (its data is gone: no persistence), and a new one on the same socket.
+  void kill_server() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+    up_ = false;
+  }
+  void restart() {
+    kill_server();
+    std::filesystem::remove(socket_);
+    spawn();
+  }
+  bool up() const { return up_; }
+  std::string url() const { return "unix://" + socket_; }
+  RedisConnection connect(const std::string& url_override = "") const {
+    auto u = parse_redis_url(url_override.empty() ? url() : url_override);
+    EXPECT_TRUE(u.ok()) << u.status().to_string();
+    auto c = RedisConnection::open(*u, 10s);  // generous: a loaded CI machine must not fail a command
+    EXPECT_TRUE(c.ok()) << c.status().to_string();
+    return std::move(c).value();
+  }
+
+ private:
+  void spawn() {
+    const std::string password = password_;
     std::vector<std::string> args = {"redis-server", "--port", "0", "--unixsocket", socket_, "--save", "",
                                      "--appendonly", "no", "--dir", dir_.string(), "--daemonize", "no",
                                      "--loglevel", "warning"};
@@ -62,25 +95,9 @@ class PrivateRedis {
             return pong.ok() || pong.status().code() == Code::kUnauthorized;  // it answered
           });
   }
-  ~PrivateRedis() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    std::filesystem::remove_all(dir_);
-  }
-  bool up() const { return up_; }
-  std::string url() const { return "unix://" + socket_; }
-  RedisConnection connect(const std::string& url_override = "") const {
-    auto u = parse_redis_url(url_override.empty() ? url() : url_override);
-    EXPECT_TRUE(u.ok()) << u.status().to_string();
-    auto c = RedisConnection::open(*u, 10s);  // generous: a loaded CI machine must not fail a command
-    EXPECT_TRUE(c.ok()) << c.status().to_string();
-    return std::move(c).value();
-  }
 
- private:
   static inline int n_ = 0;
+  std::string password_;
   std::filesystem::path dir_;
   std::string socket_;
   pid_t pid_ = -1;

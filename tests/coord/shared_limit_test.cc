@@ -173,6 +173,50 @@ TEST(SharedLimitTest, AKilledHoldersPermitsComeBackWithinALease) {
   EXPECT_LT(std::chrono::steady_clock::now() - killed, 10s);
 }
 
+TEST(SharedLimitTest, RedisKilledMidRunFallsBackToTheLocalShareThenResumes) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  PoolOptions po;
+  po.concurrency = 50;
+  OperationPool pool(po);
+  SharedLimitOptions o = shared(redis, "restart", 8);
+  o.fallback = 3;
+  o.retry = 50ms;
+  o.redis_timeout = 500ms;
+  auto limit = SharedLimit::start(pool, o);
+  ASSERT_TRUE(limit.ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  // A steady load through the whole test: no op may be lost or fail.
+  std::thread load([&] {
+    while (!stop.load()) {
+      std::vector<Future<void>> fs;
+      for (int i = 0; i < 20; ++i) {
+        fs.push_back(pool.submit([](OpContext&) {
+          std::this_thread::sleep_for(std::chrono::microseconds(500));
+          return Status::OK();
+        }));
+      }
+      for (auto& f : fs) (f.get().ok() ? ok : failed)++;
+    }
+  });
+  ASSERT_TRUE(within(10s, [&] { return (*limit)->stats().held > 0; }));
+  redis.kill_server();
+  ASSERT_TRUE(within(10s, [&] { return (*limit)->stats().fallback; })) << "Redis away: the local share";
+  const int before = ok.load();
+  EXPECT_TRUE(within(10s, [&] { return ok.load() > before + 40; })) << "and the pool keeps working";
+  EXPECT_LE(pool.stats().active, 3u);
+  EXPECT_EQ(pool.stats().cap, 3);
+  redis.restart();
+  ASSERT_TRUE(redis.up());
+  EXPECT_TRUE(within(10s, [&] { return !(*limit)->stats().fallback && (*limit)->stats().held > 0; }))
+      << "shared mode resumed";
+  stop = true;
+  load.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GE((*limit)->stats().fallbacks, 1u);
+}
+
 TEST(SharedLimitTest, ABadUrlOrNobodyListeningIsOneClearErrorAtStart) {
   OperationPool pool(PoolOptions{});
   SharedLimitOptions o;
