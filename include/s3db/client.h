@@ -14,7 +14,10 @@
 #include <s3db/operation_pool.h>
 #include <s3db/storage_client.h>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
+#include <string>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -22,12 +25,28 @@
 
 namespace s3db {
 
+// A concurrency limit shared with every process that names the same Redis and key (the design
+// note's distributed coordination; docs/coordination.md): the pool runs at most as many ops at
+// once as the permits it holds, leased in small batches as its demand moves and renewed by a
+// thread of its own (no Redis round trip on an op's path). A process killed with -9 holds its
+// permits at most one lease_ttl. Redis away: the pool runs on `fallback` and rejoins by itself.
+struct SharedLimitConfig {
+  // redis://[[user]:password@]host[:port][/db] or unix:///path/to/socket[?db=N]; empty = off.
+  // The password is a secret: no message shows it.
+  std::string redis_url;
+  std::string key = "s3db:limit";
+  int global_concurrency = 0;  // permits for every process together; ≥ 1 with a redis_url
+  std::chrono::milliseconds lease_ttl{10000};
+  int fallback = 4;  // the pool's cap while Redis is away
+};
+
 struct ClientOptions {
   bool pool_enabled = true;
   PoolOptions pool;  // the URI's pool settings (and remote defaults) override these: see s3db/connection.h
   // Wins over the URI's concurrency (a fixed limit, or ConnectionOptions::kAutoConcurrency): a
   // command line's --concurrency. Unset = the URI's, or the store's default.
   std::optional<int> concurrency;
+  SharedLimitConfig shared;  // off unless redis_url is set (Client::open joins it)
 };
 
 class Client {
@@ -35,8 +54,23 @@ class Client {
   // Parses `uri` (s3db/connection.h), builds the StorageClient and its pool. The URI's timeout_ms
   // (60 s by default for s3/http(s) stores) becomes the pool's default per-attempt timeout unless
   // options.pool.default_timeout is set.
+  // With options.shared.redis_url set, also joins that shared limit (join_shared_limit): a bad
+  // Redis URL, a wrong password or nobody listening is that error, naming the URL without its
+  // password.
   static Result<std::shared_ptr<Client>> open(std::string_view uri, ClientOptions options = {});
   static std::shared_ptr<Client> wrap(std::shared_ptr<StorageClient> storage, ClientOptions options = {});
+  // Caps this Client's pool at its share of `config`'s limit from now on (once per Client:
+  // InvalidArgument the second time). Connects first; errors as for open().
+  Status join_shared_limit(const SharedLimitConfig& config);
+  // The permits held now and whether the pool runs on its fallback share (Redis away); {0, false}
+  // when no shared limit was joined.
+  struct SharedLimitState {
+    bool joined = false;
+    int held = 0;
+    bool fallback = false;
+    std::uint64_t lost = 0;  // leases found expired at renewal
+  };
+  SharedLimitState shared_limit() const;
 
   StorageClient& storage() noexcept { return *storage_; }
   std::shared_ptr<StorageClient> storage_ptr() const noexcept { return storage_; }
@@ -72,6 +106,7 @@ class Client {
   std::shared_ptr<StorageClient> storage_;
   ClientOptions options_;
   std::unique_ptr<OperationPool> pool_;
+  std::shared_ptr<void> shared_;  // the coordinator of a joined shared limit (s3db_coord); first to go
 };
 
 }  // namespace s3db

@@ -2,6 +2,8 @@
 // whose op calls the storage with the attempt's OpContext; the pool owns retries and timeouts.
 #include "s3db/client.h"
 
+#include "coord/shared_limit.h"
+
 namespace s3db {
 
 Client::Client(std::shared_ptr<StorageClient> storage, ClientOptions options)
@@ -9,8 +11,30 @@ Client::Client(std::shared_ptr<StorageClient> storage, ClientOptions options)
       pool_(std::make_unique<OperationPool>(options_.pool)) {}
 
 Client::~Client() {
-  // Stops the pool (and joins its threads) while storage_ is still alive: running ops use it.
+  // The shared limit's coordinator first (it returns its permits and uncaps the pool), then the
+  // pool (joining its threads) while storage_ is still alive: running ops use it.
+  shared_.reset();
   pool_.reset();
+}
+
+Status Client::join_shared_limit(const SharedLimitConfig& config) {
+  if (shared_) return Status::InvalidArgument("shared limit", "this client joined one already");
+  coord::SharedLimitOptions o;
+  o.redis_url = config.redis_url;
+  o.key = config.key;
+  o.global_concurrency = config.global_concurrency;
+  o.lease_ttl = config.lease_ttl;
+  o.fallback = config.fallback;
+  auto limit = coord::SharedLimit::start(*pool_, std::move(o));
+  if (!limit.ok()) return limit.status();
+  shared_ = std::shared_ptr<coord::SharedLimit>(std::move(limit).value());
+  return Status::OK();
+}
+
+Client::SharedLimitState Client::shared_limit() const {
+  if (!shared_) return {};
+  const coord::SharedLimitStats s = static_cast<const coord::SharedLimit*>(shared_.get())->stats();
+  return SharedLimitState{true, s.held, s.fallback, s.lost};
 }
 
 Result<std::shared_ptr<Client>> Client::open(std::string_view uri, ClientOptions options) {
@@ -25,7 +49,12 @@ Result<std::shared_ptr<Client>> Client::open(std::string_view uri, ClientOptions
   if (conn->timeout.count() > 0 && options.pool.default_timeout.count() == 0) {
     options.pool.default_timeout = conn->timeout;
   }
-  return wrap(std::shared_ptr<StorageClient>(std::move(*storage)), std::move(options));
+  const SharedLimitConfig shared = options.shared;
+  auto client = wrap(std::shared_ptr<StorageClient>(std::move(*storage)), std::move(options));
+  if (!shared.redis_url.empty()) {
+    if (Status st = client->join_shared_limit(shared); !st.ok()) return st;
+  }
+  return client;
 }
 
 std::shared_ptr<Client> Client::wrap(std::shared_ptr<StorageClient> storage, ClientOptions options) {

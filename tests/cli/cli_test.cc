@@ -36,6 +36,9 @@ TEST(CliUsage, UsageErrorsExitTwoWithOneLine) {
       {"insert", "users", "[1,2]"},                    // JSON but not an object
       {"query", "users", "--where", "novalue"},        // bad --where
       {"list", "users", "--value", "country=PT"},      // --value without --partition
+      {"--redis", "unix:///nowhere", "resources"},     // --redis without --global-concurrency
+      {"--global-concurrency", "4", "resources"},      // --global-concurrency without --redis
+      {"--global-concurrency", "0", "resources"},      // out of range
   };
   for (const auto& args : cases) {
     CliRun r = run(args);
@@ -45,6 +48,17 @@ TEST(CliUsage, UsageErrorsExitTwoWithOneLine) {
     expect_one_error_line(r);
     EXPECT_TRUE(r.out.empty()) << joined << r.out;
   }
+}
+
+// A Redis that cannot be reached: one line, exit 1 (an operation's failure, not a usage error),
+// never the password, in the error or in --help with S3DB_REDIS_URL set.
+TEST(CliUsage, AnUnreachableRedisIsOneLineWithoutItsPassword) {
+  CliRun r = run({"--redis", "redis://user:Pa%3Fss%40w%2Frd%25x%3Ay@127.0.0.1:1/0", "--global-concurrency", "4",
+                  "resources"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("redis://user:***@127.0.0.1:1/0"), std::string::npos) << r.err;
+  for (const char* leak : {"Pa%3F", "Pa?ss", "w%2Frd", "x%3Ay"}) EXPECT_EQ(r.err.find(leak), std::string::npos) << r.err;
 }
 
 TEST(CliUsage, BadUrlsAreOneClearLineAndNeverLeakSecrets) {

@@ -52,6 +52,10 @@ struct Globals {
   // --concurrency N|auto (auto = ConnectionOptions::kAutoConcurrency); wins over the URL's
   // concurrency=. Unset = the URL's, or the store's default (auto for s3/http(s), 50 otherwise).
   std::optional<int> concurrency;
+  // --redis URL (env S3DB_REDIS_URL) and --global-concurrency N: a limit shared by every s3db
+  // process naming the same Redis (ClientOptions::shared). The URL may hold a password: never shown.
+  std::string redis;
+  int global_concurrency = 0;
   bool json = false;
   int verbose = 0;
 };

@@ -23,6 +23,12 @@ Database open_database(const Globals& g, const std::string& url, DatabaseOptions
   auto parsed = ConnectionOptions::FromUri(url);
   if (!parsed.ok()) throw UsageError("invalid --url: " + parsed.status().message());
   if (g.concurrency) opts.client.concurrency = *g.concurrency;
+  if (!g.redis.empty() && g.global_concurrency < 1) throw UsageError("--redis needs --global-concurrency N");
+  if (g.redis.empty() && g.global_concurrency > 0) throw UsageError("--global-concurrency needs --redis URL");
+  if (!g.redis.empty()) {
+    opts.client.shared.redis_url = g.redis;
+    opts.client.shared.global_concurrency = g.global_concurrency;
+  }
   opts.client.pool.name = "s3db-cli";
   return take(Database::open(url, std::move(opts)));
 }
