@@ -75,12 +75,8 @@ void SharedLimit::run() {
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {
     lk.unlock();
-    const bool shared = leases_ != nullptr;
-    if (shared && !step()) {
-      // enter_fallback() was called by step()
-    } else if (!shared) {
-      (void)reconnect();
-    }
+    if (leases_) (void)step();  // a Redis failure falls back inside it
+    else (void)reconnect();
     lk.lock();
     cv_.wait_for(lk, leases_ ? opts_.tick : opts_.retry, [&] { return stop_; });
   }
