@@ -12,6 +12,7 @@
 
 #include <s3db/connection.h>
 #include <s3db/operation_pool.h>
+#include <s3db/shared_limit.h>
 #include <s3db/storage_client.h>
 
 #include <chrono>
@@ -25,28 +26,15 @@
 
 namespace s3db {
 
-// A concurrency limit shared with every process that names the same Redis and key (the design
-// note's distributed coordination; docs/coordination.md): the pool runs at most as many ops at
-// once as the permits it holds, leased in small batches as its demand moves and renewed by a
-// thread of its own (no Redis round trip on an op's path). A process killed with -9 holds its
-// permits at most one lease_ttl. Redis away: the pool runs on `fallback` and rejoins by itself.
-struct SharedLimitConfig {
-  // redis://[[user]:password@]host[:port][/db] or unix:///path/to/socket[?db=N]; empty = off.
-  // The password is a secret: no message shows it.
-  std::string redis_url;
-  std::string key = "s3db:limit";
-  int global_concurrency = 0;  // permits for every process together; ≥ 1 with a redis_url
-  std::chrono::milliseconds lease_ttl{10000};
-  int fallback = 4;  // the pool's cap while Redis is away
-};
-
 struct ClientOptions {
   bool pool_enabled = true;
   PoolOptions pool;  // the URI's pool settings (and remote defaults) override these: see s3db/connection.h
   // Wins over the URI's concurrency (a fixed limit, or ConnectionOptions::kAutoConcurrency): a
   // command line's --concurrency. Unset = the URI's, or the store's default.
   std::optional<int> concurrency;
-  SharedLimitConfig shared;  // off unless redis_url is set (Client::open joins it)
+  // Limits shared through Redis, or a local rate cap (s3db/shared_limit.h); Client::open joins
+  // them, merged with the connection string's (these win field by field where set).
+  SharedLimitConfig shared;
 };
 
 class Client {
@@ -62,14 +50,8 @@ class Client {
   // Caps this Client's pool at its share of `config`'s limit from now on (once per Client:
   // InvalidArgument the second time). Connects first; errors as for open().
   Status join_shared_limit(const SharedLimitConfig& config);
-  // The permits held now and whether the pool runs on its fallback share (Redis away); {0, false}
-  // when no shared limit was joined.
-  struct SharedLimitState {
-    bool joined = false;
-    int held = 0;
-    bool fallback = false;
-    std::uint64_t lost = 0;  // leases found expired at renewal
-  };
+  // The shared limit's state now (permits, fallback, rate waits); all zero when none was joined.
+  using SharedLimitState = s3db::SharedLimitState;
   SharedLimitState shared_limit() const;
 
   StorageClient& storage() noexcept { return *storage_; }
