@@ -34,7 +34,16 @@ Status Client::join_shared_limit(const SharedLimitConfig& config) {
 Client::SharedLimitState Client::shared_limit() const {
   if (!shared_) return {};
   const coord::SharedLimitStats s = static_cast<const coord::SharedLimit*>(shared_.get())->stats();
-  return SharedLimitState{true, s.held, s.fallback, s.lost};
+  SharedLimitState out;
+  out.joined = out.shared = true;
+  out.held = s.held;
+  out.fallback = s.fallback;
+  out.leased = s.leased;
+  out.returned = s.returned;
+  out.renewals = s.renewals;
+  out.lost = s.lost;
+  out.fallbacks = s.fallbacks;
+  return out;
 }
 
 Result<std::shared_ptr<Client>> Client::open(std::string_view uri, ClientOptions options) {
