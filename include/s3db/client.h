@@ -55,7 +55,8 @@ class Client {
   SharedLimitState shared_limit() const;
 
   StorageClient& storage() noexcept { return *storage_; }
-  std::shared_ptr<StorageClient> storage_ptr() const noexcept { return storage_; }
+  // The storage as given to the Client, without its rate gates (to wrap it in another Client).
+  std::shared_ptr<StorageClient> storage_ptr() const noexcept { return raw_; }
   OperationPool& pool() noexcept { return *pool_; }
   bool pool_enabled() const noexcept { return options_.pool_enabled; }
   // Applies pool_enabled to `options` (sets bypass when the pool is disabled).
@@ -85,10 +86,12 @@ class Client {
   ~Client();
 
  private:
-  std::shared_ptr<StorageClient> storage_;
+  struct Joined;
+  std::shared_ptr<StorageClient> raw_;      // as given
+  std::shared_ptr<StorageClient> storage_;  // raw_ behind the rate gates: what every op calls
   ClientOptions options_;
   std::unique_ptr<OperationPool> pool_;
-  std::shared_ptr<void> shared_;  // the coordinator of a joined shared limit (s3db_coord); first to go
+  std::unique_ptr<Joined> joined_;  // the rate gates and coordinator of a joined limit; first to go
 };
 
 }  // namespace s3db

@@ -64,7 +64,7 @@ struct SharedLimitConfig {
 
 // InvalidArgument naming the field: global_concurrency without redis_url, a redis_url with
 // neither global_concurrency nor a rate, a negative or non-finite rate, lease_ttl under 100 ms,
-// fallback < 0, fallback_rate_share outside [0, 1]. OK for the default (nothing set).
+// fallback < 0, fallback_rate_share outside (0, 1]. OK for the default (nothing set).
 Status check(const SharedLimitConfig& config);
 
 // What Client::shared_limit() reports (all zero when no limit is set).

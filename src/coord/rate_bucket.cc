@@ -7,7 +7,7 @@ namespace s3db::coord {
 
 namespace {
 
-// KEYS: bucket. ARGV: rate per ms, burst, n. → 0, or ms to wait.
+// KEYS: bucket. ARGV: rate per ms, burst, n. → {granted, ms to wait when none}.
 const Script kTake{
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     "local t = redis.call('TIME')\n"
@@ -17,11 +17,12 @@ const Script kTake{
     "local tokens, at = tonumber(b[1]), tonumber(b[2])\n"
     "if tokens == nil then tokens, at = burst, now end\n"
     "tokens = math.min(burst, tokens + math.max(0, now - at) * rate)\n"
+    "local granted = math.min(n, math.floor(tokens))\n"
     "local wait = 0\n"
-    "if tokens >= n then tokens = tokens - n else wait = math.max(1, math.ceil((n - tokens) / rate)) end\n"
+    "if granted > 0 then tokens = tokens - granted else wait = math.max(1, math.ceil((1 - tokens) / rate)) end\n"
     "redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))\n"
     "redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)\n"
-    "return wait\n"};
+    "return {granted, wait}\n"};
 
 std::string number(double v) {
   char buf[64];
@@ -34,11 +35,12 @@ std::string number(double v) {
 RateBucket::RateBucket(RedisConnection conn, std::string key, double per_second, double burst)
     : conn_(std::move(conn)), key_(std::move(key)), rate_(per_second), burst_(burst) {}
 
-Result<std::chrono::milliseconds> RateBucket::take(int n) {
-  if (n < 1 || n > burst_) return Status::InvalidArgument("rate " + key_, "take 1..burst tokens at a time");
+Result<RateBucket::Grant> RateBucket::take(int n) {
+  if (n < 1) return Status::InvalidArgument("rate " + key_, "take at least one token");
   auto r = conn_.eval(kTake, {key_}, {number(rate_ / 1000.0), number(burst_), std::to_string(n)});
   if (!r.ok()) return r.status();
-  return std::chrono::milliseconds(r->integer);
+  if (r->elements.size() != 2) return Status::Internal("rate " + key_, "unexpected reply to the take script");
+  return Grant{static_cast<int>(r->elements[0].integer), std::chrono::milliseconds(r->elements[1].integer)};
 }
 
 }  // namespace s3db::coord

@@ -3,10 +3,10 @@
 //
 // Contract
 // - One hash per bucket key: tokens (fractional) and the time of the last refill (ms). take(n)
-//   refills by rate × elapsed (capped at `burst`), then takes n tokens if it can: → 0. If it
-//   cannot, nothing is taken and it answers how long until n tokens are there (ms, ≥ 1): the
-//   caller waits that long (its own clock) and asks again. All in one atomic script. n outside
-//   1..burst → InvalidArgument (more than the burst could never be granted).
+//   refills by rate × elapsed (capped at `burst`), then takes as many whole tokens as it holds,
+//   up to n: → {granted, 0}. When it holds none, nothing is taken and it answers how long until
+//   one is there: {0, wait ≥ 1 ms}; the caller waits that long (its own clock) and asks again.
+//   All in one atomic script. n < 1 → InvalidArgument.
 // - The bucket's key expires after it has been idle long enough to be full again.
 // - Errors are the connection's. Not thread-safe (one connection).
 #pragma once
@@ -21,8 +21,11 @@ namespace s3db::coord {
 class RateBucket {
  public:
   RateBucket(RedisConnection conn, std::string key, double per_second, double burst);
-  // 0: granted; otherwise how long to wait before asking again.
-  Result<std::chrono::milliseconds> take(int n = 1);
+  struct Grant {
+    int granted = 0;
+    std::chrono::milliseconds wait{0};  // with granted == 0: when to ask again
+  };
+  Result<Grant> take(int n = 1);
 
  private:
   RedisConnection conn_;

@@ -26,7 +26,7 @@ Status check(const SharedLimitConfig& c) {
   }
   if (c.lease_ttl < std::chrono::milliseconds(100)) return bad("lease_ttl", "must be at least 100 ms");
   if (c.fallback < 0) return bad("fallback", "must be 0 or more permits");
-  if (!(c.fallback_rate_share >= 0 && c.fallback_rate_share <= 1)) return bad("fallback_rate_share", "must be in [0, 1]");
+  if (!(c.fallback_rate_share > 0 && c.fallback_rate_share <= 1)) return bad("fallback_rate_share", "must be in (0, 1]");
   return Status::OK();
 }
 

@@ -19,33 +19,56 @@ std::string holder_name() {
   return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(rd() % 1000000);
 }
 
-Result<PermitLeases> connect(const RedisUrl& url, const SharedLimitOptions& o, const std::string& holder) {
-  auto conn = RedisConnection::open(url, o.redis_timeout);
-  if (!conn.ok()) return conn.status();
-  PermitLeases leases(std::move(conn).value(), o.key, o.global_concurrency, o.lease_ttl, holder);
-  auto probe = leases.held_by_all();  // loads the scripts; a wrong db or a read-only replica says so
-  if (!probe.ok()) return probe.status();
-  return leases;
-}
-
 }  // namespace
 
-Result<std::unique_ptr<SharedLimit>> SharedLimit::start(OperationPool& pool, SharedLimitOptions o) {
-  if (o.global_concurrency < 1) return Status::InvalidArgument("shared limit", "global_concurrency must be at least 1");
-  o.batch = std::max(1, o.batch);
-  o.fallback = std::max(0, o.fallback);
-  auto url = parse_redis_url(o.redis_url);
-  if (!url.ok()) return url.status();
-  auto leases = connect(*url, o, holder_name());
-  if (!leases.ok()) return leases.status().with_context("shared limit at " + url->describe());
-  return std::unique_ptr<SharedLimit>(new SharedLimit(pool, std::move(o), std::move(url).value(),
-                                                      std::move(leases).value()));
+Result<SharedLimit::Remote> SharedLimit::connect(const RedisUrl& url, const SharedLimitConfig& c, const RateGates& g,
+                                                 const SharedLimitTuning& t) {
+  // One connection per component: each is used by the coordinator thread alone.
+  auto open = [&]() { return RedisConnection::open(url, t.redis_timeout); };
+  Remote r;
+  if (c.global_concurrency > 0) {
+    auto conn = open();
+    if (!conn.ok()) return conn.status();
+    r.leases = std::make_unique<PermitLeases>(std::move(conn).value(), c.key, c.global_concurrency, c.lease_ttl,
+                                              holder_name());
+    auto probe = r.leases->held_by_all();  // loads the scripts; a wrong db or a read-only replica says so
+    if (!probe.ok()) return probe.status();
+  }
+  for (auto [gate, bucket, name] : {std::tuple{g.put.get(), &r.put, ":rate:put"}, std::tuple{g.get.get(), &r.get, ":rate:get"}}) {
+    if (!gate) continue;
+    auto conn = open();
+    if (!conn.ok()) return conn.status();
+    const double rate = gate->rate();
+    *bucket = std::make_unique<RateBucket>(std::move(conn).value(), c.key + name, rate,
+                                           std::max(1.0, rate * RateGate::kBurst));
+  }
+  return r;
 }
 
-SharedLimit::SharedLimit(OperationPool& pool, SharedLimitOptions options, RedisUrl url, PermitLeases leases)
-    : pool_(pool), opts_(std::move(options)), url_(std::move(url)),
-      leases_(std::make_unique<PermitLeases>(std::move(leases))) {
-  pool_.set_cap(0);  // nothing starts without a permit
+Result<std::unique_ptr<SharedLimit>> SharedLimit::start(OperationPool& pool, SharedLimitConfig c, RateGates gates,
+                                                        SharedLimitTuning t) {
+  if (Status st = check(c); !st.ok()) return st;
+  if (c.redis_url.empty()) return Status::InvalidArgument("redis", "a shared limit needs a Redis URL");
+  t.batch = std::max(1, t.batch);
+  auto url = parse_redis_url(c.redis_url);
+  if (!url.ok()) return url.status();
+  auto remote = connect(*url, c, gates, t);
+  if (!remote.ok()) return remote.status().with_context("shared limit at " + url->describe());
+  return std::unique_ptr<SharedLimit>(new SharedLimit(pool, std::move(c), std::move(gates), t, std::move(url).value(),
+                                                      std::move(remote).value()));
+}
+
+SharedLimit::SharedLimit(OperationPool& pool, SharedLimitConfig config, RateGates gates, SharedLimitTuning tuning,
+                         RedisUrl url, Remote remote)
+    : pool_(pool), opts_(std::move(config)), gates_(std::move(gates)), tune_(tuning), url_(std::move(url)),
+      connected_(true), leases_(std::move(remote.leases)), put_bucket_(std::move(remote.put)),
+      get_bucket_(std::move(remote.get)) {
+  if (leases_) pool_.set_cap(0);  // nothing starts without a permit
+  for (RateGate* g : {gates_.put.get(), gates_.get.get()}) {
+    if (!g) continue;
+    g->set_on_starved([this] { kick(); });
+    g->set_fed();
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -57,7 +80,12 @@ SharedLimit::~SharedLimit() {
   cv_.notify_all();
   thread_.join();
   if (leases_ && !ids_.empty()) (void)leases_->release(ids_);  // else they expire within a ttl
-  pool_.set_cap(-1);
+  if (opts_.global_concurrency > 0) pool_.set_cap(-1);
+  for (auto [gate, rate] : {std::pair{gates_.put.get(), opts_.rate_put}, std::pair{gates_.get.get(), opts_.rate_get}}) {
+    if (!gate) continue;
+    gate->set_on_starved(nullptr);
+    gate->set_local(rate);
+  }
 }
 
 SharedLimitStats SharedLimit::stats() const {
@@ -71,14 +99,34 @@ void SharedLimit::set_cap(int n) {
   stats_.held = static_cast<int>(ids_.size());
 }
 
+void SharedLimit::kick() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    kicked_ = true;
+  }
+  cv_.notify_all();
+}
+
+void SharedLimit::emit(SharedLimitEvent::Kind kind, std::string message) {
+  if (!opts_.on_event) return;
+  try {
+    opts_.on_event(SharedLimitEvent{kind, std::move(message), static_cast<int>(ids_.size())});
+  } catch (...) {  // a listener's failure is its own
+  }
+}
+
 void SharedLimit::run() {
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {
+    kicked_ = false;
     lk.unlock();
-    if (leases_) (void)step();  // a Redis failure falls back inside it
-    else (void)reconnect();
+    if (connected_) {  // a Redis failure falls back inside the steps
+      if (!leases_ || step()) (void)step_rates();
+    } else {
+      (void)reconnect();
+    }
     lk.lock();
-    cv_.wait_for(lk, leases_ ? opts_.tick : opts_.retry, [&] { return stop_; });
+    cv_.wait_for(lk, connected_ ? tune_.tick : tune_.retry, [&] { return stop_ || (kicked_ && connected_); });
   }
 }
 
@@ -88,7 +136,7 @@ bool SharedLimit::step() {
   const int demand = static_cast<int>(std::min<std::size_t>(s.active + s.queue_size, static_cast<std::size_t>(opts_.global_concurrency)));
 
   if (demand > held) {
-    auto got = leases_->acquire(std::min(opts_.batch, demand - held));
+    auto got = leases_->acquire(std::min(tune_.batch, demand - held));
     if (!got.ok()) {
       enter_fallback(got.status());
       return false;
@@ -130,6 +178,8 @@ bool SharedLimit::step() {
     if (!lost->empty()) {
       for (const std::string& id : *lost) ids_.erase(std::remove(ids_.begin(), ids_.end(), id), ids_.end());
       set_cap(static_cast<int>(ids_.size()));
+      emit(SharedLimitEvent::Kind::kLeasesLost,
+           std::to_string(lost->size()) + " lease(s) expired before their renewal (Redis restarted, or renewed late)");
     }
     std::lock_guard<std::mutex> g(mu_);
     ++stats_.renewals;
@@ -141,28 +191,69 @@ bool SharedLimit::step() {
   return true;
 }
 
+bool SharedLimit::step_rates() {
+  return feed(gates_.put.get(), put_bucket_.get(), put_next_try_) &&
+         feed(gates_.get.get(), get_bucket_.get(), get_next_try_);
+}
+
+// Tokens the gate wants, as many as the bucket holds now; an empty bucket is asked again when it
+// says a token is due.
+bool SharedLimit::feed(RateGate* gate, RateBucket* bucket, std::chrono::steady_clock::time_point& next_try) {
+  if (!gate || !bucket) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_try) return true;
+  const int want = gate->want();
+  if (want == 0) return true;
+  auto grant = bucket->take(want);
+  if (!grant.ok()) {
+    enter_fallback(grant.status());
+    return false;
+  }
+  gate->feed(grant->granted);
+  if (grant->granted == 0) next_try = now + grant->wait;
+  return true;
+}
+
 void SharedLimit::enter_fallback(const Status& why) {
-  (void)why;  // the state is in stats(); the caller of start() already saw the URL was good
+  connected_ = false;
   leases_.reset();
+  put_bucket_.reset();
+  get_bucket_.reset();
   ids_.clear();  // they expire by themselves within a ttl
-  pool_.set_cap(opts_.fallback);
-  std::lock_guard<std::mutex> g(mu_);
-  stats_.held = 0;
-  stats_.fallback = true;
-  ++stats_.fallbacks;
+  if (opts_.global_concurrency > 0) pool_.set_cap(opts_.fallback);
+  if (gates_.put) gates_.put->set_local(opts_.rate_put * opts_.fallback_rate_share);
+  if (gates_.get) gates_.get->set_local(opts_.rate_get * opts_.fallback_rate_share);
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stats_.held = 0;
+    stats_.fallback = true;
+    ++stats_.fallbacks;
+  }
+  emit(SharedLimitEvent::Kind::kFallback, "shared limit at " + url_.describe() + " unavailable (" + why.to_string() +
+                                              "): running on the local share");
 }
 
 bool SharedLimit::reconnect() {
-  auto leases = connect(url_, opts_, holder_name());
-  if (!leases.ok()) return false;
+  auto remote = connect(url_, opts_, gates_, tune_);
+  if (!remote.ok()) return false;
   // Back in shared mode from 0 permits: the cap drops to 0 until leases come (ops running on the
   // local share finish; for that moment the count across processes may exceed the limit by up to
   // `fallback`).
-  pool_.set_cap(0);
-  leases_ = std::make_unique<PermitLeases>(std::move(leases).value());
+  if (remote->leases) pool_.set_cap(0);
+  leases_ = std::move(remote->leases);
+  put_bucket_ = std::move(remote->put);
+  get_bucket_ = std::move(remote->get);
+  put_next_try_ = get_next_try_ = {};
+  for (RateGate* g : {gates_.put.get(), gates_.get.get()}) {
+    if (g) g->set_fed();
+  }
+  connected_ = true;
   next_renewal_ = std::chrono::steady_clock::time_point{};
-  std::lock_guard<std::mutex> g(mu_);
-  stats_.fallback = false;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stats_.fallback = false;
+  }
+  emit(SharedLimitEvent::Kind::kResumed, "shared limit at " + url_.describe() + " answers again: shared mode");
   return true;
 }
 

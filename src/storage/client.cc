@@ -2,47 +2,70 @@
 // whose op calls the storage with the attempt's OpContext; the pool owns retries and timeouts.
 #include "s3db/client.h"
 
+#include "coord/rate_gate.h"
 #include "coord/shared_limit.h"
+#include "storage/rate_capped_storage.h"
 
 namespace s3db {
 
+// What join_shared_limit() set up: the rate gates (owned by the storage too) and the coordinator.
+struct Client::Joined {
+  coord::RateGates gates;
+  std::unique_ptr<coord::SharedLimit> limit;  // null: local rate caps only
+};
+
 Client::Client(std::shared_ptr<StorageClient> storage, ClientOptions options)
-    : storage_(std::move(storage)), options_(std::move(options)),
+    : raw_(std::move(storage)), storage_(std::make_shared<RateCappedStorage>(raw_)), options_(std::move(options)),
       pool_(std::make_unique<OperationPool>(options_.pool)) {}
 
 Client::~Client() {
   // The shared limit's coordinator first (it returns its permits and uncaps the pool), then the
   // pool (joining its threads) while storage_ is still alive: running ops use it.
-  shared_.reset();
+  joined_.reset();
   pool_.reset();
 }
 
 Status Client::join_shared_limit(const SharedLimitConfig& config) {
-  if (shared_) return Status::InvalidArgument("shared limit", "this client joined one already");
-  coord::SharedLimitOptions o;
-  o.redis_url = config.redis_url;
-  o.key = config.key;
-  o.global_concurrency = config.global_concurrency;
-  o.lease_ttl = config.lease_ttl;
-  o.fallback = config.fallback;
-  auto limit = coord::SharedLimit::start(*pool_, std::move(o));
-  if (!limit.ok()) return limit.status();
-  shared_ = std::shared_ptr<coord::SharedLimit>(std::move(limit).value());
+  if (joined_) return Status::InvalidArgument("shared limit", "this client joined one already");
+  if (Status st = check(config); !st.ok()) return st;
+  if (config.global_concurrency == 0 && config.rate_put == 0 && config.rate_get == 0) {
+    return Status::InvalidArgument("shared limit", "nothing to share: set global_concurrency, rate_put or rate_get");
+  }
+  auto joined = std::make_unique<Joined>();
+  if (config.rate_put > 0) joined->gates.put = std::make_shared<coord::RateGate>(config.rate_put);
+  if (config.rate_get > 0) joined->gates.get = std::make_shared<coord::RateGate>(config.rate_get);
+  if (!config.redis_url.empty()) {
+    auto limit = coord::SharedLimit::start(*pool_, config, joined->gates);
+    if (!limit.ok()) return limit.status();
+    joined->limit = std::move(limit).value();
+  }
+  static_cast<RateCappedStorage&>(*storage_).set_gates(joined->gates.put, joined->gates.get);
+  joined_ = std::move(joined);
   return Status::OK();
 }
 
-Client::SharedLimitState Client::shared_limit() const {
-  if (!shared_) return {};
-  const coord::SharedLimitStats s = static_cast<const coord::SharedLimit*>(shared_.get())->stats();
+SharedLimitState Client::shared_limit() const {
   SharedLimitState out;
-  out.joined = out.shared = true;
-  out.held = s.held;
-  out.fallback = s.fallback;
-  out.leased = s.leased;
-  out.returned = s.returned;
-  out.renewals = s.renewals;
-  out.lost = s.lost;
-  out.fallbacks = s.fallbacks;
+  if (!joined_) return out;
+  out.joined = true;
+  if (joined_->limit) {
+    const coord::SharedLimitStats s = joined_->limit->stats();
+    out.shared = true;
+    out.held = s.held;
+    out.fallback = s.fallback;
+    out.leased = s.leased;
+    out.returned = s.returned;
+    out.renewals = s.renewals;
+    out.lost = s.lost;
+    out.fallbacks = s.fallbacks;
+  }
+  for (const auto* gate : {joined_->gates.put.get(), joined_->gates.get.get()}) {
+    if (!gate) continue;
+    const coord::RateGateStats g = gate->stats();
+    out.rate_requests += g.requests;
+    out.rate_waits += g.waits;
+    out.rate_wait_s += g.wait_s;
+  }
   return out;
 }
 
@@ -60,7 +83,7 @@ Result<std::shared_ptr<Client>> Client::open(std::string_view uri, ClientOptions
   }
   const SharedLimitConfig shared = options.shared;
   auto client = wrap(std::shared_ptr<StorageClient>(std::move(*storage)), std::move(options));
-  if (!shared.redis_url.empty()) {
+  if (!shared.redis_url.empty() || shared.global_concurrency > 0 || shared.rate_put > 0 || shared.rate_get > 0) {
     if (Status st = client->join_shared_limit(shared); !st.ok()) return st;
   }
   return client;

@@ -1,7 +1,6 @@
 // The shared limit's Redis side (coord/permit_leases.h, coord/redis_connection.h), against a
 // private redis-server on a unix socket (started and stopped by the fixture; loopback only).
 #include "coord/permit_leases.h"
-#include "coord/rate_bucket.h"
 #include "private_redis.h"
 
 #include <gtest/gtest.h>
@@ -196,52 +195,6 @@ TEST(RedisConnectionTest, WrongPasswordIsUnauthorizedAndNeverPrinted) {
   auto none = RedisConnection::open(u, 2s);
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->command({"PING"}).status().code(), Code::kUnauthorized);
-}
-
-// The rate cap shared by several processes: 4 takers against 50/s with a burst of 10 get, over
-// about a second, the burst plus the rate — never more — and each taker gets some.
-TEST(RateBucketTest, TakersTogetherGetTheBurstPlusTheRateAndNoMore) {
-  PrivateRedis redis;
-  REQUIRE_REDIS(redis);
-  constexpr double kRate = 50, kBurst = 10;
-  std::atomic<int> granted{0};
-  std::vector<int> mine(4, 0);
-  const auto start = std::chrono::steady_clock::now();
-  const auto until = start + 1s;
-  std::vector<std::thread> takers;
-  for (int i = 0; i < 4; ++i) {
-    takers.emplace_back([&, i] {
-      RateBucket b(redis.connect(), "s3db:rate:put", kRate, kBurst);
-      while (std::chrono::steady_clock::now() < until) {
-        auto wait = b.take();
-        ASSERT_TRUE(wait.ok()) << wait.status().to_string();
-        if (wait->count() == 0) {
-          ++granted;
-          ++mine[static_cast<std::size_t>(i)];
-        } else {
-          std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(*wait, 50ms));
-        }
-      }
-    });
-  }
-  for (auto& t : takers) t.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LE(granted.load(), static_cast<int>(kBurst + kRate * seconds) + 1) << seconds << " s";
-  EXPECT_GE(granted.load(), static_cast<int>(kBurst)) << "the burst at least";
-  for (int m : mine) EXPECT_GT(m, 0);
-}
-
-TEST(RateBucketTest, AnEmptyBucketSaysHowLongToWait) {
-  PrivateRedis redis;
-  REQUIRE_REDIS(redis);
-  RateBucket b(redis.connect(), "s3db:rate:get", 10, 2);  // 10/s: a token every 100 ms
-  EXPECT_EQ(b.take()->count(), 0);
-  EXPECT_EQ(b.take()->count(), 0);
-  auto wait = b.take();
-  ASSERT_TRUE(wait.ok());
-  EXPECT_GE(wait->count(), 1);
-  EXPECT_LE(wait->count(), 100);
-  EXPECT_EQ(b.take(3).status().code(), Code::kInvalidArgument) << "more than the burst: never";
 }
 
 TEST(RedisConnectionTest, NobodyListeningIsUnavailable) {

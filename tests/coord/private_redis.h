@@ -7,11 +7,16 @@
 #include "support/test_env.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -35,9 +40,23 @@ bool within(std::chrono::milliseconds limit, F done) {
   return true;
 }
 
+// Waits for the child `pid` at most `limit`; kills it if it is still running. Its exit code, or -1.
+inline int reap(pid_t pid, std::chrono::seconds limit) {
+  int status = 0;
+  const bool ended = within(limit, [&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
+  if (!ended) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 class PrivateRedis {
  public:
-  explicit PrivateRedis(std::string password = "") : password_(std::move(password)) {
+  // With `tcp`, it also listens on a free loopback port (tcp_url(): the password in a URL).
+  explicit PrivateRedis(std::string password = "", bool tcp = false) : password_(std::move(password)) {
+    if (tcp) tcp_port_ = free_port();
     dir_ = std::filesystem::temp_directory_path() / ("s3db-redis-" + std::to_string(::getpid()) + "-" + std::to_string(++n_));
     std::filesystem::create_directories(dir_);
     socket_ = (dir_ / "redis.sock").string();
@@ -63,6 +82,16 @@ class PrivateRedis {
   }
   bool up() const { return up_; }
   std::string url() const { return "unix://" + socket_; }
+  // redis://:<password, percent-encoded>@127.0.0.1:<port>/0 (needs `tcp`).
+  std::string tcp_url() const {
+    std::string enc;
+    for (unsigned char c : password_) {
+      char esc[4];
+      std::snprintf(esc, sizeof esc, "%%%02X", c);
+      enc.append(std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(esc));
+    }
+    return "redis://:" + enc + "@127.0.0.1:" + std::to_string(tcp_port_) + "/0";
+  }
   RedisConnection connect(const std::string& url_override = "") const {
     auto u = parse_redis_url(url_override.empty() ? url() : url_override);
     EXPECT_TRUE(u.ok()) << u.status().to_string();
@@ -74,7 +103,8 @@ class PrivateRedis {
  private:
   void spawn() {
     const std::string password = password_;
-    std::vector<std::string> args = {"redis-server", "--port", "0", "--unixsocket", socket_, "--save", "",
+    std::vector<std::string> args = {"redis-server", "--port", std::to_string(tcp_port_), "--bind", "127.0.0.1",
+                                     "--unixsocket", socket_, "--save", "",
                                      "--appendonly", "no", "--dir", dir_.string(), "--daemonize", "no",
                                      "--loglevel", "warning"};
     if (!password.empty()) {
@@ -96,7 +126,24 @@ class PrivateRedis {
           });
   }
 
+  // A loopback port nobody listens on now (the kernel's pick for a socket bound to port 0).
+  static int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      port = ntohs(a.sin_port);
+    }
+    if (fd >= 0) ::close(fd);
+    return port;
+  }
+
   static inline int n_ = 0;
+  int tcp_port_ = 0;
   std::string password_;
   std::filesystem::path dir_;
   std::string socket_;

@@ -23,14 +23,24 @@ using namespace std::chrono_literals;
 using testing::PrivateRedis;
 using testing::within;
 
-SharedLimitOptions shared(const PrivateRedis& r, const std::string& key, int global) {
-  SharedLimitOptions o;
-  o.redis_url = r.url();
-  o.key = key;
-  o.global_concurrency = global;
-  o.lease_ttl = 2000ms;
-  o.tick = 2ms;
+// The user's settings and the coordinator's, shortened for tests.
+struct Options {
+  SharedLimitConfig config;
+  SharedLimitTuning tuning;
+};
+
+Options shared(const PrivateRedis& r, const std::string& key, int global) {
+  Options o;
+  o.config.redis_url = r.url();
+  o.config.key = key;
+  o.config.global_concurrency = global;
+  o.config.lease_ttl = 2000ms;
+  o.tuning.tick = 2ms;
   return o;
+}
+
+Result<std::unique_ptr<SharedLimit>> start(OperationPool& pool, const Options& o) {
+  return SharedLimit::start(pool, o.config, RateGates{}, o.tuning);
 }
 
 // Counters shared by forked processes (an anonymous shared mapping).
@@ -80,7 +90,7 @@ TEST(SharedLimitTest, EightProcessesNeverRunMoreThanTheGlobalLimitAtOnce) {
         PoolOptions po;
         po.concurrency = kGlobal;  // alone, each would run 16 at once: 128 together
         OperationPool pool(po);
-        auto limit = SharedLimit::start(pool, shared(redis, "eight", kGlobal));
+        auto limit = start(pool, shared(redis, "eight", kGlobal));
         if (!limit.ok()) ::_exit(2);
         std::vector<Future<void>> fs;
         for (int i = 0; i < kOps; ++i) {
@@ -115,7 +125,7 @@ TEST(SharedLimitTest, PermitsFollowDemandAndGoBackAtTheEnd) {
   PoolOptions po;
   po.concurrency = 50;
   OperationPool pool(po);
-  auto limit = SharedLimit::start(pool, shared(redis, "demand", 6));
+  auto limit = start(pool, shared(redis, "demand", 6));
   ASSERT_TRUE(limit.ok()) << limit.status().to_string();
   EXPECT_EQ(pool.stats().cap, 0) << "nothing starts without a permit";
   std::atomic<bool> open{false};
@@ -147,7 +157,7 @@ TEST(SharedLimitTest, AKilledHoldersPermitsComeBackWithinALease) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     OperationPool pool(PoolOptions{});
-    auto limit = SharedLimit::start(pool, shared(redis, "killed", 4));
+    auto limit = start(pool, shared(redis, "killed", 4));
     if (!limit.ok()) ::_exit(2);
     for (int i = 0; i < 10; ++i) {
       (void)pool.submit([](OpContext&) {
@@ -165,7 +175,7 @@ TEST(SharedLimitTest, AKilledHoldersPermitsComeBackWithinALease) {
   const auto killed = std::chrono::steady_clock::now();
   // Another process's pool gets them once the leases expire (2 s ttl; bounded at 10 s).
   OperationPool pool(PoolOptions{});
-  auto limit = SharedLimit::start(pool, shared(redis, "killed", 4));
+  auto limit = start(pool, shared(redis, "killed", 4));
   ASSERT_TRUE(limit.ok());
   std::vector<Future<void>> fs;
   for (int i = 0; i < 4; ++i) fs.push_back(pool.submit([](OpContext&) { return Status::OK(); }));
@@ -179,11 +189,11 @@ TEST(SharedLimitTest, RedisKilledMidRunFallsBackToTheLocalShareThenResumes) {
   PoolOptions po;
   po.concurrency = 50;
   OperationPool pool(po);
-  SharedLimitOptions o = shared(redis, "restart", 8);
-  o.fallback = 3;
-  o.retry = 50ms;
-  o.redis_timeout = 500ms;
-  auto limit = SharedLimit::start(pool, o);
+  Options o = shared(redis, "restart", 8);
+  o.config.fallback = 3;
+  o.tuning.retry = 50ms;
+  o.tuning.redis_timeout = 500ms;
+  auto limit = start(pool, o);
   ASSERT_TRUE(limit.ok());
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, failed{0};
@@ -219,16 +229,17 @@ TEST(SharedLimitTest, RedisKilledMidRunFallsBackToTheLocalShareThenResumes) {
 
 TEST(SharedLimitTest, ABadUrlOrNobodyListeningIsOneClearErrorAtStart) {
   OperationPool pool(PoolOptions{});
-  SharedLimitOptions o;
-  o.redis_url = "redis://user:S3cr%3Ft@127.0.0.1:1/0";  // nobody listens on port 1
-  o.redis_timeout = 500ms;
-  auto r = SharedLimit::start(pool, o);
+  Options o;
+  o.config.redis_url = "redis://user:S3cr%3Ft@127.0.0.1:1/0";  // nobody listens on port 1
+  o.config.global_concurrency = 4;
+  o.tuning.redis_timeout = 500ms;
+  auto r = start(pool, o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().to_string();
   EXPECT_EQ(r.status().to_string().find("S3cr"), std::string::npos) << r.status().to_string();
   EXPECT_EQ(pool.stats().cap, -1) << "a failed start leaves the pool alone";
-  o.redis_url = "http://127.0.0.1:6379";
-  EXPECT_EQ(SharedLimit::start(pool, o).status().code(), Code::kInvalidArgument);
+  o.config.redis_url = "http://127.0.0.1:6379";
+  EXPECT_EQ(start(pool, o).status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace
