@@ -53,11 +53,15 @@ class Client {
   // The shared limit's state now (permits, fallback, rate waits); all zero when none was joined.
   using SharedLimitState = s3db::SharedLimitState;
   SharedLimitState shared_limit() const;
+  // The pool's metrics in the Prometheus text format (OperationPool::prometheus()), followed by
+  // the shared limit's and rate caps' (s3db_shared_*, s3db_rate_cap_*; docs/coordination.md).
+  std::string prometheus() const;
 
   StorageClient& storage() noexcept { return *storage_; }
   // The storage as given to the Client, without its rate gates (to wrap it in another Client).
   std::shared_ptr<StorageClient> storage_ptr() const noexcept { return raw_; }
   OperationPool& pool() noexcept { return *pool_; }
+  const OperationPool& pool() const noexcept { return *pool_; }
   bool pool_enabled() const noexcept { return options_.pool_enabled; }
   // Applies pool_enabled to `options` (sets bypass when the pool is disabled).
   OpOptions effective(OpOptions options) const;

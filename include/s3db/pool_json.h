@@ -22,6 +22,7 @@
 #pragma once
 
 #include <s3db/operation_pool.h>
+#include <s3db/shared_limit.h>
 
 #include <nlohmann/json.hpp>
 
@@ -30,5 +31,9 @@ namespace s3db {
 void to_json(nlohmann::json& j, const LatencySummary& l);
 void to_json(nlohmann::json& j, const PoolMetrics& m);
 void to_json(nlohmann::json& j, const PoolStats& s);
+// A Client's shared limit (s3db/shared_limit.h): null when none was joined, else
+// {"shared", "fallback", "permits": {"held", "leased", "returned", "lost"}, "renewals",
+//  "fallbacks", "rate_cap": {"requests", "waits", "wait_s"}}.
+void to_json(nlohmann::json& j, const SharedLimitState& s);
 
 }  // namespace s3db

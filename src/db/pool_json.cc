@@ -54,4 +54,17 @@ void to_json(nlohmann::json& j, const PoolStats& s) {
        {"concurrency", s.concurrency}, {"send_rate", s.send_rate}, {"paused", s.paused}, {"stopped", s.stopped}};
 }
 
+void to_json(nlohmann::json& j, const SharedLimitState& s) {
+  if (!s.joined) {
+    j = nullptr;
+    return;
+  }
+  j = {{"shared", s.shared},
+       {"fallback", s.fallback},
+       {"permits", {{"held", s.held}, {"leased", s.leased}, {"returned", s.returned}, {"lost", s.lost}}},
+       {"renewals", s.renewals},
+       {"fallbacks", s.fallbacks},
+       {"rate_cap", {{"requests", s.rate_requests}, {"waits", s.rate_waits}, {"wait_s", s.rate_wait_s}}}};
+}
+
 }  // namespace s3db

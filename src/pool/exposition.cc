@@ -162,6 +162,30 @@ std::vector<MetricFamily> pool_families(const PoolStats& s, const PoolMetrics& m
   return f.take();
 }
 
+std::vector<MetricFamily> shared_families(const SharedLimitState& s, std::string_view pool_name) {
+  Families f(pool_name);
+  if (!s.joined) return f.take();
+  if (s.shared) {
+    f.family("s3db_shared_permits_held", kGauge, "Permits of the shared concurrency limit held now.")
+        .sample(double(s.held));
+    f.family("s3db_shared_fallback", kGauge, "1 while Redis is away and the pool runs on its local share.")
+        .sample(s.fallback ? 1 : 0);
+    f.family("s3db_shared_permits_total", kCounter, "Permits leased, returned, and lost (expired before renewal).")
+        .sample(double(s.leased), {{"event", "leased"}})
+        .sample(double(s.returned), {{"event", "returned"}})
+        .sample(double(s.lost), {{"event", "lost"}});
+    f.family("s3db_shared_renewals_total", kCounter, "Lease renewal rounds.").sample(double(s.renewals));
+    f.family("s3db_shared_fallbacks_total", kCounter, "Times Redis went away.").sample(double(s.fallbacks));
+  }
+  f.family("s3db_rate_cap_requests_total", kCounter, "Storage requests that took a rate-cap token.")
+      .sample(double(s.rate_requests));
+  f.family("s3db_rate_cap_waits_total", kCounter, "Storage requests that waited for their token.")
+      .sample(double(s.rate_waits));
+  f.family("s3db_rate_cap_wait_seconds_total", kCounter, "Time requests waited for rate-cap tokens.")
+      .sample(s.rate_wait_s);
+  return f.take();
+}
+
 std::string to_text(const std::vector<MetricFamily>& families) {
   static const std::string kNone;
   std::string out;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <s3db/operation_pool.h>
+#include <s3db/shared_limit.h>
 
 #include <string>
 #include <string_view>
@@ -36,6 +37,8 @@ struct MetricFamily {
 };
 
 std::vector<MetricFamily> pool_families(const PoolStats& s, const PoolMetrics& m, std::string_view pool_name);
+// A Client's shared limit and rate caps (s3db/shared_limit.h); empty when none was joined.
+std::vector<MetricFamily> shared_families(const SharedLimitState& s, std::string_view pool_name);
 std::string to_text(const std::vector<MetricFamily>& families);
 
 }  // namespace s3db::pool

@@ -3,6 +3,7 @@
 #include "s3db/client.h"
 
 #include "coord/rate_gate.h"
+#include "pool/exposition.h"
 #include "coord/shared_limit.h"
 #include "storage/rate_capped_storage.h"
 
@@ -67,6 +68,10 @@ SharedLimitState Client::shared_limit() const {
     out.rate_wait_s += g.wait_s;
   }
   return out;
+}
+
+std::string Client::prometheus() const {
+  return pool_->prometheus() + pool::to_text(pool::shared_families(shared_limit(), pool_->options().name));
 }
 
 Result<std::shared_ptr<Client>> Client::open(std::string_view uri, ClientOptions options) {

@@ -54,8 +54,11 @@ struct Globals {
   std::optional<int> concurrency;
   // --redis URL (env S3DB_REDIS_URL) and --global-concurrency N: a limit shared by every s3db
   // process naming the same Redis (ClientOptions::shared). The URL may hold a password: never shown.
+  // --rate-put / --rate-get R: requests/s of each kind, for every process sharing --redis, or
+  // for this process alone without it.
   std::string redis;
   int global_concurrency = 0;
+  double rate_put = 0, rate_get = 0;
   bool json = false;
   int verbose = 0;
 };

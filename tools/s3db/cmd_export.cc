@@ -27,7 +27,7 @@ struct Args {
 int run(const Globals& g, const Args& a) {
   const bool to_stdout = a.file.empty() || a.file == "-";
   Database db = open_database(g);
-  const auto metrics_server = listen_metrics(a.metrics_listen, db.client().pool());
+  const auto metrics_server = listen_metrics(a.metrics_listen, db.client());
   Resource r = open_resource(db, a.resource);
   std::ofstream file;
   if (!to_stdout) {
@@ -62,12 +62,12 @@ int run(const Globals& g, const Args& a) {
     nlohmann::json j = {{"resource", a.resource}, {"exported", exported}, {"file", a.file},
                         {"duration_ms", ms}};
     if (a.metrics && g.json)
-      j["metrics"] = metrics_json(db.client().pool().metrics(), db.client().pool().stats());
+      j["metrics"] = metrics_json(db.client());
     emit(g, j, fmt::format("exported {} documents from {} to {} in {:.0f} ms", exported, a.resource, a.file, ms));
   }
   if (a.metrics && (to_stdout || !g.json)) {
     // Data owns stdout when exporting to it: metrics go to stderr then.
-    if (to_stdout) std::cerr << db.client().pool().prometheus();
+    if (to_stdout) std::cerr << db.client().prometheus();
     else print_metrics(g, db.client());
   }
   return kExitOk;

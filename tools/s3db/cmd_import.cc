@@ -147,7 +147,7 @@ int run(const Globals& g, const Args& a) {
   ImportFailures failures(a.errors_file, bar);
   Database db = open_database(g, g.url, import_database_options());
   const Subscription breaker_notes = report_breaker(db.client().pool());
-  const auto metrics_server = listen_metrics(a.metrics_listen, db.client().pool());
+  const auto metrics_server = listen_metrics(a.metrics_listen, db.client());
   Resource resource = open_resource(db, a.resource);
   const std::size_t window =
       a.window > 0 ? a.window : 2 * static_cast<std::size_t>(std::max(1, db.client().pool().options().concurrency));
@@ -204,7 +204,7 @@ int run(const Globals& g, const Args& a) {
   if (read_error != 0) j["read_error"] = std::strerror(read_error);
   if (interrupted != 0 || read_error != 0) j["resume_from_line"] = last + 1;
   if (a.metrics && g.json)
-    j["metrics"] = metrics_json(db.client().pool().metrics(), db.client().pool().stats());
+    j["metrics"] = metrics_json(db.client());
   std::string text = fmt::format("imported {} documents into {} in {:.0f} ms ({:.0f}/s)", importer.imported(),
                                  a.resource, ms, rate);
   if (importer.skipped() > 0) text += fmt::format(", {} skipped (already there)", importer.skipped());

@@ -60,13 +60,20 @@ int main(int argc, char** argv) {
   const char* redis_env = std::getenv("S3DB_REDIS_URL");
   if (redis_env && *redis_env) g.redis = redis_env;
   app.add_option("--redis", g.redis,
-                 "share one concurrency limit with every s3db process naming this Redis: "
+                 "share limits with every s3db process naming this Redis: "
                  "redis://[user:password@]host[:port][/db] or unix:///path (env S3DB_REDIS_URL); "
-                 "with --global-concurrency")
+                 "with --global-concurrency and/or --rate-put/--rate-get")
       ->default_str(redis_env && *redis_env ? "$S3DB_REDIS_URL" : "");  // never the URL: it may hold a password
   app.add_option("--global-concurrency", g.global_concurrency,
                  "with --redis: operations at once across every process sharing the limit")
       ->check(CLI::Range(1, 100000));
+  app.add_option("--rate-put", g.rate_put,
+                 "write requests/s (PUT, COPY, DELETE) across every process sharing --redis, "
+                 "or for this process without it")
+      ->check(CLI::Range(0.001, 1e9));
+  app.add_option("--rate-get", g.rate_get,
+                 "read requests/s (GET, HEAD, LIST), likewise")
+      ->check(CLI::Range(0.001, 1e9));
   app.add_flag("--json", g.json, "machine-readable output: one JSON value on stdout");
   app.add_flag("-v,--verbose", g.verbose, "log to stderr (-v debug, -vv trace)");
 

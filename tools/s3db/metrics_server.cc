@@ -182,9 +182,9 @@ void add_metrics_listen_option(CLI::App* sub, std::string& address) {
                   "e.g. 127.0.0.1:9464");
 }
 
-std::unique_ptr<MetricsServer> listen_metrics(const std::string& address, const OperationPool& pool) {
+std::unique_ptr<MetricsServer> listen_metrics(const std::string& address, const Client& client) {
   if (address.empty()) return nullptr;
-  return MetricsServer::start(address, [&pool] { return pool.prometheus(); });
+  return MetricsServer::start(address, [&client] { return client.prometheus(); });
 }
 
 }  // namespace s3db::cli

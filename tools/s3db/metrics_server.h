@@ -12,12 +12,13 @@
 //   → 404; another method → 405; a request that does not arrive within 5 s, or over 8 KB, is
 //   dropped. Every response closes its connection.
 // - render() runs on the server thread, concurrently with the command: it must be thread-safe
-//   (OperationPool::prometheus() is). Its output carries no secret (the pool's label is the
-//   CLI's fixed name, "s3db-cli").
+//   (Client::prometheus() is). Its output carries no secret (the pool's label is the CLI's
+//   fixed name, "s3db-cli").
 // - The destructor stops the thread (waking it at once) and closes the socket.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <s3db/client.h>
 
 #include <functional>
 #include <memory>
@@ -57,6 +58,6 @@ class MetricsServer {
 // The option on a long command's subcommand, and the server for its pool: nullptr when `address`
 // is empty. The server must be destroyed before the pool (declare it after the Database).
 void add_metrics_listen_option(CLI::App* sub, std::string& address);
-std::unique_ptr<MetricsServer> listen_metrics(const std::string& address, const OperationPool& pool);
+std::unique_ptr<MetricsServer> listen_metrics(const std::string& address, const Client& client);
 
 }  // namespace s3db::cli

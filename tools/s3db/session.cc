@@ -23,12 +23,20 @@ Database open_database(const Globals& g, const std::string& url, DatabaseOptions
   auto parsed = ConnectionOptions::FromUri(url);
   if (!parsed.ok()) throw UsageError("invalid --url: " + parsed.status().message());
   if (g.concurrency) opts.client.concurrency = *g.concurrency;
-  if (!g.redis.empty() && g.global_concurrency < 1) throw UsageError("--redis needs --global-concurrency N");
-  if (g.redis.empty() && g.global_concurrency > 0) throw UsageError("--global-concurrency needs --redis URL");
-  if (!g.redis.empty()) {
-    opts.client.shared.redis_url = g.redis;
-    opts.client.shared.global_concurrency = g.global_concurrency;
+  if (!g.redis.empty() && g.global_concurrency < 1 && g.rate_put == 0 && g.rate_get == 0) {
+    throw UsageError("--redis needs --global-concurrency N, --rate-put R or --rate-get R");
   }
+  if (g.redis.empty() && g.global_concurrency > 0) throw UsageError("--global-concurrency needs --redis URL");
+  if (!g.redis.empty()) opts.client.shared.redis_url = g.redis;
+  if (g.global_concurrency > 0) opts.client.shared.global_concurrency = g.global_concurrency;
+  if (g.rate_put > 0) opts.client.shared.rate_put = g.rate_put;
+  if (g.rate_get > 0) opts.client.shared.rate_get = g.rate_get;
+  // Redis going away is not an error (the local share keeps the command going) but the user is
+  // told, once per change, on stderr; the message never holds the password.
+  opts.client.shared.on_event = [](const SharedLimitEvent& e) {
+    if (e.kind == SharedLimitEvent::Kind::kLeasesLost) return;
+    std::cerr << (e.kind == SharedLimitEvent::Kind::kFallback ? "warning: " : "note: ") << e.message << std::endl;
+  };
   opts.client.pool.name = "s3db-cli";
   return take(Database::open(url, std::move(opts)));
 }
@@ -56,12 +64,17 @@ nlohmann::json metrics_json(const PoolMetrics& m, const PoolStats& s) {
   return j;
 }
 
+nlohmann::json metrics_json(const Client& client) {
+  nlohmann::json j = metrics_json(client.pool().metrics(), client.pool().stats());
+  if (const SharedLimitState s = client.shared_limit(); s.joined) j["shared_limit"] = s;
+  return j;
+}
+
 void print_metrics(const Globals& g, Client& client) {
   if (g.json) {
-    std::cout << nlohmann::json{{"metrics", metrics_json(client.pool().metrics(), client.pool().stats())}}.dump()
-              << '\n';
+    std::cout << nlohmann::json{{"metrics", metrics_json(client)}}.dump() << '\n';
   } else {
-    std::cout << client.pool().prometheus();
+    std::cout << client.prometheus();
   }
   std::cout.flush();
 }

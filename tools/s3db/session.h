@@ -27,6 +27,8 @@ nlohmann::json parse_assignments(const std::vector<std::string>& items, const ch
 
 // The pool's metrics (s3db/pool_json.h) with its stats under "stats".
 nlohmann::json metrics_json(const PoolMetrics& m, const PoolStats& s);
+// The client's pool metrics and stats, and its shared limit's state when it joined one.
+nlohmann::json metrics_json(const Client& client);
 // Prints the pool's metrics: Prometheus text, or JSON when g.json.
 void print_metrics(const Globals& g, Client& client);
 
