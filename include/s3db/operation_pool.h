@@ -445,6 +445,12 @@ class OperationPool {
   // the cap. What caps a pool: the permits it holds of a limit shared by several processes
   // (s3db_coord's SharedLimit). Any thread; ops already running are not interrupted.
   void set_cap(int n);
+  // `fn` runs when an op is submitted and the cap — not the limit — leaves it no slot: whoever
+  // sets the cap hears at once that more is wanted. At most once per set_cap() call (each call,
+  // even with the same n, re-arms it); on the submitting thread, with no pool lock held; it must
+  // be quick and must not call into the pool. Replacing it (nullptr: none) waits for a call in
+  // progress to end.
+  void on_cap_wait(std::function<void()> fn);
   // Ends the run-again wait of op `op_id` (OpContext::op_id()) now: it re-enters the queue. A wake
   // that comes while the op is still in the attempt that will ask to wait is kept for it.
   void wake(std::uint64_t op_id);

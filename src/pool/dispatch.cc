@@ -71,7 +71,22 @@ void Dispatch::note_saturated_locked() {
   }
 }
 
+void Dispatch::set_cap_waiter(std::function<void()> fn) {
+  std::lock_guard<std::mutex> g(cap_waiter_mu_);
+  cap_waiter_ = std::move(fn);
+  cap_waiter_armed_.store(static_cast<bool>(cap_waiter_), std::memory_order_seq_cst);
+}
+
+void Dispatch::call_cap_waiter() {
+  std::lock_guard<std::mutex> g(cap_waiter_mu_);
+  if (cap_waiter_) cap_waiter_();
+}
+
 void Dispatch::set_cap_locked(int n) {
+  if (!cap_waiter_armed_.load(std::memory_order_relaxed)) {
+    std::lock_guard<std::mutex> g(cap_waiter_mu_);  // ordered after the pool's mutex, never before
+    cap_waiter_armed_.store(static_cast<bool>(cap_waiter_), std::memory_order_seq_cst);
+  }
   const int old = cap_.load(std::memory_order_relaxed);
   if (n == old) return;
   const int before = effective_limit();

@@ -18,6 +18,7 @@
 #include <limits>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -87,6 +88,15 @@ class Dispatch {
   void set_cap_locked(int n);
   // Queued work found no free slot: tells the tuner, when it is the limit (not the cap) that binds.
   void note_saturated_locked();
+  // OperationPool::on_cap_wait(): set_cap_waiter() replaces the callback (waiting for a call in
+  // progress); note_cap_wait() — submit's path, no lock held — calls it when the cap, not the
+  // limit, left a submitted op without a slot, once per set_cap_locked().
+  void set_cap_waiter(std::function<void()> fn);
+  void note_cap_wait() {
+    if (!cap_waiter_armed_.load(std::memory_order_relaxed)) return;
+    const int a = active_.load(std::memory_order_relaxed), cap = cap_.load(std::memory_order_relaxed);
+    if (a >= cap && cap < limit_.load(std::memory_order_relaxed) && cap_waiter_armed_.exchange(false)) call_cap_waiter();
+  }
   // Feeds one attempt's outcome to the send rate and the tuner (the pool has one) and applies
   // the tuner's decision.
   std::optional<ConcurrencyChange> adapt_locked(Code code, Duration latency, TimePoint now);
@@ -117,6 +127,10 @@ class Dispatch {
   std::atomic<int> active_{0};
   std::atomic<int> limit_;
   std::atomic<int> cap_{kNoCap};  // OperationPool::set_cap()
+  void call_cap_waiter();
+  std::atomic<bool> cap_waiter_armed_{false};
+  std::mutex cap_waiter_mu_;  // held while cap_waiter_ runs or changes (never the pool's mutex)
+  std::function<void()> cap_waiter_;
   // Workers woken or started for queued work that have not yet taken a task or gone back to sleep.
   // Written under the mutex; read without it by submit's lock-free path. While one is searching,
   // nobody wakes another: the searcher, once it holds a task, wakes the next one if work is still

@@ -99,6 +99,7 @@ void Engine::submit_prepared(TaskBase* t) {
     // Saturation (what lets adaptive AIMD raise the limit) means an op had to wait for a slot;
     // one submitted while a slot was free says nothing of the kind.
     if (!slot_free && tuner && dispatch.active() >= dispatch.limit()) tuner->note_saturated();  // not the cap
+    if (!slot_free) dispatch.note_cap_wait();
     return;
   }
   std::unique_lock<std::mutex> lk(mu, std::defer_lock);
@@ -116,6 +117,9 @@ void Engine::submit_prepared(TaskBase* t) {
     queue.wait_for_room(lk);
   }
   enqueue_locked(t);
+  const bool slot_free = dispatch.has_free_slot();
+  lk.unlock();
+  if (!slot_free) dispatch.note_cap_wait();
 }
 
 // Bypass: the op runs on the calling thread now, outside the limit; it is still cancellable by

@@ -235,6 +235,8 @@ void OperationPool::set_concurrency(int n) {
   if (old != n) p.obs.emit_change(pool::ConcurrencyChange{old, n, "set_concurrency"});
 }
 
+void OperationPool::on_cap_wait(std::function<void()> fn) { impl_->dispatch.set_cap_waiter(std::move(fn)); }
+
 void OperationPool::set_cap(int n) {
   Engine& p = *impl_;
   std::lock_guard<std::mutex> g(p.mu);
