@@ -1,8 +1,8 @@
 // s3db/connection.h — connection strings, parsed without I/O.
 //
 // Grammar
-//   memory://[bucket][/prefix]
-//   file:///absolute/path[/prefix]         file://./relative/path
+//   memory://[bucket][/prefix][?params]
+//   file:///absolute/path[?params]         file://./relative/path[?params]
 //   s3://[KEY:SECRET@]bucket[/prefix][?params]                        (AWS, virtual-hosted)
 //   http(s)://[KEY:SECRET@]host[:port]/bucket[/prefix][?params]       (custom endpoint, path-style)
 // Params: region, session_token, path_style (true|false), verify_tls (true|false), ca_file
@@ -10,10 +10,25 @@
 //   is made), timeout_ms, connect_timeout_ms, low_speed_limit, low_speed_time_s,
 //   max_response_bytes, max_object_bytes, and the pool's: concurrency (a number, or auto),
 //   tuner (aimd|note), concurrency_min, concurrency_max, breaker (on|off), retry_budget
-//   (tokens|off), max_retries — memory:// and file:// take only timeout_ms and the pool's. Unknown
-//   params, and bad values (InvalidArgument naming the parameter), are refused; tuner and
-//   concurrency_min/max need concurrency=auto. Percent-encoding is decoded in credentials and
-//   path segments.
+//   (tokens|off), max_retries, and the shared limit's (below) — memory:// and file:// take only
+//   timeout_ms, the pool's and the shared limit's. Unknown params, and bad values (InvalidArgument
+//   naming the parameter), are refused; tuner and concurrency_min/max need concurrency=auto.
+//   Percent-encoding is decoded in credentials, path segments and values (a raw redis= URL
+//   decodes its own: below).
+// Shared limit (s3db/shared_limit.h; any store, into `shared`): redis (a Redis URL),
+//   global_concurrency (1..100000, needs redis), rate_put and rate_get (requests/s, 0.001..1e9,
+//   decimals allowed; with redis every process naming the key shares them, without they cap this
+//   process), and with redis only: redis_key (default s3db:limit), lease_ttl_ms (100..3600000,
+//   default 10000), fallback_concurrency (0..100000, default 4) and fallback_rate_share (0..1,
+//   default 0.25). Omit a limit for none: global_concurrency=0 and a rate of 0 are refused, and so
+//   is a redis that shares nothing. The Redis URL is checked (syntax only: no connection) and
+//   written either raw — redis=redis://[[user]:password@]host[:port][/db] or
+//   redis=unix:///path[?db=N], taken as it is up to the next '&', its own grammar decoding the
+//   user's and password's escapes: write a password's '%', '/', '&', '#' as %25 %2F %26 %23 (and
+//   best '@', ':', '?' as %40 %3A %3F, though raw ones are understood: the password runs from
+//   the first ':' to the last '@') — or percent-encoded whole (a value that does not start with
+//   redis:// or unix://; decoded once, then read the same way). An '@' in a redis= value never
+//   ends the store's credentials.
 // Pool defaults by store: s3:// and http(s):// — concurrency=auto (the aimd tuner: slow start
 //   towards the memory-based suggestion, a send rate learnt from Throttled answers; a number
 //   fixes the limit instead, and ClientOptions::concurrency overrides the URI), breaker=on
@@ -40,12 +55,14 @@
 //   AWS_ENDPOINT_URL (turns it into a custom endpoint).
 // Contract: FromUri is pure apart from reading those environment variables (FromUriWithEnv takes
 //   them explicitly); failures are InvalidArgument with a message that never contains the secret,
-//   the session token (the URI's or the environment's) nor any 4-byte piece of them: input text
-//   that may hold part of one is shown as '***'. to_string() masks secrets; redact_uri() masks a
-//   raw string, even a malformed one. Thread-safe (plain values).
+//   the session token (the URI's or the environment's), the Redis password, nor any 4-byte piece
+//   of them: input text that may hold part of one is shown as '***'. to_string() masks secrets
+//   (redis=redis://user:***@host:6379/0); redact_uri() masks a raw string, even a malformed one.
+//   Thread-safe (plain values).
 #pragma once
 
 #include <s3db/operation_pool.h>
+#include <s3db/shared_limit.h>
 #include <s3db/status.h>
 
 #include <chrono>
@@ -94,6 +111,10 @@ struct ConnectionOptions {
   std::optional<int> retry_budget;            // tokens; 0 = off
   std::optional<int> max_retries;
 
+  // The shared limit the URI asks for (redis=, global_concurrency=, rate_put=, …; none by
+  // default). FromUri checks it (check() and the Redis URL's syntax); joining it is the Client's.
+  SharedLimitConfig shared;
+
   // Writes the pool settings above into `pool` (concurrency=auto: tuning on, start value 0 =
   // memory-based; a number: tuning off).
   void apply_to(PoolOptions& pool) const;
@@ -110,8 +131,11 @@ struct ConnectionOptions {
 
 // `uri` as given, with everything that may be a secret replaced by "***" — for showing a
 // connection string that may not parse (--help, reports, logs). Over-masks rather than leaks: with
-// credentials, everything from the first ':' after "://" to the last '@'; a lone "TEXT@"; every
-// session_token value. "s3://AKID:wJalr/K7@bucket/p" → "s3://AKID:***@bucket/p".
+// credentials, everything from the first ':' after "://" to the last '@' (not counting those of a
+// redis= value); a lone "TEXT@"; every session_token value; in a redis= value, raw or encoded,
+// its password (or a lone "TEXT@", or all of a value with no "://").
+// "s3://AKID:wJalr/K7@bucket/p" → "s3://AKID:***@bucket/p";
+// "memory://?redis=redis://:pw@h:6379/0&rate_put=10" → "memory://?redis=redis://:***@h:6379/0&rate_put=10".
 std::string redact_uri(std::string_view uri);
 
 }  // namespace s3db

@@ -2,11 +2,13 @@
 // s3db/connection.h; user documentation in docs/connection-strings.md).
 //
 // Secrets: everything that may be a secret (storage/uri_secrets.h: the URI's credentials and
-// session tokens, found before parsing, and the environment's) is collected before anything can
-// fail; input enters a message only through quote(), which withholds text that shares bytes with a
-// secret, and every message is scrubbed again, so that no mistake in a URI echoes a secret.
+// session tokens and Redis passwords, found before parsing, and the environment's) is collected
+// before anything can fail; input enters a message only through quote(), which withholds text that
+// shares bytes with a secret, and every message is scrubbed again, so that no mistake in a URI
+// echoes a secret.
 #include "s3db/connection.h"
 
+#include "coord/redis_connection.h"
 #include "core/encoding.h"
 #include "storage/uri_secrets.h"
 
@@ -23,21 +25,24 @@ namespace {
 using Env = std::function<std::optional<std::string>(std::string_view)>;
 // Strict decoding ('+' stays '+': secrets and tokens contain it; a bad escape is an error).
 using encoding::percent_decode;
-using encoding::percent_encode;
-using encoding::kUnreserved;
-using encoding::kUnreservedAndSlash;
 constexpr auto npos = std::string_view::npos;
 
 constexpr std::string_view kContext = "connection string";
 constexpr long kMaxObjectBytes = 5'497'558'138'880;  // 5 TiB, S3's largest object
-const std::vector<std::string_view> kCommonParams = {"breaker",         "concurrency", "concurrency_max",
-                                                     "concurrency_min", "max_retries", "retry_budget",
-                                                     "timeout_ms",      "tuner"};
+// Sorted: the unknown-parameter message lists them. The shared limit's are every kind's.
+const std::vector<std::string_view> kCommonParams = {
+    "breaker", "concurrency", "concurrency_max", "concurrency_min", "fallback_concurrency", "fallback_rate_share",
+    "global_concurrency", "lease_ttl_ms", "max_retries", "rate_get", "rate_put", "redis", "redis_key",
+    "retry_budget", "timeout_ms", "tuner"};
 const std::vector<std::string_view> kS3Params = {
-    "breaker",         "ca_file",         "concurrency",        "concurrency_max",  "concurrency_min",
-    "connect_timeout_ms", "low_speed_limit", "low_speed_time_s", "max_object_bytes", "max_response_bytes",
-    "max_retries",     "path_style",      "region",             "retry_budget",     "session_token",
-    "timeout_ms",      "tuner",           "verify_tls"};
+    "breaker", "ca_file", "concurrency", "concurrency_max", "concurrency_min", "connect_timeout_ms",
+    "fallback_concurrency", "fallback_rate_share", "global_concurrency", "lease_ttl_ms", "low_speed_limit",
+    "low_speed_time_s", "max_object_bytes", "max_response_bytes", "max_retries", "path_style", "rate_get",
+    "rate_put", "redis", "redis_key", "region", "retry_budget", "session_token", "timeout_ms", "tuner",
+    "verify_tls"};
+// The shared limit's params that mean something only with redis=.
+const std::vector<std::string_view> kRedisOnlyParams = {"fallback_concurrency", "fallback_rate_share",
+                                                        "lease_ttl_ms", "redis_key"};
 
 std::string join(const std::vector<std::string_view>& items) {
   std::string out;
@@ -46,6 +51,23 @@ std::string join(const std::vector<std::string_view>& items) {
     out += s;
   }
   return out;
+}
+
+// The whole of `text` as a number (from_chars: no sign but '-', no space), or nullopt.
+template <typename T>
+std::optional<T> parse_number(std::string_view text) {
+  T n{};
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
+// A redis= value is a Redis URL: written raw ("redis://…", "unix://…") it is kept as it is — the
+// Redis URL's own grammar decodes its user's and password's escapes, so a URL is written the same
+// here as anywhere else —, otherwise it is the URL percent-encoded whole, decoded once.
+std::optional<std::string> redis_value(std::string_view raw) {
+  if (raw.starts_with("redis://") || raw.starts_with("unix://")) return std::string(raw);
+  return percent_decode(raw);
 }
 
 std::string trim_slashes(std::string_view s) {
@@ -97,13 +119,7 @@ HostPort split_host_port(std::string_view hostport) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
   }));
   if (!host_ok) hp.error = HostPort::kHost;
-  else if (has_port) {
-    int n = 0;
-    auto [p, ec] = std::from_chars(hp.port.data(), hp.port.data() + hp.port.size(), n);
-    if (hp.port.empty() || ec != std::errc() || p != hp.port.data() + hp.port.size() || n < 1 || n > 65535) {
-      hp.error = HostPort::kPort;
-    }
-  }
+  else if (const auto n = parse_number<int>(hp.port); has_port && (!n || *n < 1 || *n > 65535)) hp.error = HostPort::kPort;
   return hp;
 }
 
@@ -131,12 +147,22 @@ class Parser {
     return v;
   }
 
+  // A parameter's decoded value, nullptr when it is not given.
+  const std::string* param(std::string_view name) const {
+    auto it = params_.find(name);
+    return it == params_.end() ? nullptr : &it->second;
+  }
+  // A given parameter's value as a number in [min, max], or an error naming it.
+  Result<long> integer(std::string_view name, long min, long max) const;
+  Result<double> decimal(std::string_view name, double min, double max, std::string_view expected) const;
+
   void collect_secrets();
   Status check_control_bytes() const;
   Result<std::size_t> credentials_end(std::string_view rest, bool aws) const;
   Status parse_params(std::string_view query, bool s3, ConnectionOptions& o);
-  Status parse_pool_params(bool remote, const std::function<Result<long>(std::string_view, long, long)>& integer,
-                           ConnectionOptions& o);
+  Status parse_pool_params(bool remote, ConnectionOptions& o);
+  Status parse_shared_params(SharedLimitConfig& s);
+  Status parse_redis_param(SharedLimitConfig& s);
   Status parse_userinfo(std::string_view userinfo, ConnectionOptions& o);
   Status parse_bucket_and_prefix(std::string_view path, ConnectionOptions& o, bool strict_bucket);
   Status apply_s3_fallbacks(ConnectionOptions& o, bool had_userinfo, bool aws);
@@ -145,11 +171,32 @@ class Parser {
   const Env& env_;
   storage::SecretFilter secrets_;
   bool had_userinfo_ = false;
+  std::vector<storage::UriSpan> redis_values_;  // where the redis= values are in uri_
   std::map<std::string, std::string, std::less<>> params_;
 };
 
+Result<long> Parser::integer(std::string_view name, long min, long max) const {
+  const std::string& v = *param(name);
+  const auto n = parse_number<long>(v);
+  if (!n || *n < min || *n > max) {
+    return fail("parameter '" + std::string(name) + "' must be an integer in " + std::to_string(min) + ".." +
+                std::to_string(max) + ", got " + quote(v));
+  }
+  return *n;
+}
+
+Result<double> Parser::decimal(std::string_view name, double min, double max, std::string_view expected) const {
+  const std::string& v = *param(name);
+  const auto n = parse_number<double>(v);
+  if (!n || !(*n >= min && *n <= max)) {  // NaN fails too
+    return fail("parameter '" + std::string(name) + "' must be " + std::string(expected) + ", got " + quote(v));
+  }
+  return *n;
+}
+
 void Parser::collect_secrets() {
   secrets_.add_spans_of(uri_);
+  redis_values_ = storage::param_value_spans(uri_, "redis");
   if (auto s = env("AWS_SECRET_ACCESS_KEY")) secrets_.add(*s);
   if (auto s = env("AWS_SESSION_TOKEN")) secrets_.add(*s);
 }
@@ -179,10 +226,17 @@ Status Parser::check_control_bytes() const {
 // '#', '@' and '%' (RFC 3986 userinfo), but raw ones are understood when that is unambiguous: the
 // credentials end at the '@' followed by a valid bucket (s3://) or host[:port] (http) and then
 // '/', '?' or the end. Two such '@' (a raw '@' in the secret, or an '@' in the prefix) are an
-// error rather than a guess: a wrong guess would send a piece of the secret as the bucket name.
+// error rather than a guess: a wrong guess would send a piece of the secret as the bucket name. An
+// '@' in a redis= value is the Redis URL's, never the end of these credentials.
 Result<std::size_t> Parser::credentials_end(std::string_view rest, bool aws) const {
+  const std::size_t base = static_cast<std::size_t>(rest.data() - uri_.data());
+  const auto next_at = [&](std::size_t from) {
+    auto at = rest.find('@', from);
+    while (at != npos && storage::inside(redis_values_, base + at)) at = rest.find('@', at + 1);
+    return at;
+  };
   const auto key_end = rest.find_first_of(":/?#@");  // an access key has none of these
-  if (key_end == npos || rest.find('@', key_end) == npos) return npos;
+  if (key_end == npos || next_at(key_end) == npos) return npos;
   if (rest[key_end] == '@') return fail("credentials must be KEY:SECRET@ (percent-encode special characters)");
   if (rest[key_end] != ':') return npos;  // '/' or '?' first: the '@' is in the prefix or a parameter
   // RFC 3986: the authority ends at the first '/' or '?'. A valid host:port there means the ':'
@@ -191,7 +245,7 @@ Result<std::size_t> Parser::credentials_end(std::string_view rest, bool aws) con
   if (!aws && authority.find('@') == npos && split_host_port(authority).error == HostPort::kNone) return npos;
   std::size_t chosen = npos, last = npos;
   int valid = 0;
-  for (auto at = rest.find('@', key_end); at != npos; at = rest.find('@', at + 1)) {
+  for (auto at = next_at(key_end); at != npos; at = next_at(at + 1)) {
     last = at;
     const auto end = rest.find_first_of("/?@", at + 1);
     if (end != npos && rest[end] == '@') continue;
@@ -223,20 +277,10 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
       return fail("unknown parameter " + quote(*name) + " (allowed: " + join(allowed) + ")");
     }
     if (eq == std::string_view::npos) return fail("parameter '" + *name + "' needs a value (" + *name + "=...)");
-    auto value = percent_decode(item.substr(eq + 1));
+    auto value = *name == "redis" ? redis_value(item.substr(eq + 1)) : percent_decode(item.substr(eq + 1));
     if (!value) return fail("invalid percent-encoding in parameter '" + *name + "'");
     if (!params_.emplace(*name, *value).second) return fail("parameter '" + *name + "' given twice");
   }
-  auto integer = [&](std::string_view name, long min, long max) -> Result<long> {
-    const std::string& v = params_.find(name)->second;
-    long n = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || p != v.data() + v.size() || v.empty() || n < min || n > max) {
-      return fail("parameter '" + std::string(name) + "' must be an integer in " + std::to_string(min) + ".." +
-                  std::to_string(max) + ", got " + quote(v));
-    }
-    return n;
-  };
   auto boolean = [&](std::string_view name) -> Result<bool> {
     const std::string& v = params_.find(name)->second;
     if (v == "true") return true;
@@ -275,7 +319,8 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
     if (!n.ok()) return n.status();
     o.max_object_bytes = static_cast<std::uint64_t>(*n);
   }
-  S3DB_RETURN_IF_ERROR(parse_pool_params(s3, integer, o));
+  S3DB_RETURN_IF_ERROR(parse_pool_params(s3, o));
+  S3DB_RETURN_IF_ERROR(parse_shared_params(o.shared));
   if (params_.count("max_retries")) {
     auto n = integer("max_retries", 0, 1000);
     if (!n.ok()) return n.status();
@@ -305,13 +350,8 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
 }
 
 // The pool's params, and the remote stores' defaults for them (s3db/connection.h).
-Status Parser::parse_pool_params(bool remote, const std::function<Result<long>(std::string_view, long, long)>& integer,
-                                 ConnectionOptions& o) {
-  const auto text = [&](std::string_view name) -> const std::string* {
-    auto it = params_.find(name);
-    return it == params_.end() ? nullptr : &it->second;
-  };
-  if (const std::string* v = text("concurrency"); v && *v == "auto") {
+Status Parser::parse_pool_params(bool remote, ConnectionOptions& o) {
+  if (const std::string* v = param("concurrency"); v && *v == "auto") {
     o.concurrency = ConnectionOptions::kAutoConcurrency;
   } else if (v) {
     auto n = integer("concurrency", 1, 100'000);
@@ -324,13 +364,13 @@ Status Parser::parse_pool_params(bool remote, const std::function<Result<long>(s
   // docs/performance.md, "The pool protects the store". A number still fixes the limit.
   if (remote && !o.concurrency) o.concurrency = ConnectionOptions::kAutoConcurrency;
   const bool is_auto = o.concurrency == ConnectionOptions::kAutoConcurrency;
-  if (const std::string* v = text("tuner")) {
+  if (const std::string* v = param("tuner")) {
     if (*v == "aimd") o.tuner = TunerKind::kAimd;
     else if (*v == "note") o.tuner = TunerKind::kNote;
     else return fail("parameter 'tuner' must be aimd or note, got " + quote(*v));
   }
   for (auto [name, field] : {std::pair{"concurrency_min", &o.concurrency_min}, {"concurrency_max", &o.concurrency_max}}) {
-    if (!text(name)) continue;
+    if (!param(name)) continue;
     auto n = integer(name, 1, 100'000);
     if (!n.ok()) return n.status();
     *field = static_cast<int>(*n);
@@ -341,13 +381,13 @@ Status Parser::parse_pool_params(bool remote, const std::function<Result<long>(s
   if (o.concurrency_min && o.concurrency_max && *o.concurrency_min > *o.concurrency_max) {
     return fail("parameter 'concurrency_min' must not exceed 'concurrency_max'");
   }
-  if (const std::string* v = text("breaker")) {
+  if (const std::string* v = param("breaker")) {
     if (*v != "on" && *v != "off") return fail("parameter 'breaker' must be on or off, got " + quote(*v));
     o.breaker = *v == "on";
   } else if (remote) {
     o.breaker = true;
   }
-  if (const std::string* v = text("retry_budget"); v && *v == "off") {
+  if (const std::string* v = param("retry_budget"); v && *v == "off") {
     o.retry_budget = 0;
   } else if (v) {
     auto n = integer("retry_budget", 1, 1'000'000);
@@ -358,6 +398,74 @@ Status Parser::parse_pool_params(bool remote, const std::function<Result<long>(s
   // concurrency of 200 with the budget on failed 961 of 3,000 imported records once the bucket
   // was empty, where patient throttled retries store them all (docs/performance.md). The breaker
   // covers outages; the budget is for callers who prefer failing fast to waiting.
+  return Status::OK();
+}
+
+// The shared limit's params (s3db/shared_limit.h), every store's: a local rate cap on memory://
+// is as legitimate as one shared through Redis. A 0 is refused where the default is "none"
+// (global_concurrency, the rates): leaving the parameter out says that, and a 0 written is more
+// likely an unset variable than a wish.
+Status Parser::parse_shared_params(SharedLimitConfig& s) {
+  if (param("redis")) S3DB_RETURN_IF_ERROR(parse_redis_param(s));
+  for (std::string_view name : kRedisOnlyParams) {
+    if (param(name) && s.redis_url.empty()) return fail("parameter '" + std::string(name) + "' needs a Redis URL (redis)");
+  }
+  if (const std::string* key = param("redis_key")) {
+    if (key->empty()) return fail("parameter 'redis_key' is empty");
+    s.key = *key;
+  }
+  if (param("global_concurrency")) {
+    auto n = integer("global_concurrency", 1, 100'000);
+    if (!n.ok()) return n.status();
+    s.global_concurrency = static_cast<int>(*n);
+  }
+  for (auto [name, rate] : {std::pair{"rate_put", &s.rate_put}, {"rate_get", &s.rate_get}}) {
+    if (!param(name)) continue;
+    auto r = decimal(name, 0.001, 1e9, "a rate in requests per second, 0.001..1e9 (decimals allowed)");
+    if (!r.ok()) return r.status();
+    *rate = *r;
+  }
+  if (param("lease_ttl_ms")) {
+    auto n = integer("lease_ttl_ms", 100, 3'600'000);
+    if (!n.ok()) return n.status();
+    s.lease_ttl = std::chrono::milliseconds(*n);
+  }
+  if (param("fallback_concurrency")) {
+    auto n = integer("fallback_concurrency", 0, 100'000);
+    if (!n.ok()) return n.status();
+    s.fallback = static_cast<int>(*n);
+  }
+  if (param("fallback_rate_share")) {
+    auto f = decimal("fallback_rate_share", 0, 1, "a share in 0..1 (decimals allowed)");
+    if (!f.ok()) return f.status();
+    s.fallback_rate_share = *f;
+  }
+  // The rules between fields (global_concurrency needs redis, redis must share something) are
+  // check()'s; its message names the field, here said as the parameter that sets it.
+  const Status st = check(s);
+  if (st.ok()) return st;
+  const std::string& m = st.message();
+  const auto colon = m.find(": ");
+  std::string field = m.substr(0, colon);
+  if (field == "lease_ttl") field = "lease_ttl_ms";
+  if (field == "fallback") field = "fallback_concurrency";
+  return fail("parameter '" + field + "' " + (colon == npos ? std::string("is invalid") : m.substr(colon + 2)));
+}
+
+// The Redis URL's syntax is checked now (coord's parser, the one the Client uses), so that a
+// mistake is reported with the connection string, not when the Client joins; its errors name the
+// part that is wrong, never the password (nor anything of the URL: it may hold one).
+Status Parser::parse_redis_param(SharedLimitConfig& s) {
+  const std::string& url = *param("redis");
+  auto u = coord::parse_redis_url(url);
+  if (!u.ok()) {
+    std::string why = u.status().message();
+    if (const auto colon = why.find(": "); colon != npos) why.erase(0, colon + 2);
+    return fail("parameter 'redis' must be redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]: " + why +
+                " (percent-encode a password's '%', '/', '&', '#' as %25 %2F %26 %23)");
+  }
+  secrets_.add(u->password);
+  s.redis_url = url;
   return Status::OK();
 }
 
@@ -539,83 +647,6 @@ Result<ConnectionOptions> ConnectionOptions::FromUri(std::string_view uri) {
 
 Result<ConnectionOptions> ConnectionOptions::FromUriWithEnv(std::string_view uri, const Env& env) {
   return Parser(uri, env).parse();
-}
-
-std::string ConnectionOptions::to_string() const {
-  std::vector<std::pair<std::string, std::string>> params;
-  auto add = [&](std::string name, std::string value) { params.emplace_back(std::move(name), std::move(value)); };
-  std::string out;
-  switch (kind) {
-    case StorageKind::kMemory:
-      out = "memory://" + percent_encode(bucket, kUnreserved);
-      if (!prefix.empty()) out += "/" + percent_encode(prefix, kUnreservedAndSlash);
-      break;
-    case StorageKind::kFile:
-      out = "file://" + percent_encode(path, kUnreservedAndSlash);
-      break;
-    case StorageKind::kS3: {
-      const bool custom = !endpoint.empty();
-      const auto sep = endpoint.find("://");
-      out = custom ? endpoint.substr(0, sep + 3) : "s3://";
-      if (!access_key.empty() || !secret_key.empty()) out += percent_encode(access_key, kUnreserved) + ":***@";
-      if (custom) out += endpoint.substr(sep + 3) + "/";
-      out += percent_encode(bucket, kUnreserved);
-      if (!prefix.empty()) out += "/" + percent_encode(prefix, kUnreservedAndSlash);
-      if (!custom || region != "us-east-1") add("region", region);
-      if (!session_token.empty()) add("session_token", "***");
-      if (path_style != custom) add("path_style", path_style ? "true" : "false");
-      if (!verify_tls) add("verify_tls", "false");
-      if (!ca_file.empty()) add("ca_file", ca_file);
-      if (connect_timeout != std::chrono::milliseconds(10000)) {
-        add("connect_timeout_ms", std::to_string(connect_timeout.count()));
-      }
-      if (timeout != kDefaultRemoteTimeout) add("timeout_ms", std::to_string(timeout.count()));
-      const ConnectionOptions defaults;
-      if (low_speed_limit != defaults.low_speed_limit) add("low_speed_limit", std::to_string(low_speed_limit));
-      if (low_speed_time != defaults.low_speed_time) add("low_speed_time_s", std::to_string(low_speed_time.count()));
-      if (max_response_bytes != defaults.max_response_bytes) add("max_response_bytes", std::to_string(max_response_bytes));
-      if (max_object_bytes != defaults.max_object_bytes) add("max_object_bytes", std::to_string(max_object_bytes));
-      break;
-    }
-  }
-  if (kind != StorageKind::kS3 && timeout.count() > 0) add("timeout_ms", std::to_string(timeout.count()));
-  // The pool's settings, when they differ from the store's defaults.
-  const bool remote = kind == StorageKind::kS3;
-  if (concurrency && !(remote && *concurrency == kAutoConcurrency)) {
-    add("concurrency", *concurrency == kAutoConcurrency ? "auto" : std::to_string(*concurrency));
-  }
-  if (tuner) add("tuner", *tuner == TunerKind::kNote ? "note" : "aimd");
-  if (concurrency_min) add("concurrency_min", std::to_string(*concurrency_min));
-  if (concurrency_max) add("concurrency_max", std::to_string(*concurrency_max));
-  if (breaker && *breaker != remote) add("breaker", *breaker ? "on" : "off");
-  if (retry_budget) {
-    add("retry_budget", *retry_budget > 0 ? std::to_string(*retry_budget) : "off");
-  }
-  if (max_retries) add("max_retries", std::to_string(*max_retries));
-  std::sort(params.begin(), params.end());
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    out += (i == 0 ? "?" : "&") + params[i].first + "=" + (params[i].second == "***" ? "***" : percent_encode(params[i].second, kUnreserved));
-  }
-  return out;
-}
-
-void ConnectionOptions::apply_to(PoolOptions& pool) const {
-  if (concurrency == kAutoConcurrency) {
-    pool.adaptive.enabled = true;
-    pool.concurrency = 0;  // the memory-based start value
-    if (tuner) pool.adaptive.tuner = *tuner;
-    if (concurrency_min) pool.adaptive.min_concurrency = *concurrency_min;
-    if (concurrency_max) pool.adaptive.max_concurrency = *concurrency_max;
-  } else if (concurrency) {
-    pool.adaptive.enabled = false;
-    pool.concurrency = *concurrency;
-  }
-  if (breaker) pool.breaker.enabled = *breaker;
-  if (retry_budget) {
-    pool.retry_budget.enabled = *retry_budget > 0;
-    if (*retry_budget > 0) pool.retry_budget.capacity = *retry_budget;
-  }
-  if (max_retries) pool.backoff.max_retries = *max_retries;
 }
 
 }  // namespace s3db

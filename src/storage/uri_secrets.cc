@@ -31,16 +31,83 @@ std::size_t value_end(std::string_view uri, std::size_t from) {
   return uri.size();
 }
 
+// `raw` percent-decoded leniently, with the offset in `raw` of each decoded byte (and of its end).
+struct Decoded {
+  std::string text;
+  std::vector<std::size_t> at;
+};
+
+Decoded decode_tracking(std::string_view raw) {
+  Decoded d;
+  for (std::size_t i = 0; i < raw.size();) {
+    const int byte = raw[i] == '%' ? encoding::hex_byte(raw, i + 1) : -1;
+    d.at.push_back(i);
+    d.text.push_back(byte >= 0 ? static_cast<char>(byte) : raw[i]);
+    i += byte >= 0 ? 3 : 1;
+  }
+  d.at.push_back(raw.size());
+  return d;
+}
+
+// The last '@' of `uri` outside `skip`.
+std::size_t last_at_outside(std::string_view uri, const std::vector<UriSpan>& skip) {
+  for (auto at = uri.rfind('@'); at != npos; at = at == 0 ? npos : uri.rfind('@', at - 1)) {
+    if (!inside(skip, at)) return at;
+  }
+  return npos;
+}
+
 }  // namespace
+
+bool inside(const std::vector<UriSpan>& spans, std::size_t pos) {
+  return std::any_of(spans.begin(), spans.end(), [pos](const UriSpan& s) { return pos >= s.begin && pos < s.end; });
+}
+
+std::vector<UriSpan> param_value_spans(std::string_view uri, std::string_view name) {
+  std::vector<UriSpan> spans;
+  const auto sep = uri.find("://");
+  for (auto p = uri.find_first_of("?&", sep == npos ? 0 : sep + 3); p != npos; p = uri.find_first_of("?&", p + 1)) {
+    const std::size_t begin = p + 1;
+    const auto eq = uri.find('=', begin);
+    if (eq == npos || uri.substr(begin, eq - begin).find('&') != npos) continue;
+    if (encoding::percent_decode_lenient(uri.substr(begin, eq - begin)) == name) spans.push_back({eq + 1, value_end(uri, eq + 1)});
+  }
+  return spans;
+}
+
+UriSpan redis_url_secret(std::string_view url) {
+  // Read decoded (twice more at most, until its "://" shows: an encoded password in an encoded
+  // URL): decoding only adds '@' and ':' to the text, so the span can only grow by it.
+  Decoded d = decode_tracking(url);
+  for (int round = 0; round < 2 && d.text.find("://") == npos && d.text.find('%') != npos; ++round) {
+    Decoded again = decode_tracking(d.text);
+    for (std::size_t& at : again.at) at = d.at[at];
+    d = std::move(again);
+  }
+  const std::string_view t = d.text;
+  const auto scheme = t.find("://");
+  if (scheme == npos) return {0, url.size()};  // nothing tells a host from a password here
+  const std::size_t start = scheme + 3;
+  const auto at = t.rfind('@');
+  const auto colon = t.find(':', start);
+  UriSpan s{start, start};
+  if (at != npos && at >= start) {
+    s = {colon < at ? colon + 1 : start, at};
+  } else if (colon != npos && !is_port(t.substr(colon + 1, t.find_first_of("/?", colon) - colon - 1))) {
+    s = {colon + 1, t.size()};  // ":password" with its '@' forgotten
+  }
+  return {d.at[s.begin], d.at[s.end]};
+}
 
 std::vector<UriSpan> secret_spans(std::string_view uri) {
   std::vector<UriSpan> spans;
   const auto sep = uri.find("://");
   const std::size_t start = sep == npos ? 0 : sep + 3;
+  const std::vector<UriSpan> redis = param_value_spans(uri, "redis");
   // An access key never contains '/', '?', '#' or '@': a ':' met first may end one.
   const auto key_end = uri.find_first_of(":/?#@", start);
   const bool key_colon = key_end != npos && uri[key_end] == ':';
-  const auto last_at = uri.rfind('@');
+  const auto last_at = last_at_outside(uri, redis);  // a redis= value's '@' is the Redis URL's
   if (last_at != npos && last_at >= start) {
     // The credentials end at some '@'; which one, only a successful parse can tell: everything
     // before the last one may be secret, but for a "KEY:" head.
@@ -48,21 +115,21 @@ std::vector<UriSpan> secret_spans(std::string_view uri) {
   } else if (key_colon && !is_port(uri.substr(key_end + 1, uri.find_first_of("/?#", key_end) - key_end - 1))) {
     spans.push_back({key_end + 1, uri.size()});  // "KEY:SECRET" with its '@' forgotten
   }
-  for (auto p = uri.find_first_of("?&", start); p != npos; p = uri.find_first_of("?&", p + 1)) {
-    const std::size_t name = p + 1;
-    const auto eq = uri.find('=', name);
-    if (eq == npos || uri.substr(name, eq - name).find('&') != npos) continue;
-    if (encoding::percent_decode_lenient(uri.substr(name, eq - name)) == "session_token") spans.push_back({eq + 1, value_end(uri, eq + 1)});
+  for (const UriSpan& v : param_value_spans(uri, "session_token")) spans.push_back(v);
+  for (const UriSpan& v : redis) {
+    const UriSpan s = redis_url_secret(uri.substr(v.begin, v.end - v.begin));
+    if (s.end > s.begin) spans.push_back({v.begin + s.begin, v.begin + s.end});
   }
   return spans;
 }
 
 void SecretFilter::add(std::string_view secret) {
-  if (secret.empty()) return;
-  for (std::string s : {std::string(secret), encoding::percent_decode_lenient(secret)}) {
-    if (!s.empty() && std::find(secrets_.begin(), secrets_.end(), s) == secrets_.end()) {
-      secrets_.push_back(std::move(s));
-    }
+  std::string s(secret);
+  for (int round = 0; round < 3 && !s.empty(); ++round) {
+    if (std::find(secrets_.begin(), secrets_.end(), s) == secrets_.end()) secrets_.push_back(s);
+    std::string decoded = encoding::percent_decode_lenient(s);
+    if (decoded == s) break;
+    s = std::move(decoded);
   }
   std::sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
 }

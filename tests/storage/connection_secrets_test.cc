@@ -1,8 +1,11 @@
 // Secrets in connection strings: every error path of the parser, with secrets holding each
 // reserved character raw, must not show the secret nor any 4-byte piece of it; percent-encoded
 // secrets parse exactly; redact_uri(), to_string() and describe() mask; control bytes are refused.
+// The same for the Redis password of a redis= value, in each way it may be written.
 #include "s3db/connection.h"
 
+#include "coord/redis_connection.h"
+#include "core/encoding.h"
 #include "s3db/client.h"
 #include "s3db/storage_client.h"
 
@@ -250,6 +253,195 @@ TEST(ConnectionSecrets, EnvironmentSecretsNeverInToStringOrDescribe) {
   EXPECT_EQ(piece_of(token, client->storage().describe()), "");
   EXPECT_EQ(piece_of(secret, u->to_string()), "");
   EXPECT_EQ(piece_of(token, u->to_string()), "");
+}
+
+// ---- The Redis password of a redis= value ----
+
+// A password unlike secret_with()'s, so that a test of both sees which one shows.
+std::string password_with(char reserved) { return std::string("Pw4") + reserved + "Qk2Rt" + reserved + "8Yy6"; }
+
+std::string enc(std::string_view s) { return encoding::percent_encode(s, encoding::kUnreserved); }
+
+// The ways a redis= value may carry a password: the URL raw, with the password raw or encoded as
+// the Redis URL grammar says; or the URL percent-encoded whole, holding either.
+enum class Form { kRaw, kRawEncodedPassword, kEncoded, kEncodedRawPassword };
+constexpr Form kForms[] = {Form::kRaw, Form::kRawEncodedPassword, Form::kEncoded, Form::kEncodedRawPassword};
+const char* form_name(Form f) {
+  switch (f) {
+    case Form::kRaw: return "raw URL, raw password";
+    case Form::kRawEncodedPassword: return "raw URL, encoded password";
+    case Form::kEncoded: return "encoded URL, encoded password";
+    case Form::kEncodedRawPassword: return "encoded URL, raw password";
+  }
+  return "";
+}
+
+std::string redis_param(Form f, const std::string& password, const std::string& rest = "@127.0.0.1:6379/0") {
+  const bool raw_password = f == Form::kRaw || f == Form::kEncodedRawPassword;
+  const std::string url = "redis://app:" + (raw_password ? password : enc(password)) + rest;
+  return "redis=" + (f == Form::kRaw || f == Form::kRawEncodedPassword ? url : enc(url));
+}
+
+// Reserved characters a raw password may hold in each form and still read exactly: the grammar
+// takes the password from the first ':' to the last '@'; a raw URL ends at '&', and in either a
+// raw '/' ends the host part and a raw '%' starts an escape.
+bool reads_exactly(Form f, char reserved) {
+  if (f == Form::kRawEncodedPassword || f == Form::kEncoded) return true;
+  const std::string ok = f == Form::kRaw ? "?@:=" : "?@:=&#";
+  return ok.find(reserved) != std::string::npos;
+}
+
+constexpr char kReserved[] = {'?', '@', '/', '%', ':', '&', '#', '='};
+
+// One case per error return a redis= value can meet — its own and the parser's others with one
+// present. "{R}" is the redis= param, "{S}" the store's secret.
+struct RedisErrorCase {
+  std::string uri;
+  std::string rest = "@127.0.0.1:6379/0";  // the Redis URL after its password
+  // False when the password is also pasted as another parameter's value: nothing tells
+  // redact_uri() it is one there (the parser's messages still hide it).
+  bool redactable = true;
+};
+
+std::vector<RedisErrorCase> redis_error_cases() {
+  return {
+      {"memory://b?{R}"},  // shares nothing (check())
+      {"memory://b?{R}&global_concurrency=0"},
+      {"memory://b?{R}&global_concurrency={R}", {}, false},
+      {"s3://bucket-1?{R}&rate_put=-1"},
+      {"s3://bucket-1?{R}&rate_get={R}", {}, false},
+      {"memory://b?{R}&rate_put=1&lease_ttl_ms=5"},
+      {"memory://b?{R}&rate_put=1&fallback_concurrency=x"},
+      {"memory://b?{R}&rate_put=1&fallback_rate_share=2"},
+      {"memory://b?{R}&rate_put=1&redis_key="},
+      {"memory://b?{R}&rate_put=1&{R}"},  // given twice
+      {"memory://b?{R}&rate_put=1&regoin=1"},
+      {"memory://b?{R}&rate_put=1&timeout_ms"},
+      {"memory://b?{R}&rate_put=1#frag"},
+      {"memory://b?{R}&rate_put=1&region=%0A"},
+      {"file://relative?{R}&rate_put=1"},
+      {"memory://b?{R}&rate_put=1", "@127.0.0.1:99999/0"},  // the Redis URL's port
+      {"memory://b?{R}&rate_put=1", "@127.0.0.1:6379/x"},   // its db
+      {"memory://b?{R}&rate_put=1", "@:6379/0"},            // its host
+      {"memory://b?{R}&rate_put=1", "%zz@127.0.0.1"},       // an escape in its password
+      {"s3://AKID:{S}@bucket-1?{R}&rate_put=1&timeout_ms=x"},  // with store credentials
+      {"s3://AKID:{S}@Bad_Bucket?{R}&rate_put=1"},
+      {"s3://AKID:{S}@bucket-1/users@example?{R}&rate_put=1"},  // ambiguous store credentials
+      {"http://AKID:{S}@127.0.0.1:99999/b?{R}&rate_put=1"},
+      {"http://AKID:{S}@ho_st/b?{R}&rate_put=1"},
+      {"http://AKID:{S}@127.0.0.1:7480?{R}&rate_put=1"},
+  };
+}
+
+TEST(ConnectionSecrets, NoErrorShowsAnyPieceOfARedisPassword) {
+  for (char reserved : kReserved) {
+    const std::string password = password_with(reserved), secret = secret_with(reserved);
+    for (Form f : kForms) {
+      for (const RedisErrorCase& c : redis_error_cases()) {
+        const std::string uri = replace_all(replace_all(c.uri, "{R}", redis_param(f, password, c.rest)), "{S}", secret);
+        const std::string where = std::string(form_name(f)) + ", '" + reserved + "': " + uri;
+        auto r = parse(uri);
+        ASSERT_FALSE(r.ok()) << where << " parsed: " << r->to_string();
+        EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << where;
+        const std::string shown = r.status().to_string();
+        EXPECT_EQ(piece_of(password, shown), "") << where << "\n  → " << shown;
+        EXPECT_EQ(piece_of(secret, shown), "") << where << "\n  → " << shown;
+        if (c.redactable) {
+          EXPECT_EQ(piece_of(password, redact_uri(uri)), "") << where << "\n  → " << redact_uri(uri);
+        }
+      }
+    }
+  }
+}
+
+// Mistakes in the Redis URL itself, the password written raw where it should not be included.
+TEST(ConnectionSecrets, MalformedRedisUrlsShowNoPieceOfThePassword) {
+  for (char reserved : kReserved) {
+    const std::string p = password_with(reserved);
+    for (const std::string& value : {"redis://:" + p,                 // its '@host' forgotten
+                                     "redis://" + p + "@h:6379/0",     // its ':' forgotten
+                                     "redis:/:" + p + "@h",            // a '/' missing
+                                     "http://:" + p + "@h",            // another scheme
+                                     p + "@h:6379",                    // no scheme
+                                     "redis://:" + p + "@h:6379/0/1",  // a path
+                                     "unix://:" + p + "@/run/r.sock"}) {
+      // Valid URLs of another reading: password "Pw4@Qk2Rt" at host "8Yy6", user "Pw4".
+      if ((reserved == '@' && value == "redis://:" + p) || (reserved == ':' && value == "redis://" + p + "@h:6379/0")) continue;
+      for (const std::string& v : {value, enc(value), enc(enc(value))}) {
+        const std::string uri = "http://AK:SK@127.0.0.1:7480/b?redis=" + v + "&global_concurrency=2";
+        auto r = parse(uri);
+        if (r.ok()) {
+          EXPECT_EQ(piece_of(p, r->to_string()), "") << uri << " → " << r->to_string();
+        } else {
+          EXPECT_EQ(piece_of(p, r.status().to_string()), "") << uri << "\n  → " << r.status().to_string();
+        }
+        EXPECT_EQ(piece_of(p, redact_uri(uri)), "") << uri << "\n  → " << redact_uri(uri);
+      }
+    }
+  }
+}
+
+// The password reads back exactly in each form that allows its characters, beside store
+// credentials holding the same characters, and neither shows in to_string() or redact_uri().
+TEST(ConnectionSecrets, RedisPasswordsParseExactlyAndAreMasked) {
+  for (char reserved : kReserved) {
+    const std::string password = password_with(reserved);
+    for (Form f : kForms) {
+      for (const std::string& base : {std::string("memory://b?"), "s3://AKID:" + enc(secret_with(reserved)) + "@bucket-1/p?",
+                                      "http://AKID:" + enc(secret_with(reserved)) + "@127.0.0.1:7480/b/p?"}) {
+        const std::string uri = base + redis_param(f, password) + "&global_concurrency=4";
+        const std::string where = std::string(form_name(f)) + ", '" + reserved + "': " + uri;
+        auto r = parse(uri);
+        EXPECT_EQ(piece_of(password, redact_uri(uri)), "") << where << "\n  → " << redact_uri(uri);
+        if (!reads_exactly(f, reserved)) {
+          if (r.ok()) {
+            EXPECT_EQ(piece_of(password, r->to_string()), "") << where;
+          }
+          continue;
+        }
+        ASSERT_TRUE(r.ok()) << where << " → " << r.status().to_string();
+        auto url = coord::parse_redis_url(r->shared.redis_url);
+        ASSERT_TRUE(url.ok()) << where;
+        EXPECT_EQ(url->password, password) << where;
+        EXPECT_EQ(url->user, "app") << where;
+        EXPECT_EQ(url->host, "127.0.0.1") << where;
+        if (base != "memory://b?") {
+          EXPECT_EQ(r->secret_key, secret_with(reserved)) << where;
+          EXPECT_EQ(r->bucket, base.starts_with("s3") ? "bucket-1" : "b") << where;
+          EXPECT_EQ(r->prefix, "p") << where;
+        }
+        const std::string s = r->to_string();
+        EXPECT_EQ(piece_of(password, s), "") << where << " → " << s;
+        EXPECT_EQ(piece_of(secret_with(reserved), s), "") << where << " → " << s;
+        EXPECT_NE(s.find("redis=redis://app:***@127.0.0.1:6379/0"), std::string::npos) << s;
+        EXPECT_EQ(piece_of(password, redact_uri(s)), "");
+      }
+    }
+  }
+  // The issue's example: the URL percent-encoded whole, its password holding a raw '@'.
+  auto r = parse("s3://bucket/p?redis=redis%3A%2F%2F%3Apa%40ss%40127.0.0.1%3A6379%2F0&global_concurrency=64&rate_put=3500"
+                 "&rate_get=5500");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(coord::parse_redis_url(r->shared.redis_url)->password, "pa@ss");
+  EXPECT_EQ(r->to_string(), "s3://bucket/p?global_concurrency=64&rate_get=5500&rate_put=3500"
+                            "&redis=redis://:***@127.0.0.1:6379/0&region=us-east-1");
+}
+
+TEST(ConnectionSecrets, RedactUriMasksRedisPasswords) {
+  EXPECT_EQ(redact_uri("memory://?redis=redis://:pw@h:6379/0&rate_put=10"), "memory://?redis=redis://:***@h:6379/0&rate_put=10");
+  EXPECT_EQ(redact_uri("s3://bucket-1?redis=redis://app:pw@h:6379/0&global_concurrency=2"),
+            "s3://bucket-1?redis=redis://app:***@h:6379/0&global_concurrency=2");
+  EXPECT_EQ(redact_uri("http://AK:SK@127.0.0.1:7480/b?redis=redis://app:pw@h/0&rate_put=1"),
+            "http://AK:***@127.0.0.1:7480/b?redis=redis://app:***@h/0&rate_put=1");
+  EXPECT_EQ(redact_uri("s3://b?redis=redis%3A%2F%2Fapp%3Apa%40ss%40h%3A6379&rate_put=1"),
+            "s3://b?redis=redis%3A%2F%2Fapp%3A***%40h%3A6379&rate_put=1");
+  EXPECT_EQ(redact_uri("s3://b?redis=redis%3A%2F%2Fapp%3Apa%2540ss%40h&rate_put=1"), "s3://b?redis=redis%3A%2F%2Fapp%3A***%40h&rate_put=1");
+  EXPECT_EQ(redact_uri("s3://b?redis=redis://h:6379/0&rate_put=1"), "s3://b?redis=redis://h:6379/0&rate_put=1");
+  EXPECT_EQ(redact_uri("s3://b?redis=unix:///run/r.sock?db=2&rate_put=1"), "s3://b?redis=unix:///run/r.sock?db=2&rate_put=1");
+  EXPECT_EQ(redact_uri("s3://b?redis=redis://pw@h&rate_put=1"), "s3://b?redis=redis://***@h&rate_put=1");  // a lone TEXT@
+  EXPECT_EQ(redact_uri("s3://b?redis=redis://:pw&rate_put=1"), "s3://b?redis=redis://:***&rate_put=1");      // '@host' forgotten
+  EXPECT_EQ(redact_uri("s3://b?redis=pw@h&rate_put=1"), "s3://b?redis=***&rate_put=1");                    // no scheme
+  EXPECT_EQ(redact_uri("s3://b?redis%5Fkey=k&red%69s=redis://:pw@h"), "s3://b?redis%5Fkey=k&red%69s=redis://:***@h");
 }
 
 }  // namespace

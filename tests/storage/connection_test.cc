@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace s3db {
 namespace {
@@ -195,15 +198,18 @@ TEST(ConnectionTest, UnknownParamNamedWithAllowedList) {
   auto m = error_of("s3://K:S@bucket-1?regoin=eu-west-1");
   EXPECT_NE(m.find("'regoin'"), std::string::npos) << m;
   EXPECT_NE(m.find("allowed: breaker, ca_file, concurrency, concurrency_max, concurrency_min, connect_timeout_ms, "
+                   "fallback_concurrency, fallback_rate_share, global_concurrency, lease_ttl_ms, "
                    "low_speed_limit, low_speed_time_s, max_object_bytes, max_response_bytes, max_retries, "
-                   "path_style, region, retry_budget, session_token, timeout_ms, tuner, verify_tls"),
+                   "path_style, rate_get, rate_put, redis, redis_key, region, retry_budget, session_token, timeout_ms, "
+                   "tuner, verify_tls"),
             std::string::npos)
       << m;
   // S3-only params are unknown to memory:// and file://, whose list is shorter.
   auto mem = error_of("memory://b?region=x");
   EXPECT_NE(mem.find("'region'"), std::string::npos) << mem;
-  EXPECT_NE(mem.find("allowed: breaker, concurrency, concurrency_max, concurrency_min, max_retries, "
-                     "retry_budget, timeout_ms, tuner"),
+  EXPECT_NE(mem.find("allowed: breaker, concurrency, concurrency_max, concurrency_min, fallback_concurrency, "
+                     "fallback_rate_share, global_concurrency, lease_ttl_ms, max_retries, rate_get, rate_put, redis, "
+                     "redis_key, retry_budget, timeout_ms, tuner"),
             std::string::npos)
       << mem;
 }
@@ -429,6 +435,171 @@ TEST(ConnectionTest, ToStringMasksSecretsAndRoundTrips) {
   // Credentials from the environment are masked the same way.
   auto env = ok("s3://bucket-1", {{"AWS_ACCESS_KEY_ID", "K"}, {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"}});
   EXPECT_EQ(env.to_string(), "s3://K:***@bucket-1?region=us-east-1");
+}
+
+// The shared limit's params (issue 11): every store takes them, into ConnectionOptions::shared.
+TEST(ConnectionTest, SharedLimitParamsAreParsedForEveryStore) {
+  const std::string params =
+      "redis=redis://127.0.0.1:6379/2&redis_key=app%3Alimit&global_concurrency=64&rate_put=3500&rate_get=5500.5"
+      "&lease_ttl_ms=3000&fallback_concurrency=0&fallback_rate_share=0.5";
+  for (std::string base : {"memory://b?", "file:///tmp/db?", "s3://bucket-1/p?", "http://K:S@127.0.0.1:7480/b?",
+                                  "https://K:S@host/b?"}) {
+    const auto o = ok(base + params);
+    EXPECT_EQ(o.shared.redis_url, "redis://127.0.0.1:6379/2") << base;
+    EXPECT_EQ(o.shared.key, "app:limit") << base;
+    EXPECT_EQ(o.shared.global_concurrency, 64) << base;
+    EXPECT_EQ(o.shared.rate_put, 3500) << base;
+    EXPECT_EQ(o.shared.rate_get, 5500.5) << base;
+    EXPECT_EQ(o.shared.lease_ttl, std::chrono::milliseconds(3000)) << base;
+    EXPECT_EQ(o.shared.fallback, 0) << base;
+    EXPECT_EQ(o.shared.fallback_rate_share, 0.5) << base;
+  }
+  // Nothing asked: SharedLimitConfig's defaults, no Redis.
+  const auto none = ok("s3://bucket-1");
+  EXPECT_EQ(none.shared.redis_url, "");
+  EXPECT_EQ(none.shared.global_concurrency, 0);
+  EXPECT_EQ(none.shared.rate_put, 0);
+  EXPECT_EQ(none.shared.key, "s3db:limit");
+  EXPECT_EQ(none.shared.lease_ttl, std::chrono::milliseconds(10000));
+  EXPECT_EQ(none.shared.fallback, 4);
+  EXPECT_EQ(none.shared.fallback_rate_share, 0.25);
+  // A local rate cap needs no Redis, on any store; decimals and exponents are numbers.
+  const auto local = ok("memory://b?rate_put=0.5&rate_get=1e3");
+  EXPECT_EQ(local.shared.redis_url, "");
+  EXPECT_EQ(local.shared.rate_put, 0.5);
+  EXPECT_EQ(local.shared.rate_get, 1000);
+  // Only a rate shared through Redis, and a unix socket.
+  const auto unix_socket = ok("file:///tmp/db?redis=unix:///run/redis.sock?db=3&rate_get=100");
+  EXPECT_EQ(unix_socket.shared.redis_url, "unix:///run/redis.sock?db=3");
+  EXPECT_EQ(unix_socket.shared.rate_get, 100);
+}
+
+TEST(ConnectionTest, SharedLimitBadValuesNameTheParameter) {
+  const std::string redis = "s3://bucket-1?redis=redis://127.0.0.1:6379/0&";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {redis + "global_concurrency=0", "'global_concurrency' must be an integer in 1..100000, got '0'"},
+      {redis + "global_concurrency=-2", "'global_concurrency' must be an integer in 1..100000"},
+      {redis + "global_concurrency=8x", "'global_concurrency' must be an integer"},
+      {redis + "global_concurrency=100001", "'global_concurrency' must be an integer"},
+      {"memory://b?rate_put=0", "'rate_put' must be a rate in requests per second, 0.001..1e9 (decimals allowed), got '0'"},
+      {"memory://b?rate_put=-1", "'rate_put' must be a rate"},
+      {"memory://b?rate_get=fast", "'rate_get' must be a rate"},
+      {"memory://b?rate_get=nan", "'rate_get' must be a rate"},
+      {"memory://b?rate_get=inf", "'rate_get' must be a rate"},
+      {"memory://b?rate_get=%2B5", "'rate_get' must be a rate"},
+      {"memory://b?rate_get=", "'rate_get' must be a rate"},
+      {redis + "rate_put=1&lease_ttl_ms=99", "'lease_ttl_ms' must be an integer in 100..3600000, got '99'"},
+      {redis + "rate_put=1&fallback_concurrency=-1", "'fallback_concurrency' must be an integer in 0..100000"},
+      {redis + "rate_put=1&fallback_rate_share=1.5", "'fallback_rate_share' must be a share in 0..1"},
+      {redis + "rate_put=1&redis_key=", "'redis_key' is empty"},
+      {redis + "rate_put=1&rate_put=2", "parameter 'rate_put' given twice"},
+      {"s3://bucket-1?redis=redis://127.0.0.1:99999/0&rate_put=1", "parameter 'redis' must be redis://"},
+      {"s3://bucket-1?redis=redis://127.0.0.1:99999/0&rate_put=1", "the port must be 1..65535"},
+      {"s3://bucket-1?redis=redis://127.0.0.1/db1&rate_put=1", "the database after '/' must be a number"},
+      {"s3://bucket-1?redis=localhost:6379&rate_put=1", "must start with redis:// or unix://"},
+      {"s3://bucket-1?redis=&rate_put=1", "must start with redis:// or unix://"},
+      {"s3://bucket-1?redis=unix://run/r.sock&rate_put=1", "needs an absolute socket path"},
+      {"s3://bucket-1?redis=redis%3A%2F%2Fh%3Ax&rate_put=1", "the port must be 1..65535"},
+      {"s3://bucket-1?redis=redis%zz&rate_put=1", "invalid percent-encoding in parameter 'redis'"},
+  };
+  for (const auto& [uri, expected] : cases) {
+    const std::string m = error_of(uri);
+    EXPECT_NE(m.find(expected), std::string::npos) << uri << "\n  → " << m;
+  }
+}
+
+// What check(SharedLimitConfig) refuses, said with the parameters' names; and what only means
+// something with Redis needs it.
+TEST(ConnectionTest, SharedLimitRulesBetweenParams) {
+  EXPECT_NE(error_of("s3://bucket-1?global_concurrency=8").find("parameter 'global_concurrency' needs a Redis URL (redis)"),
+            std::string::npos);
+  EXPECT_NE(error_of("memory://b?redis=redis://h:6379/0").find("parameter 'redis' shares nothing: set global_concurrency, "
+                                                               "rate_put or rate_get"),
+            std::string::npos);
+  EXPECT_NE(error_of("memory://b?redis=redis://h:6379/0&lease_ttl_ms=500").find("parameter 'redis' shares nothing"),
+            std::string::npos);
+  for (const char* param : {"redis_key=k", "lease_ttl_ms=500", "fallback_concurrency=2", "fallback_rate_share=0.1"}) {
+    const std::string m = error_of(std::string("memory://b?rate_put=10&") + param);
+    const std::string name = std::string(param).substr(0, std::string(param).find('='));
+    EXPECT_NE(m.find("parameter '" + name + "' needs a Redis URL (redis)"), std::string::npos) << m;
+  }
+  // Rates alone, with Redis: shared rates, no concurrency limit.
+  const auto rates = ok("s3://bucket-1?redis=redis://h/0&rate_put=3500&rate_get=5500");
+  EXPECT_EQ(rates.shared.global_concurrency, 0);
+  EXPECT_EQ(rates.shared.rate_put, 3500);
+  // An unknown parameter beside them is still refused, and a near miss of one of them too.
+  EXPECT_NE(error_of("memory://b?rate_put=10&rate_post=5").find("unknown parameter 'rate_post'"), std::string::npos);
+  EXPECT_NE(error_of("s3://bucket-1?redis=redis://h/0&global_concurency=4").find("unknown parameter 'global_concurency'"),
+            std::string::npos);
+}
+
+// An '@' in a redis= value is the Redis URL's: the store's credentials, raw characters and all,
+// are read as without it.
+TEST(ConnectionTest, StoreCredentialsBesideARedisUrl) {
+  struct Case {
+    std::string uri, secret, endpoint, bucket, prefix;
+  };
+  const std::string redis = "redis=redis://user:pw@127.0.0.1:6379/0&global_concurrency=8";
+  for (const Case& c : std::vector<Case>{
+           {"http://AK:SK@127.0.0.1:7480/bucket?" + redis, "SK", "http://127.0.0.1:7480", "bucket", ""},
+           {"http://AK:S/K@127.0.0.1:7480/bucket/p?" + redis, "S/K", "http://127.0.0.1:7480", "bucket", "p"},
+           {"http://AK:S%40K@127.0.0.1:7480/bucket?" + redis, "S@K", "http://127.0.0.1:7480", "bucket", ""},
+           {"s3://AK:wJalr/K7+x@bucket-1/p?" + redis, "wJalr/K7+x", "", "bucket-1", "p"},
+           {"s3://AK:SK@bucket-1/p?redis=redis://:pw@redis-host/0&rate_put=5", "SK", "", "bucket-1", "p"},
+           {"s3://AK:SK@bucket-1?redis=redis://:pw@redis-host/0&rate_put=5", "SK", "", "bucket-1", ""},
+           {"http://AK:SK@127.0.0.1:7480/b?rate_put=5&redis=redis%3A%2F%2F%3Apw%40127.0.0.1%3A6379", "SK",
+            "http://127.0.0.1:7480", "b", ""},
+       }) {
+    const auto o = ok(c.uri);
+    EXPECT_EQ(o.access_key, "AK") << c.uri;
+    EXPECT_EQ(o.secret_key, c.secret) << c.uri;
+    EXPECT_EQ(o.endpoint, c.endpoint) << c.uri;
+    EXPECT_EQ(o.bucket, c.bucket) << c.uri;
+    EXPECT_EQ(o.prefix, c.prefix) << c.uri;
+    EXPECT_NE(o.shared.redis_url.find(":pw@"), std::string::npos) << c.uri;
+  }
+  // Without store credentials, the Redis URL's '@' is not taken for theirs either.
+  for (std::string base : {"s3://bucket-1?", "s3://bucket-1/p?", "http://127.0.0.1:7480/b?", "memory://b?"}) {
+    for (std::string url : {"redis://:pw@h:6379/0", "redis://:pw@bucket-2/0"}) {
+      const auto o = ok(base + "redis=" + url + "&rate_put=1");
+      EXPECT_EQ(o.access_key, "") << base << url;
+      EXPECT_EQ(o.shared.redis_url, url) << base;
+    }
+  }
+}
+
+TEST(ConnectionTest, SharedLimitParamsRoundTripThroughToString) {
+  // Shown when set (the Redis URL as given, raw), defaults left out, sorted with the others.
+  EXPECT_EQ(ok("memory://b?rate_put=0.5").to_string(), "memory://b?rate_put=0.5");
+  EXPECT_EQ(ok("memory://b?redis=redis://127.0.0.1:6379/0&global_concurrency=64&rate_put=3500&rate_get=5500").to_string(),
+            "memory://b?global_concurrency=64&rate_get=5500&rate_put=3500&redis=redis://127.0.0.1:6379/0");
+  EXPECT_EQ(ok("http://K:S@h:1/b?redis=unix:///run/r.sock?db=2&rate_get=10&redis_key=a%2Fb&lease_ttl_ms=2500"
+               "&fallback_concurrency=1&fallback_rate_share=0.1").to_string(),
+            "http://K:***@h:1/b?fallback_concurrency=1&fallback_rate_share=0.1&lease_ttl_ms=2500&rate_get=10"
+            "&redis=unix:///run/r.sock?db=2&redis_key=a%2Fb");
+  for (const char* uri : {"memory://b?rate_put=0.5&rate_get=1e-3",
+                          "file:///tmp/db?redis=redis://h/0&global_concurrency=3&redis_key=k%26v",
+                          "s3://bucket-1?redis=unix:///run/r.sock?db=2&rate_get=10&lease_ttl_ms=2500&fallback_concurrency=0",
+                          "http://K:S@h:1/b?redis=redis%3A%2F%2Fx%3A6380%2F1&rate_put=7&fallback_rate_share=1"}) {
+    const auto o = ok(uri);
+    const auto back = ok(o.to_string());
+    EXPECT_EQ(back.shared.redis_url, o.shared.redis_url) << uri;
+    EXPECT_EQ(back.shared.key, o.shared.key) << uri;
+    EXPECT_EQ(back.shared.global_concurrency, o.shared.global_concurrency) << uri;
+    EXPECT_EQ(back.shared.rate_put, o.shared.rate_put) << uri;
+    EXPECT_EQ(back.shared.rate_get, o.shared.rate_get) << uri;
+    EXPECT_EQ(back.shared.lease_ttl, o.shared.lease_ttl) << uri;
+    EXPECT_EQ(back.shared.fallback, o.shared.fallback) << uri;
+    EXPECT_EQ(back.shared.fallback_rate_share, o.shared.fallback_rate_share) << uri;
+    EXPECT_EQ(ok(back.to_string()).to_string(), back.to_string()) << uri;
+  }
+  // With a password: masked, and what comes back is the mask, never the password.
+  const auto pw = ok("s3://bucket-1?redis=redis://app:s3cr3t@h:6379/0&global_concurrency=2");
+  EXPECT_EQ(pw.to_string(), "s3://bucket-1?global_concurrency=2&redis=redis://app:***@h:6379/0&region=us-east-1");
+  EXPECT_EQ(ok(pw.to_string()).shared.redis_url, "redis://app:***@h:6379/0");
+  // A user alone might be a password written without its ':': masked too.
+  EXPECT_EQ(ok("s3://bucket-1?redis=redis://s3cr3t@h/0&rate_put=1").to_string(),
+            "s3://bucket-1?rate_put=1&redis=redis://***@h/0&region=us-east-1");
 }
 
 }  // namespace
