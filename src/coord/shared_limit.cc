@@ -57,6 +57,7 @@ SharedLimit::~SharedLimit() {
   cv_.notify_all();
   thread_.join();
   if (leases_ && !ids_.empty()) (void)leases_->release(ids_);  // else they expire within a ttl
+  if (leases_ && leases_->wanting()) (void)leases_->renew({}, 0);  // nobody waits for us to get more
   pool_.set_cap(-1);
 }
 
@@ -87,57 +88,63 @@ bool SharedLimit::step() {
   const int held = static_cast<int>(ids_.size());
   const int demand = static_cast<int>(std::min<std::size_t>(s.active + s.queue_size, static_cast<std::size_t>(opts_.global_concurrency)));
 
-  if (demand > held) {
-    auto got = leases_->acquire(std::min(opts_.batch, demand - held));
+  if (demand > held) {  // the demand goes along as our want; the answer says our fair share
+    auto got = leases_->acquire(std::min(opts_.batch, demand - held), demand);
     if (!got.ok()) {
       enter_fallback(got.status());
       return false;
     }
-    ids_.insert(ids_.end(), got->begin(), got->end());
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      stats_.leased += got->size();
-    }
-    set_cap(static_cast<int>(ids_.size()));
-  } else if (demand < held) {
-    // Lower the cap first, then return only what no running op can be using.
-    pool_.set_cap(demand);
-    const int in_use = static_cast<int>(pool_.stats().active);
-    const int keep = std::max(demand, in_use);
-    if (keep < held) {
-      std::vector<std::string> give(ids_.begin() + keep, ids_.end());
-      ids_.resize(static_cast<std::size_t>(keep));
-      Status st = leases_->release(give);
-      {
-        std::lock_guard<std::mutex> g(mu_);
-        stats_.returned += give.size();
-      }
-      if (!st.ok()) {
-        enter_fallback(st);
-        return false;
-      }
-    }
-    set_cap(demand);  // the permits kept above it are the running ops'; returned once they end
+    fair_ = got->fair;
+    ids_.insert(ids_.end(), got->ids.begin(), got->ids.end());
+    std::lock_guard<std::mutex> g(mu_);
+    stats_.leased += got->ids.size();
   }
 
   const auto now = std::chrono::steady_clock::now();
-  if (!ids_.empty() && now >= next_renewal_) {
-    auto lost = leases_->renew(ids_);
-    if (!lost.ok()) {
-      enter_fallback(lost.status());
+  // Every ttl / 3; and at once when a want we registered is met (nobody should wait for it).
+  if ((!ids_.empty() && now >= next_renewal_) || (leases_->wanting() && demand <= static_cast<int>(ids_.size()))) {
+    auto r = leases_->renew(ids_, demand);
+    if (!r.ok()) {
+      enter_fallback(r.status());
       return false;
     }
-    if (!lost->empty()) {
-      for (const std::string& id : *lost) ids_.erase(std::remove(ids_.begin(), ids_.end(), id), ids_.end());
-      set_cap(static_cast<int>(ids_.size()));
-    }
+    fair_ = r->fair;
+    for (const std::string& id : r->lost) ids_.erase(std::remove(ids_.begin(), ids_.end(), id), ids_.end());
     std::lock_guard<std::mutex> g(mu_);
     ++stats_.renewals;
-    stats_.lost += lost->size();
+    stats_.lost += r->lost.size();
     next_renewal_ = now + opts_.lease_ttl / 3;
   } else if (ids_.empty()) {
     next_renewal_ = now;  // the first lease gets renewed a third of a ttl after it was taken
   }
+
+  // The cap: the permits held, at most the demand and, while another process waits below its
+  // fair share, at most ours.
+  const int have = static_cast<int>(ids_.size());
+  const int target = fair_.waiting > 0 ? std::min(demand, fair_.share) : demand;
+  if (target >= have) {
+    if (s.cap != have || have != held) set_cap(have);
+    return true;
+  }
+  // Lower the cap first, then return only what no running op can be using.
+  pool_.set_cap(target);
+  const int in_use = static_cast<int>(pool_.stats().active);
+  const int keep = std::max(target, in_use);
+  if (keep < have) {
+    std::vector<std::string> give(ids_.begin() + keep, ids_.end());
+    ids_.resize(static_cast<std::size_t>(keep));
+    Status st = leases_->release(give);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      stats_.returned += give.size();
+      stats_.excess_returned += static_cast<std::uint64_t>(std::max(0, std::min(have, demand) - keep));
+    }
+    if (!st.ok()) {
+      enter_fallback(st);
+      return false;
+    }
+  }
+  set_cap(target);  // the permits kept above it are the running ops'; returned once they end
   return true;
 }
 

@@ -11,11 +11,18 @@
 //   max(new cap, active)), so a permit is never counted by two processes. Every lease is renewed
 //   in one script call every ttl / 3; a lease reported lost (it expired: Redis restarted, or the
 //   renewal came too late) leaves the cap at once. No Redis round trip happens on an op's path.
+// - Fairness (PermitLeases' rule): the demand goes with every acquire and renewal as the want;
+//   while another process waits below its fair share, the cap is at most ours (⌈global / holders
+//   holding or wanting⌉) and the excess is returned as above: lower cap first, permits no running
+//   op uses at once, the rest at the next ticks as ops end. A busy process hears of a waiting one
+//   at its next renewal at the latest (a process short of permits asks every tick), so a waiting
+//   process gets its share within ttl / 3 plus the time the busier one's running ops take to end.
 // - Redis away (any error of a script): the pool is capped at `fallback` (its local share) and
 //   the coordinator reconnects every `retry` until Redis answers; then it starts over from 0
 //   permits (the old leases expire by themselves within a ttl). The state is in stats().
 // - A process killed with -9 holds its permits at most one ttl (PermitLeases).
-// - ~SharedLimit(): stops the thread, returns every lease it holds, removes the cap.
+// - ~SharedLimit(): stops the thread, returns every lease it holds, withdraws its want, removes
+//   the cap.
 // - Thread safety: stats() from any thread; nothing else is called concurrently.
 #pragma once
 
@@ -56,6 +63,7 @@ struct SharedLimitStats {
   std::uint64_t renewals = 0;   // renewal rounds
   std::uint64_t lost = 0;       // leases found expired at renewal
   std::uint64_t fallbacks = 0;  // times Redis went away
+  std::uint64_t excess_returned = 0;  // of `returned`: above the fair share, for a waiting process
 };
 
 class SharedLimit {
@@ -80,6 +88,7 @@ class SharedLimit {
   const RedisUrl url_;
   std::unique_ptr<PermitLeases> leases_;  // null while Redis is away
   std::vector<std::string> ids_;          // leases held
+  PermitLeases::Fairness fair_;           // the last share and waiting count the scripts answered
   std::chrono::steady_clock::time_point next_renewal_{};
 
   mutable std::mutex mu_;  // stats_ and stop_
