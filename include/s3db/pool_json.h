@@ -32,7 +32,7 @@ void to_json(nlohmann::json& j, const LatencySummary& l);
 void to_json(nlohmann::json& j, const PoolMetrics& m);
 void to_json(nlohmann::json& j, const PoolStats& s);
 // A Client's shared limit (s3db/shared_limit.h): null when none was joined, else
-// {"shared", "fallback", "permits": {"held", "leased", "returned", "lost"}, "renewals",
+// {"shared", "fallback", "permits": {"held", "leased", "returned", "lost", "excess_returned"}, "renewals",
 //  "fallbacks", "rate_cap": {"requests", "waits", "wait_s"}}.
 void to_json(nlohmann::json& j, const SharedLimitState& s);
 

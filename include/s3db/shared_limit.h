@@ -76,6 +76,7 @@ struct SharedLimitState {
   std::uint64_t leased = 0, returned = 0;  // permits since start
   std::uint64_t renewals = 0;              // renewal rounds
   std::uint64_t lost = 0;                  // leases found expired at renewal
+  std::uint64_t excess_returned = 0;       // permits given back to a process below its fair share
   std::uint64_t fallbacks = 0;             // times Redis went away
   std::uint64_t rate_waits = 0;            // requests that waited for a token
   double rate_wait_s = 0;                  // their total wait

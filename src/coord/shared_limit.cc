@@ -63,7 +63,10 @@ SharedLimit::SharedLimit(OperationPool& pool, SharedLimitConfig config, RateGate
     : pool_(pool), opts_(std::move(config)), gates_(std::move(gates)), tune_(tuning), url_(std::move(url)),
       connected_(true), leases_(std::move(remote.leases)), put_bucket_(std::move(remote.put)),
       get_bucket_(std::move(remote.get)) {
-  if (leases_) pool_.set_cap(0);  // nothing starts without a permit
+  if (leases_) {
+    pool_.set_cap(0);  // nothing starts without a permit
+    pool_.on_cap_wait([this] { kick(); });  // the first op after idle need not wait for a tick
+  }
   for (RateGate* g : {gates_.put.get(), gates_.get.get()}) {
     if (!g) continue;
     g->set_on_starved([this] { kick(); });
@@ -73,6 +76,7 @@ SharedLimit::SharedLimit(OperationPool& pool, SharedLimitConfig config, RateGate
 }
 
 SharedLimit::~SharedLimit() {
+  pool_.on_cap_wait(nullptr);
   {
     std::lock_guard<std::mutex> g(mu_);
     stop_ = true;
@@ -80,6 +84,7 @@ SharedLimit::~SharedLimit() {
   cv_.notify_all();
   thread_.join();
   if (leases_ && !ids_.empty()) (void)leases_->release(ids_);  // else they expire within a ttl
+  if (leases_ && leases_->wanting()) (void)leases_->renew({}, 0);  // nobody waits for us to get more
   if (opts_.global_concurrency > 0) pool_.set_cap(-1);
   for (auto [gate, rate] : {std::pair{gates_.put.get(), opts_.rate_put}, std::pair{gates_.get.get(), opts_.rate_get}}) {
     if (!gate) continue;
@@ -120,13 +125,17 @@ void SharedLimit::run() {
   while (!stop_) {
     kicked_ = false;
     lk.unlock();
+    bool idle = false;
     if (connected_) {  // a Redis failure falls back inside the steps
-      if (!leases_ || step()) (void)step_rates();
+      if (!leases_ || step()) idle = step_rates() && (!leases_ || idle_) && !rates_busy_;
     } else {
       (void)reconnect();
     }
     lk.lock();
-    cv_.wait_for(lk, connected_ ? tune_.tick : tune_.retry, [&] { return stop_ || (kicked_ && connected_); });
+    // Nothing held, nothing wanted: sleep until a kick (an op on the cap, a starved gate) or the
+    // idle period, instead of ticking.
+    const auto wait = !connected_ ? tune_.retry : idle ? tune_.idle_tick : tune_.tick;
+    cv_.wait_for(lk, wait, [&] { return stop_ || (kicked_ && connected_); });
   }
 }
 
@@ -135,63 +144,78 @@ bool SharedLimit::step() {
   const int held = static_cast<int>(ids_.size());
   const int demand = static_cast<int>(std::min<std::size_t>(s.active + s.queue_size, static_cast<std::size_t>(opts_.global_concurrency)));
 
-  if (demand > held) {
-    auto got = leases_->acquire(std::min(tune_.batch, demand - held));
+  if (demand > held) {  // the demand goes along as our want; the answer says our fair share
+    auto got = leases_->acquire(std::min(tune_.batch, demand - held), demand);
     if (!got.ok()) {
       enter_fallback(got.status());
       return false;
     }
-    ids_.insert(ids_.end(), got->begin(), got->end());
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      stats_.leased += got->size();
-    }
-    set_cap(static_cast<int>(ids_.size()));
-  } else if (demand < held) {
-    // Lower the cap first, then return only what no running op can be using.
-    pool_.set_cap(demand);
-    const int in_use = static_cast<int>(pool_.stats().active);
-    const int keep = std::max(demand, in_use);
-    if (keep < held) {
-      std::vector<std::string> give(ids_.begin() + keep, ids_.end());
-      ids_.resize(static_cast<std::size_t>(keep));
-      Status st = leases_->release(give);
-      {
-        std::lock_guard<std::mutex> g(mu_);
-        stats_.returned += give.size();
-      }
-      if (!st.ok()) {
-        enter_fallback(st);
-        return false;
-      }
-    }
-    set_cap(demand);  // the permits kept above it are the running ops'; returned once they end
+    fair_ = got->fair;
+    ids_.insert(ids_.end(), got->ids.begin(), got->ids.end());
+    std::lock_guard<std::mutex> g(mu_);
+    stats_.leased += got->ids.size();
   }
 
   const auto now = std::chrono::steady_clock::now();
-  if (!ids_.empty() && now >= next_renewal_) {
-    auto lost = leases_->renew(ids_);
-    if (!lost.ok()) {
-      enter_fallback(lost.status());
+  // Every ttl / 3; and at once when a want we registered is met (nobody should wait for it).
+  if ((!ids_.empty() && now >= next_renewal_) || (leases_->wanting() && demand <= static_cast<int>(ids_.size()))) {
+    auto r = leases_->renew(ids_, demand);
+    if (!r.ok()) {
+      enter_fallback(r.status());
       return false;
     }
-    if (!lost->empty()) {
-      for (const std::string& id : *lost) ids_.erase(std::remove(ids_.begin(), ids_.end(), id), ids_.end());
-      set_cap(static_cast<int>(ids_.size()));
+    fair_ = r->fair;
+    for (const std::string& id : r->lost) ids_.erase(std::remove(ids_.begin(), ids_.end(), id), ids_.end());
+    if (!r->lost.empty()) {
       emit(SharedLimitEvent::Kind::kLeasesLost,
-           std::to_string(lost->size()) + " lease(s) expired before their renewal (Redis restarted, or renewed late)");
+           std::to_string(r->lost.size()) + " lease(s) expired before their renewal (Redis restarted, or renewed late)");
     }
     std::lock_guard<std::mutex> g(mu_);
     ++stats_.renewals;
-    stats_.lost += lost->size();
+    stats_.lost += r->lost.size();
     next_renewal_ = now + opts_.lease_ttl / 3;
   } else if (ids_.empty()) {
     next_renewal_ = now;  // the first lease gets renewed a third of a ttl after it was taken
   }
+
+  // The cap: the permits held, at most the demand and, while another process waits below its
+  // fair share, at most ours.
+  const int have = static_cast<int>(ids_.size());
+  const int target = fair_.waiting > 0 ? std::min(demand, fair_.share) : demand;
+  if (demand >= have) last_busy_ = now;
+  idle_ = have == 0 && demand == 0;
+  if (target >= have) {
+    // Also re-arms on_cap_wait once the demand is met: an op beyond it wakes us at once.
+    if (s.cap != have || have != held || demand <= have) set_cap(have);
+    return true;
+  }
+  // Nobody waits for them: keep unused permits a moment (a client that pauses between ops finds
+  // them still there), then give them back.
+  if (fair_.waiting == 0 && now - last_busy_ < tune_.linger) return true;
+  // Lower the cap first, then return only what no running op can be using.
+  pool_.set_cap(target);
+  const int in_use = static_cast<int>(pool_.stats().active);
+  const int keep = std::max(target, in_use);
+  if (keep < have) {
+    std::vector<std::string> give(ids_.begin() + keep, ids_.end());
+    ids_.resize(static_cast<std::size_t>(keep));
+    Status st = leases_->release(give);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      stats_.returned += give.size();
+      stats_.excess_returned += static_cast<std::uint64_t>(std::max(0, std::min(have, demand) - keep));
+    }
+    if (!st.ok()) {
+      enter_fallback(st);
+      return false;
+    }
+  }
+  set_cap(target);  // the permits kept above it are the running ops'; returned once they end
   return true;
 }
 
 bool SharedLimit::step_rates() {
+  rates_busy_ = false;
   return feed(gates_.put.get(), put_bucket_.get(), put_next_try_) &&
          feed(gates_.get.get(), get_bucket_.get(), get_next_try_);
 }
@@ -201,9 +225,13 @@ bool SharedLimit::step_rates() {
 bool SharedLimit::feed(RateGate* gate, RateBucket* bucket, std::chrono::steady_clock::time_point& next_try) {
   if (!gate || !bucket) return true;
   const auto now = std::chrono::steady_clock::now();
-  if (now < next_try) return true;
+  if (now < next_try) {
+    rates_busy_ = true;
+    return true;
+  }
   const int want = gate->want();
   if (want == 0) return true;
+  rates_busy_ = true;
   auto grant = bucket->take(want);
   if (!grant.ok()) {
     enter_fallback(grant.status());

@@ -14,6 +14,12 @@
 //   max(new cap, active)), so a permit is never counted by two processes. Every lease is renewed
 //   in one script call every ttl / 3; a lease reported lost (it expired: Redis restarted, or the
 //   renewal came too late) leaves the cap at once (event kLeasesLost).
+// - Fairness (PermitLeases' rule): the demand goes with every acquire and renewal as the want;
+//   while another process waits below its fair share, the cap is at most ours (⌈global / holders
+//   holding or wanting⌉) and the excess is returned as above: lower cap first, permits no running
+//   op uses at once, the rest at the next ticks as ops end. A busy process hears of a waiting one
+//   at its next renewal at the latest (a process short of permits asks every tick), so a waiting
+//   process gets its share within ttl / 3 plus the time the busier one's running ops take to end.
 // - Rates, every tick and at once when a request finds its gate empty: each fed gate gets the
 //   tokens it wants (RateGate::want) from its bucket `<key>:rate:put` / `<key>:rate:get`, as many
 //   as the bucket holds; an empty bucket is asked again when it says a token is due.
@@ -24,8 +30,8 @@
 //   kResumed and it starts over from 0 permits (the old leases expire by themselves within a ttl)
 //   and fed gates. The state is in stats().
 // - A process killed with -9 holds its permits at most one ttl (PermitLeases).
-// - ~SharedLimit(): stops the thread, returns every lease it holds, removes the cap; the gates
-//   go back to local mode at their full rate.
+// - ~SharedLimit(): stops the thread, returns every lease it holds, withdraws its want, removes
+//   the cap; the gates go back to local mode at their full rate.
 // - Thread safety: stats() from any thread; nothing else is called concurrently. Events run on
 //   the coordinator thread, outside its locks.
 #pragma once
@@ -52,8 +58,10 @@ namespace s3db::coord {
 
 // The coordinator's own settings (tests shorten them); the user's are SharedLimitConfig.
 struct SharedLimitTuning {
-  int batch = 4;  // permits leased in one round trip at most
+  int batch = 16;  // permits leased in one round trip at most
   std::chrono::milliseconds tick{10};
+  std::chrono::milliseconds idle_tick{1000};  // nothing held or wanted: kicks wake it sooner
+  std::chrono::milliseconds linger{100};      // unused permits kept while nobody waits for them
   std::chrono::milliseconds retry{1000};  // reconnect period while Redis is away
   std::chrono::milliseconds redis_timeout{2000};
 };
@@ -71,6 +79,7 @@ struct SharedLimitStats {
   std::uint64_t renewals = 0;   // renewal rounds
   std::uint64_t lost = 0;       // leases found expired at renewal
   std::uint64_t fallbacks = 0;  // times Redis went away
+  std::uint64_t excess_returned = 0;  // of `returned`: above the fair share, for a waiting process
 };
 
 class SharedLimit {
@@ -114,7 +123,11 @@ class SharedLimit {
   std::unique_ptr<RateBucket> put_bucket_, get_bucket_;
   std::chrono::steady_clock::time_point put_next_try_{}, get_next_try_{};
   std::vector<std::string> ids_;          // leases held
+  PermitLeases::Fairness fair_;           // the last share and waiting count the scripts answered
   std::chrono::steady_clock::time_point next_renewal_{};
+  std::chrono::steady_clock::time_point last_busy_{};  // the demand last used every permit held
+  bool idle_ = true;         // the last step held nothing and had no demand
+  bool rates_busy_ = false;  // the last step fed a gate or waits for its bucket
 
   mutable std::mutex mu_;  // stats_ and stop_
   std::condition_variable cv_;

@@ -61,7 +61,7 @@ void to_json(nlohmann::json& j, const SharedLimitState& s) {
   }
   j = {{"shared", s.shared},
        {"fallback", s.fallback},
-       {"permits", {{"held", s.held}, {"leased", s.leased}, {"returned", s.returned}, {"lost", s.lost}}},
+       {"permits", {{"held", s.held}, {"leased", s.leased}, {"returned", s.returned}, {"lost", s.lost}, {"excess_returned", s.excess_returned}}},
        {"renewals", s.renewals},
        {"fallbacks", s.fallbacks},
        {"rate_cap", {{"requests", s.rate_requests}, {"waits", s.rate_waits}, {"wait_s", s.rate_wait_s}}}};

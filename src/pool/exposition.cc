@@ -170,10 +170,11 @@ std::vector<MetricFamily> shared_families(const SharedLimitState& s, std::string
         .sample(double(s.held));
     f.family("s3db_shared_fallback", kGauge, "1 while Redis is away and the pool runs on its local share.")
         .sample(s.fallback ? 1 : 0);
-    f.family("s3db_shared_permits_total", kCounter, "Permits leased, returned, and lost (expired before renewal).")
+    f.family("s3db_shared_permits_total", kCounter, "Permits leased, returned (excess_returned: of them, to a process below its fair share), lost (expired before renewal).")
         .sample(double(s.leased), {{"event", "leased"}})
         .sample(double(s.returned), {{"event", "returned"}})
-        .sample(double(s.lost), {{"event", "lost"}});
+        .sample(double(s.lost), {{"event", "lost"}})
+        .sample(double(s.excess_returned), {{"event", "excess_returned"}});
     f.family("s3db_shared_renewals_total", kCounter, "Lease renewal rounds.").sample(double(s.renewals));
     f.family("s3db_shared_fallbacks_total", kCounter, "Times Redis went away.").sample(double(s.fallbacks));
   }

@@ -58,6 +58,7 @@ SharedLimitState Client::shared_limit() const {
     out.returned = s.returned;
     out.renewals = s.renewals;
     out.lost = s.lost;
+    out.excess_returned = s.excess_returned;
     out.fallbacks = s.fallbacks;
   }
   for (const auto* gate : {joined_->gates.put.get(), joined_->gates.get.get()}) {

@@ -58,51 +58,158 @@ TEST(PermitLeasesTest, TheLimitHoldsAcrossHoldersAndReleasedPermitsComeBack) {
   REQUIRE_REDIS(redis);
   PermitLeases a(redis.connect(), "s3db:test", 16, 30s, "a");
   PermitLeases b(redis.connect(), "s3db:test", 16, 30s, "b");
-  auto got_a = a.acquire(10);
+  auto got_a = a.acquire(10, 10);
   ASSERT_TRUE(got_a.ok()) << got_a.status().to_string();
-  EXPECT_EQ(got_a->size(), 10u);
-  auto got_b = b.acquire(10);
+  EXPECT_EQ(got_a->ids.size(), 10u);
+  auto got_b = b.acquire(10, 10);
   ASSERT_TRUE(got_b.ok());
-  EXPECT_EQ(got_b->size(), 6u) << "only what the limit has left";
-  EXPECT_EQ(b.acquire(1)->size(), 0u);
+  EXPECT_EQ(got_b->ids.size(), 6u) << "only what the limit has left";
+  EXPECT_EQ(b.acquire(1, 10)->ids.size(), 0u);
   EXPECT_EQ(*a.held_by_all(), 16);
-  std::set<std::string> ids(got_a->begin(), got_a->end());
-  ids.insert(got_b->begin(), got_b->end());
+  std::set<std::string> ids(got_a->ids.begin(), got_a->ids.end());
+  ids.insert(got_b->ids.begin(), got_b->ids.end());
   EXPECT_EQ(ids.size(), 16u) << "every lease id is distinct";
-  ASSERT_TRUE(a.release({(*got_a)[0], (*got_a)[1], "a:unknown"}).ok());
+  ASSERT_TRUE(a.release({got_a->ids[0], got_a->ids[1], "a:unknown"}).ok());
   EXPECT_EQ(*b.held_by_all(), 14);
-  EXPECT_EQ(b.acquire(5)->size(), 2u);
+  EXPECT_EQ(b.acquire(5, 10)->ids.size(), 2u);
 }
 
 TEST(PermitLeasesTest, ConcurrentHoldersNeverExceedTheLimit) {
   PrivateRedis redis;
   REQUIRE_REDIS(redis);
   constexpr int kHolders = 8, kLimit = 16, kRounds = 100;
-  std::atomic<int> in_use{0}, peak{0}, failures{0};
+  std::atomic<int> in_use{0}, peak{0}, failures{0}, over{0};
   std::vector<std::thread> threads;
   for (int h = 0; h < kHolders; ++h) {
     threads.emplace_back([&, h] {
       PermitLeases p(redis.connect(), "s3db:conc", kLimit, 30s, "h" + std::to_string(h));
       for (int i = 0; i < kRounds; ++i) {
-        auto got = p.acquire(3);
+        auto got = p.acquire(3, 3 + h % 3);  // wants of 3 to 5: some stay registered
         if (!got.ok()) {
           ++failures;
           return;
         }
-        const int now = in_use += static_cast<int>(got->size());
+        const int now = in_use += static_cast<int>(got->ids.size());
         int seen = peak.load();
         while (now > seen && !peak.compare_exchange_weak(seen, now)) {
         }
+        auto all = p.held_by_all();  // the script-level count: never above the limit
+        if (!all.ok() || *all > kLimit) ++over;
         std::this_thread::sleep_for(1ms);  // hold them a moment, as an operation would
-        in_use -= static_cast<int>(got->size());
-        if (!p.release(*got).ok()) ++failures;
+        in_use -= static_cast<int>(got->ids.size());
+        if (!p.release(got->ids).ok()) ++failures;
       }
     });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(over.load(), 0);
   EXPECT_LE(peak.load(), kLimit);
   EXPECT_GT(peak.load(), 3) << "holders did overlap";
+}
+
+// Three holders of 8 (named as SharedLimit names them: "host:pid:n", colons inside): the share is
+// ⌈8 / holders that hold or want⌉, a holder at its share takes none of the last free permits while
+// another waits below its own, and the leases never outnumber the limit.
+TEST(PermitLeasesTest, FairSharesAmongHoldersThatHoldOrWant) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  PermitLeases a(redis.connect(), "s3db:fair", 8, 30s, "host:1:a");
+  PermitLeases b(redis.connect(), "s3db:fair", 8, 30s, "host:2:b");
+  PermitLeases c(redis.connect(), "s3db:fair", 8, 30s, "host:3:c");
+  auto ga = a.acquire(8, 8);
+  ASSERT_TRUE(ga.ok()) << ga.status().to_string();
+  EXPECT_EQ(ga->ids.size(), 8u) << "alone: the whole limit";
+  EXPECT_EQ(ga->fair.share, 8);
+  EXPECT_EQ(ga->fair.waiting, 0);
+  EXPECT_FALSE(a.wanting()) << "it has all it wants";
+  auto gb = b.acquire(4, 8);
+  ASSERT_TRUE(gb.ok());
+  EXPECT_TRUE(gb->ids.empty()) << "nothing free";
+  EXPECT_EQ(gb->fair.share, 4) << "a holds, b wants: 2 holders";
+  EXPECT_EQ(gb->fair.waiting, 0) << "a wants nothing more";
+  EXPECT_TRUE(b.wanting());
+  auto ra = a.renew(ga->ids, 8);
+  ASSERT_TRUE(ra.ok());
+  EXPECT_TRUE(ra->lost.empty());
+  EXPECT_EQ(ra->fair.share, 4);
+  EXPECT_EQ(ra->fair.waiting, 1) << "b waits below its share";
+  auto gc = c.acquire(4, 8);
+  ASSERT_TRUE(gc.ok());
+  EXPECT_TRUE(gc->ids.empty());
+  EXPECT_EQ(gc->fair.share, 3) << "⌈8 / 3⌉";
+  EXPECT_EQ(gc->fair.waiting, 1) << "b (c does not count itself)";
+  ra = a.renew(ga->ids, 8);
+  EXPECT_EQ(ra->fair.share, 3);
+  EXPECT_EQ(ra->fair.waiting, 2);
+
+  // a returns its excess: 5 permits free.
+  const std::vector<std::string> excess(ga->ids.begin() + 3, ga->ids.end());
+  const std::vector<std::string> kept(ga->ids.begin(), ga->ids.begin() + 3);
+  ASSERT_TRUE(a.release(excess).ok());
+  gb = b.acquire(4, 8);
+  ASSERT_TRUE(gb.ok());
+  EXPECT_EQ(gb->ids.size(), 3u) << "up to its share while c waits too, not 4 of the 5 free";
+  auto again = a.acquire(4, 8);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->ids.empty()) << "a is at its share and c waits: the free permits are c's";
+  EXPECT_EQ(again->fair.waiting, 1);
+  EXPECT_TRUE(a.wanting());
+  gc = c.acquire(4, 8);
+  ASSERT_TRUE(gc.ok());
+  EXPECT_EQ(gc->ids.size(), 2u) << "what is left: 8 = 3 + 3 + 2";
+  EXPECT_EQ(*a.held_by_all(), 8);
+  EXPECT_TRUE(c.acquire(1, 8)->ids.empty()) << "never beyond the limit";
+  EXPECT_TRUE(b.acquire(1, 8)->ids.empty());
+  ra = a.renew(kept, 8);
+  EXPECT_EQ(ra->fair.share, 3);
+  EXPECT_EQ(ra->fair.waiting, 1) << "c, with 2 of its 3";
+  EXPECT_EQ(*a.held_by_all(), 8);
+  std::set<std::string> ids(ga->ids.begin(), ga->ids.end());
+  ids.insert(gb->ids.begin(), gb->ids.end());
+  ids.insert(gc->ids.begin(), gc->ids.end());
+  EXPECT_EQ(ids.size(), 13u) << "every lease id is distinct, the returned ones included";
+}
+
+// A want lasts one ttl unless renewed; a holder with neither leases nor a want is not counted, and
+// one that drops its want stops counting at once.
+TEST(PermitLeasesTest, WantsExpireAndHoldersWithoutOneAreNotCounted) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  PermitLeases a(redis.connect(), "s3db:wants", 4, 30s, "a");
+  PermitLeases w(redis.connect(), "s3db:wants", 4, 300ms, "w");  // its want expires after 300 ms
+  PermitLeases idle(redis.connect(), "s3db:wants", 4, 30s, "idle");
+  auto ga = a.acquire(4, 4);
+  ASSERT_TRUE(ga.ok()) << ga.status().to_string();
+  ASSERT_EQ(ga->ids.size(), 4u);
+  EXPECT_TRUE(w.acquire(1, 4)->ids.empty());
+  EXPECT_TRUE(w.wanting());
+  auto ra = a.renew(ga->ids, 4);
+  ASSERT_TRUE(ra.ok());
+  EXPECT_EQ(ra->fair.share, 2);
+  EXPECT_EQ(ra->fair.waiting, 1);
+  // w stops asking: its want expires (Redis's clock), and a's share is the whole limit again.
+  EXPECT_TRUE(within(10s, [&] {
+    auto r = a.renew(ga->ids, 4);
+    return r.ok() && r->fair.share == 4 && r->fair.waiting == 0;
+  })) << "w's want never expired";
+  auto ri = idle.renew({}, 0);
+  ASSERT_TRUE(ri.ok());
+  EXPECT_EQ(ri->fair.share, 4) << "only a counts";
+  EXPECT_FALSE(idle.wanting());
+  EXPECT_EQ(a.renew(ga->ids, 4)->fair.share, 4);
+  ri = idle.renew({}, 2);
+  EXPECT_EQ(ri->fair.share, 2) << "a and idle, which now wants 2";
+  EXPECT_TRUE(idle.wanting());
+  ra = a.renew(ga->ids, 4);
+  EXPECT_EQ(ra->fair.share, 2);
+  EXPECT_EQ(ra->fair.waiting, 1);
+  ri = idle.renew({}, 0);
+  EXPECT_FALSE(idle.wanting());
+  ra = a.renew(ga->ids, 4);
+  EXPECT_EQ(ra->fair.share, 4) << "idle dropped its want: not counted";
+  EXPECT_EQ(ra->fair.waiting, 0);
+  EXPECT_EQ(*a.held_by_all(), 4);
 }
 
 TEST(PermitLeasesTest, UnrenewedLeasesExpireAndRenewedOnesStay) {
@@ -111,24 +218,24 @@ TEST(PermitLeasesTest, UnrenewedLeasesExpireAndRenewedOnesStay) {
   // A ttl 10x the renewal period: a busy machine delaying one renewal does not lose a lease.
   PermitLeases a(redis.connect(), "s3db:ttl", 4, 1000ms, "a");
   PermitLeases b(redis.connect(), "s3db:ttl", 4, 1000ms, "b");
-  auto kept = a.acquire(2);
-  auto dropped = a.acquire(2);
+  auto kept = a.acquire(2, 4);
+  auto dropped = a.acquire(2, 4);
   ASSERT_TRUE(kept.ok() && dropped.ok());
-  ASSERT_EQ(b.acquire(1)->size(), 0u);
+  ASSERT_EQ(b.acquire(1, 0)->ids.size(), 0u);
   // Renew only `kept`, several times, past the ttl of `dropped`.
   for (int i = 0; i < 15; ++i) {
-    auto lost = a.renew(*kept);
+    auto lost = a.renew(kept->ids, 2);
     ASSERT_TRUE(lost.ok());
-    EXPECT_TRUE(lost->empty());
+    EXPECT_TRUE(lost->lost.empty());
     std::this_thread::sleep_for(100ms);
   }
-  auto got = b.acquire(4);
+  auto got = b.acquire(4, 4);
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->size(), 2u) << "the 2 unrenewed permits came back, the 2 renewed did not";
+  EXPECT_EQ(got->ids.size(), 2u) << "the 2 unrenewed permits came back, the 2 renewed did not";
   // A lease that expired cannot be renewed: its permit may be someone else's.
-  auto lost = a.renew(*dropped);
+  auto lost = a.renew(dropped->ids, 0);
   ASSERT_TRUE(lost.ok());
-  EXPECT_EQ(*lost, *dropped);
+  EXPECT_EQ(lost->lost, dropped->ids);
 }
 
 TEST(PermitLeasesTest, AKilledHoldersPermitsComeBackWithinOneLease) {
@@ -141,8 +248,8 @@ TEST(PermitLeasesTest, AKilledHoldersPermitsComeBackWithinOneLease) {
     auto c = RedisConnection::open(*u, 10s);  // generous: a loaded CI machine must not fail a command
     if (!c.ok()) ::_exit(2);
     PermitLeases p(std::move(c).value(), "s3db:kill", 8, 500ms, "child");
-    auto got = p.acquire(8);
-    if (!got.ok() || got->size() != 8u) ::_exit(3);
+    auto got = p.acquire(8, 8);
+    if (!got.ok() || got->ids.size() != 8u) ::_exit(3);
     ::write(STDOUT_FILENO, "", 0);
     for (;;) ::pause();  // holds them until killed
   }
@@ -153,8 +260,8 @@ TEST(PermitLeasesTest, AKilledHoldersPermitsComeBackWithinOneLease) {
   const auto killed = std::chrono::steady_clock::now();
   std::vector<std::string> got;
   ASSERT_TRUE(within(10s, [&] {
-    auto r = parent.acquire(8);
-    if (r.ok()) got.insert(got.end(), r->begin(), r->end());
+    auto r = parent.acquire(8, 8);
+    if (r.ok()) got.insert(got.end(), r->ids.begin(), r->ids.end());
     return got.size() == 8u;
   }));
   // Back within one lease (500 ms) plus the polling step; bounded loosely for a busy machine.
@@ -165,12 +272,12 @@ TEST(PermitLeasesTest, AFlushedScriptCacheIsReloaded) {
   PrivateRedis redis;
   REQUIRE_REDIS(redis);
   PermitLeases p(redis.connect(), "s3db:flush", 4, 30s, "p");
-  ASSERT_EQ(p.acquire(1)->size(), 1u);
+  ASSERT_EQ(p.acquire(1, 1)->ids.size(), 1u);
   RedisConnection admin = redis.connect();
   ASSERT_TRUE(admin.command({"SCRIPT", "FLUSH"}).ok());
-  auto again = p.acquire(1);
+  auto again = p.acquire(1, 2);
   ASSERT_TRUE(again.ok()) << again.status().to_string();
-  EXPECT_EQ(again->size(), 1u);
+  EXPECT_EQ(again->ids.size(), 1u);
 }
 
 TEST(RedisConnectionTest, WrongPasswordIsUnauthorizedAndNeverPrinted) {

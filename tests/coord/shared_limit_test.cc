@@ -1,6 +1,6 @@
 // coord::SharedLimit against a private redis-server: one global limit across forked processes
-// (the ops themselves count how many run at once), permits following demand, a killed holder's
-// permits coming back, a bad URL refused at start.
+// (the ops themselves count how many run at once), fair shares among them, permits following
+// demand, a killed holder's permits coming back, a bad URL refused at start.
 #include "coord/shared_limit.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <chrono>
 #include <thread>
@@ -36,6 +38,7 @@ Options shared(const PrivateRedis& r, const std::string& key, int global) {
   o.config.global_concurrency = global;
   o.config.lease_ttl = 2000ms;
   o.tuning.tick = 2ms;
+  o.tuning.batch = 4;  // small: the fairness bounds below are share + batch
   return o;
 }
 
@@ -43,11 +46,18 @@ Result<std::unique_ptr<SharedLimit>> start(OperationPool& pool, const Options& o
   return SharedLimit::start(pool, o.config, RateGates{}, o.tuning);
 }
 
-// Counters shared by forked processes (an anonymous shared mapping).
+// Counters shared by forked processes (an anonymous shared mapping); [k] is process k's.
 struct Board {
   std::atomic<int> running{0};
   std::atomic<int> max_running{0};
   std::atomic<int> done[8];
+  std::atomic<int> begun[8];     // ops begun
+  std::atomic<int> mine[8];      // ops running now
+  std::atomic<int> max_fair[8];  // the most run at once while every process still had a backlog
+  std::atomic<int> held[8];      // permits held, as the process's SharedLimit reports them
+  std::atomic<std::int64_t> arrived_ns[8], share_ns[8];  // steady clock (one per machine)
+  std::atomic<std::uint64_t> excess_returned[8];
+  std::atomic<bool> stop{false};
 };
 
 Board* shared_board() {
@@ -56,11 +66,17 @@ Board* shared_board() {
   return new (m) Board();
 }
 
-void note_running(Board& b) {
-  const int now = b.running.fetch_add(1) + 1;
-  int seen = b.max_running.load();
-  while (now > seen && !b.max_running.compare_exchange_weak(seen, now)) {
+void raise_to(std::atomic<int>& max, int now) {
+  int seen = max.load();
+  while (now > seen && !max.compare_exchange_weak(seen, now)) {
   }
+}
+
+void note_running(Board& b) { raise_to(b.max_running, b.running.fetch_add(1) + 1); }
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 // Waits for `pid` at most `limit`; kills it if it is still running. Its exit code, or -1.
@@ -75,11 +91,24 @@ int reap(pid_t pid, std::chrono::seconds limit) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST(SharedLimitTest, EightProcessesNeverRunMoreThanTheGlobalLimitAtOnce) {
+// 8 processes x 500 ops under a global 16: never more than 16 at once (counted by the ops), and
+// each process gets its fair share, ⌈16 / 8⌉ = 2. The fairness check is by rule, not by timing: a
+// gate (the test holding all 16 permits) opens only once every process has registered its want,
+// so all 8 start with a backlog together; from then on the acquire rule gives nobody more than
+// its share while another waits below its own, and while every process still has at least 16 ops
+// not begun (its demand stays at 16, so nobody returns permits for lack of work) none is free to
+// take more. So the most any process ran at once in that window is its share; the bound allows
+// a batch on top for a lease lost on a stalled machine. Without the gate, the first process could
+// take the whole limit until its next renewal, a third of a ttl: longer than this whole test.
+TEST(SharedLimitTest, EightProcessesNeverRunMoreThanTheGlobalLimitAtOnceAndEachGetsItsShare) {
   PrivateRedis redis;
   REQUIRE_REDIS(redis);
-  constexpr int kProcs = 8, kOps = 500, kGlobal = 16;
+  constexpr int kProcs = 8, kOps = 500, kGlobal = 16, kShare = 2;
+  const Options o = shared(redis, "eight", kGlobal);
   Board* board = shared_board();
+  PermitLeases gate(redis.connect(), "eight", kGlobal, 120s, "gate");
+  auto closed = gate.acquire(kGlobal, 0);
+  ASSERT_TRUE(closed.ok() && closed->ids.size() == static_cast<std::size_t>(kGlobal));
   std::vector<pid_t> kids;
   for (int k = 0; k < kProcs; ++k) {
     const pid_t pid = ::fork();
@@ -90,14 +119,20 @@ TEST(SharedLimitTest, EightProcessesNeverRunMoreThanTheGlobalLimitAtOnce) {
         PoolOptions po;
         po.concurrency = kGlobal;  // alone, each would run 16 at once: 128 together
         OperationPool pool(po);
-        auto limit = start(pool, shared(redis, "eight", kGlobal));
+        auto limit = start(pool, o);
         if (!limit.ok()) ::_exit(2);
         std::vector<Future<void>> fs;
         for (int i = 0; i < kOps; ++i) {
           fs.push_back(pool.submit([board, k](OpContext&) {
+            board->begun[k].fetch_add(1);
+            const int mine = board->mine[k].fetch_add(1) + 1;
             note_running(*board);
+            bool backlog = true;
+            for (int j = 0; j < kProcs; ++j) backlog = backlog && kOps - board->begun[j].load() >= kGlobal;
+            if (backlog) raise_to(board->max_fair[k], mine);
             std::this_thread::sleep_for(200us);
             board->running.fetch_sub(1);
+            board->mine[k].fetch_sub(1);
             board->done[k].fetch_add(1);
             return Status::OK();
           }));
@@ -110,12 +145,107 @@ TEST(SharedLimitTest, EightProcessesNeverRunMoreThanTheGlobalLimitAtOnce) {
     }
     kids.push_back(pid);
   }
+  RedisConnection admin = redis.connect();
+  EXPECT_TRUE(within(60s, [&] {
+    auto r = admin.command({"ZCARD", "eight:wants"});
+    return r.ok() && r->integer == kProcs;
+  })) << "every process registers its want";
+  EXPECT_TRUE(gate.release(closed->ids).ok());  // the gate opens
   for (pid_t pid : kids) EXPECT_EQ(reap(pid, 120s), 0);
-  std::printf("8 processes x %d ops under a global %d: at most %d ran at once\n", kOps, kGlobal,
-              board->max_running.load());
+  std::printf("8 processes x %d ops under a global %d: at most %d ran at once; per process, while all had a backlog:",
+              kOps, kGlobal, board->max_running.load());
+  for (int k = 0; k < kProcs; ++k) std::printf(" %d", board->max_fair[k].load());
+  std::printf("\n");
   EXPECT_LE(board->max_running.load(), kGlobal);
   EXPECT_GE(board->max_running.load(), 2) << "the processes did run side by side";
-  for (int k = 0; k < kProcs; ++k) EXPECT_EQ(board->done[k].load(), kOps) << "process " << k;
+  for (int k = 0; k < kProcs; ++k) {
+    EXPECT_EQ(board->done[k].load(), kOps) << "process " << k;
+    EXPECT_LE(board->max_fair[k].load(), kShare + o.tuning.batch) << "process " << k << " beyond its share";
+  }
+  ::munmap(board, sizeof(Board));
+}
+
+// Fairness across processes: A alone takes the whole limit (8) with a backlog that outlasts the
+// test; B arrives with one too. A hears of B's want at its next renewal (a third of a ttl, 1 s
+// here), lowers its cap to its share and returns the rest as its running ops end; B gets its share
+// (⌈8 / 2⌉ = 4), A keeps at most 4, and it stays so. The ops count how many run at once across
+// both: never above 8. The time bound is one whole ttl (3 x the contract), for a loaded machine.
+TEST(SharedLimitTest, ALateProcessGetsItsFairShareFromABusyOneWithinARenewal) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  constexpr int kGlobal = 8, kShare = 4;
+  Options o = shared(redis, "fair", kGlobal);
+  o.config.lease_ttl = 3000ms;
+  Board* board = shared_board();
+  const auto process = [&](int k) {
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    int rc = 0;
+    {
+      PoolOptions po;
+      po.concurrency = 16;
+      OperationPool pool(po);
+      auto limit = start(pool, o);
+      if (!limit.ok()) ::_exit(2);
+      std::vector<Future<void>> fs;
+      for (int i = 0; i < 20000; ++i) {  // 2 ms each: 5 s at the whole limit; cut short by `stop`
+        fs.push_back(pool.submit([board, k](OpContext&) {
+          if (board->stop.load()) return Status::OK();
+          board->mine[k].fetch_add(1);
+          note_running(*board);
+          std::this_thread::sleep_for(2ms);
+          board->running.fetch_sub(1);
+          board->mine[k].fetch_sub(1);
+          board->done[k].fetch_add(1);
+          return Status::OK();
+        }));
+      }
+      board->arrived_ns[k] = now_ns();
+      for (int i = 0; i < 60000 && !board->stop.load(); ++i) {  // at most a minute
+        const SharedLimitStats st = (*limit)->stats();
+        board->held[k] = st.held;
+        board->excess_returned[k] = st.excess_returned;
+        if (st.held >= kShare && board->share_ns[k].load() == 0) board->share_ns[k] = now_ns();
+        std::this_thread::sleep_for(1ms);
+      }
+      board->stop = true;
+      for (auto& f : fs) {
+        if (!f.get().ok()) rc = 3;
+      }
+    }
+    ::_exit(rc);
+  };
+  const pid_t a = process(0);
+  ASSERT_GE(a, 0);
+  EXPECT_TRUE(within(20s, [&] { return board->held[0].load() == kGlobal; }))
+      << "A alone takes the whole limit";
+  const pid_t b = process(1);
+  EXPECT_GE(b, 0);
+  EXPECT_TRUE(within(20s, [&] { return board->arrived_ns[1].load() != 0; })) << "B started";
+  const bool fair = within(o.config.lease_ttl, [&] { return board->held[1].load() >= kShare && board->held[0].load() <= kShare; });
+  EXPECT_TRUE(fair) << "B holds " << board->held[1].load() << ", A " << board->held[0].load();
+  int a_most = 0, b_least = kGlobal;
+  for (int i = 0; fair && i < 25; ++i) {  // and it stays so (the acquire rule: A takes nothing back)
+    std::this_thread::sleep_for(20ms);
+    a_most = std::max(a_most, board->held[0].load());
+    b_least = std::min(b_least, board->held[1].load());
+  }
+  board->stop = true;
+  const int rc_a = reap(a, 60s), rc_b = b > 0 ? reap(b, 60s) : -1;
+  const double waited_ms = static_cast<double>(board->share_ns[1].load() - board->arrived_ns[1].load()) / 1e6;
+  std::printf("A alone held %d; B waited %.0f ms for its share of %d (renewal every %lld ms); then A held at most %d, "
+              "B at least %d; A returned %llu above its share; at most %d ran at once\n",
+              kGlobal, waited_ms, kShare, static_cast<long long>((o.config.lease_ttl / 3).count()), a_most, b_least,
+              static_cast<unsigned long long>(board->excess_returned[0].load()), board->max_running.load());
+  EXPECT_EQ(rc_a, 0);
+  EXPECT_EQ(rc_b, 0);
+  if (fair) {
+    EXPECT_LE(a_most, kShare);
+    EXPECT_GE(b_least, kShare);
+    EXPECT_GE(board->excess_returned[0].load(), static_cast<std::uint64_t>(kGlobal - kShare));
+  }
+  EXPECT_LE(board->max_running.load(), kGlobal);
+  EXPECT_GT(board->done[1].load(), 0) << "B ran ops";
   ::munmap(board, sizeof(Board));
 }
 
@@ -225,6 +355,24 @@ TEST(SharedLimitTest, RedisKilledMidRunFallsBackToTheLocalShareThenResumes) {
   load.join();
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GE((*limit)->stats().fallbacks, 1u);
+}
+
+// The first op after idle does not wait for the coordinator's tick: the pool tells it at once
+// (on_cap_wait). With ticks of a minute, only that wake-up can start it within the bound below.
+TEST(SharedLimitTest, TheFirstOpAfterIdleWakesTheCoordinatorAtOnce) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  OperationPool pool(PoolOptions{});
+  Options o = shared(redis, "wake", 4);
+  o.tuning.tick = 60s;
+  o.tuning.idle_tick = 60s;
+  auto limit = start(pool, o);
+  ASSERT_TRUE(limit.ok()) << limit.status().to_string();
+  std::this_thread::sleep_for(50ms);  // the coordinator's first round is over: it sleeps a minute
+  auto f = pool.submit([](OpContext&) { return Status::OK(); });
+  ASSERT_TRUE(f.wait_for(20s)) << "the op never got a permit";
+  EXPECT_TRUE(f.get().ok());
+  EXPECT_EQ((*limit)->stats().held, 1);
 }
 
 TEST(SharedLimitTest, ABadUrlOrNobodyListeningIsOneClearErrorAtStart) {

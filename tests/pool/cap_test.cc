@@ -72,5 +72,40 @@ TEST(PoolCap, ACapAboveTheLimitChangesNothing) {
   for (auto& f : fs) EXPECT_TRUE(f.get().ok());
 }
 
+// on_cap_wait: the one who set the cap hears when an op waits on it — once per set_cap(), never
+// when it is the limit that binds.
+TEST(PoolCap, AnOpWaitingOnTheCapCallsTheWaiterOncePerSetCap) {
+  OperationPool pool(testing::pool_options(2));
+  std::atomic<int> calls{0};
+  pool.on_cap_wait([&] { ++calls; });
+  pool.set_cap(0);
+  std::vector<Future<void>> fs;
+  for (int i = 0; i < 3; ++i) fs.push_back(pool.submit([](OpContext&) { return Status::OK(); }));
+  EXPECT_EQ(calls.load(), 1) << "three ops on the cap: one call until the cap is set again";
+  pool.set_cap(0);  // the same cap, re-armed
+  fs.push_back(pool.submit([](OpContext&) { return Status::OK(); }));
+  EXPECT_EQ(calls.load(), 2);
+  pool.set_cap(-1);
+  for (auto& f : fs) EXPECT_TRUE(f.get().ok());
+  fs.clear();
+  // No cap: the limit (2) binds, which is nobody's news.
+  std::atomic<bool> open{false};
+  for (int i = 0; i < 4; ++i) {
+    fs.push_back(pool.submit([&](OpContext&) {
+      while (!open.load()) std::this_thread::sleep_for(milliseconds(1));
+      return Status::OK();
+    }));
+  }
+  open = true;
+  for (auto& f : fs) EXPECT_TRUE(f.get().ok());
+  EXPECT_EQ(calls.load(), 2);
+  pool.on_cap_wait(nullptr);
+  pool.set_cap(0);
+  auto last = pool.submit([](OpContext&) { return Status::OK(); });
+  EXPECT_EQ(calls.load(), 2) << "removed: not called";
+  pool.set_cap(-1);
+  EXPECT_TRUE(last.get().ok());
+}
+
 }  // namespace
 }  // namespace s3db
