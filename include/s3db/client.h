@@ -42,9 +42,10 @@ class Client {
   // Parses `uri` (s3db/connection.h), builds the StorageClient and its pool. The URI's timeout_ms
   // (60 s by default for s3/http(s) stores) becomes the pool's default per-attempt timeout unless
   // options.pool.default_timeout is set.
-  // With options.shared.redis_url set, also joins that shared limit (join_shared_limit): a bad
-  // Redis URL, a wrong password or nobody listening is that error, naming the URL without its
-  // password.
+  // Shared limits and rate caps: the URI's (redis=, global_concurrency=, rate_put=, …), with each
+  // field of options.shared that is set (not its default) on top; when any is set, it joins them
+  // (join_shared_limit): a bad Redis URL, a wrong password or nobody listening is that error,
+  // naming the URL without its password.
   static Result<std::shared_ptr<Client>> open(std::string_view uri, ClientOptions options = {});
   static std::shared_ptr<Client> wrap(std::shared_ptr<StorageClient> storage, ClientOptions options = {});
   // Caps this Client's pool at its share of `config`'s limit from now on (once per Client:

@@ -71,6 +71,25 @@ SharedLimitState Client::shared_limit() const {
   return out;
 }
 
+namespace {
+
+// The connection string's shared settings, with each field the caller set (not its default) on top.
+SharedLimitConfig merged(SharedLimitConfig url, const SharedLimitConfig& caller) {
+  const SharedLimitConfig d;
+  if (!caller.redis_url.empty()) url.redis_url = caller.redis_url;
+  if (caller.key != d.key) url.key = caller.key;
+  if (caller.global_concurrency != d.global_concurrency) url.global_concurrency = caller.global_concurrency;
+  if (caller.rate_put != d.rate_put) url.rate_put = caller.rate_put;
+  if (caller.rate_get != d.rate_get) url.rate_get = caller.rate_get;
+  if (caller.lease_ttl != d.lease_ttl) url.lease_ttl = caller.lease_ttl;
+  if (caller.fallback != d.fallback) url.fallback = caller.fallback;
+  if (caller.fallback_rate_share != d.fallback_rate_share) url.fallback_rate_share = caller.fallback_rate_share;
+  if (caller.on_event) url.on_event = caller.on_event;
+  return url;
+}
+
+}  // namespace
+
 std::string Client::prometheus() const {
   return pool_->prometheus() + pool::to_text(pool::shared_families(shared_limit(), pool_->options().name));
 }
@@ -87,7 +106,7 @@ Result<std::shared_ptr<Client>> Client::open(std::string_view uri, ClientOptions
   if (conn->timeout.count() > 0 && options.pool.default_timeout.count() == 0) {
     options.pool.default_timeout = conn->timeout;
   }
-  const SharedLimitConfig shared = options.shared;
+  const SharedLimitConfig shared = merged(conn->shared, options.shared);
   auto client = wrap(std::shared_ptr<StorageClient>(std::move(*storage)), std::move(options));
   if (!shared.redis_url.empty() || shared.global_concurrency > 0 || shared.rate_put > 0 || shared.rate_get > 0) {
     if (Status st = client->join_shared_limit(shared); !st.ok()) return st;

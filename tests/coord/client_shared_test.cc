@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -62,6 +64,58 @@ TEST(ClientSharedLimit, AnUnreachableRedisFailsOpenWithoutItsPassword) {
   EXPECT_EQ(m.find("S3cr"), std::string::npos) << m;
   o.shared.global_concurrency = 0;
   EXPECT_EQ(Client::open("memory://", o).status().code(), Code::kInvalidArgument) << "a limit of 0";
+}
+
+// The connection string carries the same settings (redis=, global_concurrency=, rate_get=, …);
+// ClientOptions::shared wins field by field where it is set.
+TEST(ClientSharedLimit, TheConnectionStringJoinsAndTheCallersFieldsWin) {
+  const std::string secret = "p?a@s/s%w:0rd";
+  PrivateRedis redis(secret, /*tcp=*/true);
+  REQUIRE_REDIS(redis);
+  std::string encoded;  // the whole Redis URL as one query value
+  for (unsigned char c : redis.tcp_url()) {
+    char esc[4];
+    std::snprintf(esc, sizeof esc, "%%%02X", c);
+    encoded += std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(esc);
+  }
+  const std::string uri = "memory://?redis=" + encoded + "&redis_key=url&global_concurrency=2&rate_get=500";
+  auto client = Client::open(uri);
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+  OperationPool& pool = (*client)->pool();
+  std::atomic<bool> open{false};
+  std::vector<Future<void>> fs;
+  for (int i = 0; i < 6; ++i) {
+    fs.push_back(pool.submit([&](OpContext&) {
+      while (!open.load()) std::this_thread::sleep_for(1ms);
+      return Status::OK();
+    }));
+  }
+  EXPECT_TRUE(within(10s, [&] { return pool.stats().active == 2; }));
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(pool.stats().active, 2u) << "global_concurrency=2 from the URL";
+  open = true;
+  for (auto& f : fs) EXPECT_TRUE(f.get().ok());
+  EXPECT_TRUE((*client)->shared_limit().shared);
+  ASSERT_TRUE((*client)->get("nothing").status().code() == Code::kNotFound);
+  EXPECT_EQ((*client)->shared_limit().rate_requests, 1u) << "rate_get=500 from the URL";
+
+  ClientOptions o;
+  o.shared.global_concurrency = 1;  // wins over the URL's 2
+  auto other = Client::open(uri, o);
+  ASSERT_TRUE(other.ok()) << other.status().to_string();
+  open = false;
+  fs.clear();
+  for (int i = 0; i < 4; ++i) {
+    fs.push_back((*other)->pool().submit([&](OpContext&) {
+      while (!open.load()) std::this_thread::sleep_for(1ms);
+      return Status::OK();
+    }));
+  }
+  EXPECT_TRUE(within(10s, [&] { return (*other)->pool().stats().active == 1; }));
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ((*other)->pool().stats().active, 1u) << "the caller's 1";
+  open = true;
+  for (auto& f : fs) EXPECT_TRUE(f.get().ok());
 }
 
 }  // namespace
