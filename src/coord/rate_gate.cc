@@ -48,11 +48,14 @@ Status RateGate::take_fed(std::unique_lock<std::mutex>& lk, OpContext& ctx) {
     ++stats_.waits;
     const bool first = ++waiting_ == 1;
     if (first && on_starved_) on_starved_();
-    Status st = wait_until(lk, ctx, ctx.deadline(), [&] { return tokens_ > 0 || !fed_; });
+    // wait_until() lets go of the lock at its end: another request may have taken the token it
+    // saw, so wait again until one is still there when this one holds the lock.
+    Status st;
+    while (st.ok() && tokens_ == 0 && fed_) st = wait_until(lk, ctx, ctx.deadline(), [&] { return tokens_ > 0 || !fed_; });
     --waiting_;
     stats_.wait_s += Seconds(SteadyClock::now() - began).count();
     if (!fed_) return take_local(lk, ctx);  // Redis went away meanwhile
-    if (tokens_ == 0) return st.ok() ? Status::Timeout("rate cap", "no token before the attempt's deadline") : st;
+    if (!st.ok()) return st.code() == Code::kTimeout ? Status::Timeout("rate cap", "no token before the attempt's deadline") : st;
   }
   --tokens_;
   ++taken_since_want_;
@@ -79,7 +82,7 @@ Status RateGate::wait_until(std::unique_lock<std::mutex>& lk, OpContext& ctx, St
     if (until == SteadyClock::time_point::max()) {
       cv_.wait(lk);
     } else if (cv_.wait_until(lk, until) == std::cv_status::timeout && !done()) {
-      st = Status::Timeout("rate cap", "waited until the deadline");
+      st = Status::Timeout("rate cap", "waited until the attempt's deadline");
       break;
     }
   }

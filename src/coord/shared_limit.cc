@@ -63,6 +63,7 @@ SharedLimit::SharedLimit(OperationPool& pool, SharedLimitConfig config, RateGate
     : pool_(pool), opts_(std::move(config)), gates_(std::move(gates)), tune_(tuning), url_(std::move(url)),
       connected_(true), leases_(std::move(remote.leases)), put_bucket_(std::move(remote.put)),
       get_bucket_(std::move(remote.get)) {
+  stats_.joined = stats_.shared = true;
   if (leases_) {
     pool_.set_cap(0);  // nothing starts without a permit
     pool_.on_cap_wait([this] { kick(); });  // the first op after idle need not wait for a tick
@@ -93,7 +94,7 @@ SharedLimit::~SharedLimit() {
   }
 }
 
-SharedLimitStats SharedLimit::stats() const {
+SharedLimitState SharedLimit::stats() const {
   std::lock_guard<std::mutex> g(mu_);
   return stats_;
 }

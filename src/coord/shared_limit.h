@@ -71,17 +71,6 @@ struct RateGates {
   std::shared_ptr<RateGate> put, get;
 };
 
-struct SharedLimitStats {
-  int held = 0;                 // permits leased now
-  bool fallback = false;        // Redis away: capped at the local share
-  std::uint64_t leased = 0;     // permits leased since start
-  std::uint64_t returned = 0;   // permits returned
-  std::uint64_t renewals = 0;   // renewal rounds
-  std::uint64_t lost = 0;       // leases found expired at renewal
-  std::uint64_t fallbacks = 0;  // times Redis went away
-  std::uint64_t excess_returned = 0;  // of `returned`: above the fair share, for a waiting process
-};
-
 class SharedLimit {
  public:
   static Result<std::unique_ptr<SharedLimit>> start(OperationPool& pool, SharedLimitConfig config, RateGates gates,
@@ -90,7 +79,8 @@ class SharedLimit {
   SharedLimit(const SharedLimit&) = delete;
   SharedLimit& operator=(const SharedLimit&) = delete;
 
-  SharedLimitStats stats() const;
+  // The permits and fallback figures of s3db::SharedLimitState (the rate gates have their own).
+  SharedLimitState stats() const;
 
  private:
   // What one connection round gives: the leases (with a concurrency limit) and the buckets.
@@ -133,7 +123,7 @@ class SharedLimit {
   std::condition_variable cv_;
   bool stop_ = false;
   bool kicked_ = false;
-  SharedLimitStats stats_;
+  SharedLimitState stats_;
   std::thread thread_;
 };
 

@@ -46,21 +46,9 @@ Status Client::join_shared_limit(const SharedLimitConfig& config) {
 }
 
 SharedLimitState Client::shared_limit() const {
-  SharedLimitState out;
-  if (!joined_) return out;
+  if (!joined_) return {};
+  SharedLimitState out = joined_->limit ? joined_->limit->stats() : SharedLimitState{};
   out.joined = true;
-  if (joined_->limit) {
-    const coord::SharedLimitStats s = joined_->limit->stats();
-    out.shared = true;
-    out.held = s.held;
-    out.fallback = s.fallback;
-    out.leased = s.leased;
-    out.returned = s.returned;
-    out.renewals = s.renewals;
-    out.lost = s.lost;
-    out.excess_returned = s.excess_returned;
-    out.fallbacks = s.fallbacks;
-  }
   for (const auto* gate : {joined_->gates.put.get(), joined_->gates.get.get()}) {
     if (!gate) continue;
     const coord::RateGateStats g = gate->stats();

@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cctype>
-#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -72,13 +70,9 @@ TEST(ClientSharedLimit, TheConnectionStringJoinsAndTheCallersFieldsWin) {
   const std::string secret = "p?a@s/s%w:0rd";
   PrivateRedis redis(secret, /*tcp=*/true);
   REQUIRE_REDIS(redis);
-  std::string encoded;  // the whole Redis URL as one query value
-  for (unsigned char c : redis.tcp_url()) {
-    char esc[4];
-    std::snprintf(esc, sizeof esc, "%%%02X", c);
-    encoded += std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(esc);
-  }
-  const std::string uri = "memory://?redis=" + encoded + "&redis_key=url&global_concurrency=2&rate_get=500";
+  // The whole Redis URL as one query value.
+  const std::string uri = "memory://?redis=" + testing::percent_encoded(redis.tcp_url()) +
+                          "&redis_key=url&global_concurrency=2&rate_get=500";
   auto client = Client::open(uri);
   ASSERT_TRUE(client.ok()) << client.status().to_string();
   OperationPool& pool = (*client)->pool();

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,17 @@ bool within(std::chrono::milliseconds limit, F done) {
     std::this_thread::sleep_for(20ms);
   }
   return true;
+}
+
+// Every byte but letters and digits as %XX (a password in a URL, a URL as a query value).
+inline std::string percent_encoded(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    char esc[4];
+    std::snprintf(esc, sizeof esc, "%%%02X", c);
+    out.append(std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(esc));
+  }
+  return out;
 }
 
 // Waits for the child `pid` at most `limit`; kills it if it is still running. Its exit code, or -1.
@@ -84,13 +96,7 @@ class PrivateRedis {
   std::string url() const { return "unix://" + socket_; }
   // redis://:<password, percent-encoded>@127.0.0.1:<port>/0 (needs `tcp`).
   std::string tcp_url() const {
-    std::string enc;
-    for (unsigned char c : password_) {
-      char esc[4];
-      std::snprintf(esc, sizeof esc, "%%%02X", c);
-      enc.append(std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(esc));
-    }
-    return "redis://:" + enc + "@127.0.0.1:" + std::to_string(tcp_port_) + "/0";
+    return "redis://:" + percent_encoded(password_) + "@127.0.0.1:" + std::to_string(tcp_port_) + "/0";
   }
   RedisConnection connect(const std::string& url_override = "") const {
     auto u = parse_redis_url(url_override.empty() ? url() : url_override);

@@ -121,10 +121,12 @@ TEST(RateGateTest, FedItWaitsForTheCoordinatorsTokensOneEach) {
   std::atomic<int> starved{0}, passed{0};
   gate.set_on_starved([&] { ++starved; });
   std::vector<std::thread> ts;
+  std::vector<Status> results(3);
   for (int i = 0; i < 3; ++i) {
-    ts.emplace_back([&] {
+    ts.emplace_back([&, i] {
       OpContext ctx;
-      if (gate.take(ctx).ok()) ++passed;
+      results[static_cast<std::size_t>(i)] = gate.take(ctx);
+      if (results[static_cast<std::size_t>(i)].ok()) ++passed;
     });
   }
   ASSERT_TRUE(within(5s, [&] { return gate.want() == 3; })) << "three wait";
@@ -136,6 +138,7 @@ TEST(RateGateTest, FedItWaitsForTheCoordinatorsTokensOneEach) {
   gate.set_local(1000);  // Redis away: the last one goes on the local schedule
   for (auto& t : ts) t.join();
   EXPECT_EQ(passed.load(), 3);
+  for (const Status& st : results) EXPECT_TRUE(st.ok()) << st.to_string();
 }
 
 TEST(RateGateTest, AWaitForAFedTokenEndsWithTheAttemptsCancellation) {

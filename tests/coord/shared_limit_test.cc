@@ -23,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::PrivateRedis;
+using testing::reap;
 using testing::within;
 
 // The user's settings and the coordinator's, shortened for tests.
@@ -77,18 +78,6 @@ void note_running(Board& b) { raise_to(b.max_running, b.running.fetch_add(1) + 1
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-// Waits for `pid` at most `limit`; kills it if it is still running. Its exit code, or -1.
-int reap(pid_t pid, std::chrono::seconds limit) {
-  int status = 0;
-  const bool ended = within(limit, [&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
-  if (!ended) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // 8 processes x 500 ops under a global 16: never more than 16 at once (counted by the ops), and
@@ -202,7 +191,7 @@ TEST(SharedLimitTest, ALateProcessGetsItsFairShareFromABusyOneWithinARenewal) {
       }
       board->arrived_ns[k] = now_ns();
       for (int i = 0; i < 60000 && !board->stop.load(); ++i) {  // at most a minute
-        const SharedLimitStats st = (*limit)->stats();
+        const SharedLimitState st = (*limit)->stats();
         board->held[k] = st.held;
         board->excess_returned[k] = st.excess_returned;
         if (st.held >= kShare && board->share_ns[k].load() == 0) board->share_ns[k] = now_ns();
