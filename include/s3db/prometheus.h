@@ -24,13 +24,24 @@
 #pragma once
 
 #include <s3db/operation_pool.h>
+#include <s3db/shared_limit.h>
 
 #include <prometheus/collectable.h>
 
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace s3db {
 
 std::shared_ptr<prometheus::Collectable> pool_collectable(const OperationPool& pool);
+
+// A Client's shared limit and rate caps (s3db/shared_limit.h), the families Client::prometheus()
+// adds (s3db_shared_*, s3db_rate_cap_*; none until a limit is joined), read on every Collect():
+//     auto shared = s3db::shared_limit_collectable([&client] { return client.shared_limit(); },
+//                                                  client.pool().options().name);
+// `read` must stay callable while the collectable is registered; the rest as above.
+std::shared_ptr<prometheus::Collectable> shared_limit_collectable(std::function<SharedLimitState()> read,
+                                                                  std::string pool_name);
 
 }  // namespace s3db

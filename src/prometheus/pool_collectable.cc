@@ -4,6 +4,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -43,31 +44,54 @@ prometheus::ClientMetric convert(const pool::MetricSample& s, pool::MetricKind k
   return c;
 }
 
+std::vector<prometheus::MetricFamily> convert(const std::vector<pool::MetricFamily>& families) {
+  std::vector<prometheus::MetricFamily> out;
+  for (const pool::MetricFamily& f : families) {
+    prometheus::MetricFamily family;
+    family.name = std::string(f.name);
+    family.help = std::string(f.help);
+    family.type = type_of(f.kind);
+    for (const pool::MetricSample& s : f.samples) family.metric.push_back(convert(s, f.kind));
+    out.push_back(std::move(family));
+  }
+  return out;
+}
+
 class PoolCollectable final : public prometheus::Collectable {
  public:
   explicit PoolCollectable(const OperationPool& pool) : pool_(pool) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
-    std::vector<prometheus::MetricFamily> out;
-    for (const pool::MetricFamily& f : pool::pool_families(pool_.stats(), pool_.metrics(), pool_.options().name)) {
-      prometheus::MetricFamily family;
-      family.name = std::string(f.name);
-      family.help = std::string(f.help);
-      family.type = type_of(f.kind);
-      for (const pool::MetricSample& s : f.samples) family.metric.push_back(convert(s, f.kind));
-      out.push_back(std::move(family));
-    }
-    return out;
+    return convert(pool::pool_families(pool_.stats(), pool_.metrics(), pool_.options().name));
   }
 
  private:
   const OperationPool& pool_;
 };
 
+class SharedLimitCollectable final : public prometheus::Collectable {
+ public:
+  SharedLimitCollectable(std::function<SharedLimitState()> read, std::string pool_name)
+      : read_(std::move(read)), pool_name_(std::move(pool_name)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    return convert(pool::shared_families(read_(), pool_name_));
+  }
+
+ private:
+  std::function<SharedLimitState()> read_;
+  std::string pool_name_;
+};
+
 }  // namespace
 
 std::shared_ptr<prometheus::Collectable> pool_collectable(const OperationPool& pool) {
   return std::make_shared<PoolCollectable>(pool);
+}
+
+std::shared_ptr<prometheus::Collectable> shared_limit_collectable(std::function<SharedLimitState()> read,
+                                                                  std::string pool_name) {
+  return std::make_shared<SharedLimitCollectable>(std::move(read), std::move(pool_name));
 }
 
 }  // namespace s3db

@@ -98,5 +98,21 @@ TEST(PoolCollectable, ScrapedThroughAnExposer) {
   exposer.RemoveCollectable(collectable);
 }
 
+// The shared limit's families: none before a limit is joined, then the state read on each
+// Collect(), the same text as Client::prometheus() renders after the pool's.
+TEST(SharedLimitCollectable, ReadsTheStateOnEveryCollect) {
+  SharedLimitState state;
+  auto c = shared_limit_collectable([&] { return state; }, "app");
+  EXPECT_TRUE(c->Collect().empty()) << "nothing joined";
+  state.joined = state.shared = true;
+  state.held = 3;
+  state.rate_waits = 7;
+  const std::string text = serialize(c->Collect());
+  EXPECT_NE(text.find("s3db_shared_permits_held{pool=\"app\"} 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("s3db_rate_cap_waits_total{pool=\"app\"} 7"), std::string::npos) << text;
+  state.held = 1;
+  EXPECT_NE(serialize(c->Collect()).find("s3db_shared_permits_held{pool=\"app\"} 1"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace s3db
