@@ -135,7 +135,15 @@ void SharedLimit::run() {
     lk.lock();
     // Nothing held, nothing wanted: sleep until a kick (an op on the cap, a starved gate) or the
     // idle period, instead of ticking.
-    const auto wait = !connected_ ? tune_.retry : idle ? tune_.idle_tick : tune_.tick;
+    // An empty bucket said when its next token is due: ask again then, not at the next tick.
+    auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        !connected_ ? tune_.retry : idle ? tune_.idle_tick : tune_.tick);
+    if (connected_ && rates_busy_) {
+      const auto now = std::chrono::steady_clock::now();
+      for (auto due : {put_next_try_, get_next_try_}) {
+        if (due > now) wait = std::min<std::chrono::steady_clock::duration>(wait, due - now);
+      }
+    }
     cv_.wait_for(lk, wait, [&] { return stop_ || (kicked_ && connected_); });
   }
 }
