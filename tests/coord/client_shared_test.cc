@@ -4,6 +4,8 @@
 #include <s3db/client.h>
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -110,6 +112,65 @@ TEST(ClientSharedLimit, TheConnectionStringJoinsAndTheCallersFieldsWin) {
   EXPECT_EQ((*other)->pool().stats().active, 1u) << "the caller's 1";
   open = true;
   for (auto& f : fs) EXPECT_TRUE(f.get().ok());
+}
+
+// A process forked from one that holds permits inherits none of them: its own Client is another
+// holder, and the two together never run more than the limit.
+TEST(ClientSharedLimit, AProcessForkedFromAHolderGetsNoneOfItsPermits) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer cannot run a child that starts threads after a multi-threaded fork; "
+                  "the release and ASan runs cover this test";
+#endif
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  struct Board {
+    std::atomic<int> running{0}, max_running{0}, child_started{0};
+    std::atomic<bool> open{false};
+  };
+  void* m = ::mmap(nullptr, sizeof(Board), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(m, MAP_FAILED);
+  Board* board = new (m) Board();
+  auto op = [board](OpContext&) {
+    const int now = board->running.fetch_add(1) + 1;
+    for (int seen = board->max_running.load(); now > seen && !board->max_running.compare_exchange_weak(seen, now);) {
+    }
+    while (!board->open.load()) std::this_thread::sleep_for(1ms);
+    board->running.fetch_sub(1);
+    return Status::OK();
+  };
+  ClientOptions o;
+  o.shared.redis_url = redis.url();
+  o.shared.key = "forked";
+  o.shared.global_concurrency = 4;
+  auto parent = Client::open("memory://", o);
+  ASSERT_TRUE(parent.ok()) << parent.status().to_string();
+  std::vector<Future<void>> fs;
+  for (int i = 0; i < 4; ++i) fs.push_back((*parent)->pool().submit(op));
+  ASSERT_TRUE(within(10s, [&] { return board->running.load() == 4; })) << "the parent holds all 4";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto child = Client::open("memory://", o);
+    if (!child.ok()) ::_exit(2);
+    std::vector<Future<void>> mine;
+    for (int i = 0; i < 2; ++i) {
+      mine.push_back((*child)->pool().submit([&](OpContext& ctx) {
+        board->child_started.fetch_add(1);
+        return op(ctx);
+      }));
+    }
+    int rc = 0;
+    for (auto& f : mine) rc |= f.get().ok() ? 0 : 3;
+    ::_exit(rc);
+  }
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(board->child_started.load(), 0) << "the child waits: the parent's permits are not its own";
+  board->open = true;
+  for (auto& f : fs) EXPECT_TRUE(f.get().ok());
+  EXPECT_EQ(testing::reap(pid, 60s), 0);
+  EXPECT_EQ(board->child_started.load(), 2);
+  EXPECT_LE(board->max_running.load(), 4);
+  ::munmap(m, sizeof(Board));
 }
 
 }  // namespace
