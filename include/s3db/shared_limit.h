@@ -51,7 +51,10 @@ struct SharedLimitConfig {
   // redis://[[user]:password@]host[:port][/db] or unix:///path/to/socket[?db=N]; empty = no Redis
   // (then only the rates apply, to this process alone).
   std::string redis_url;
-  std::string key = "s3db:limit";  // one set of limits per key
+  // One set of limits per key. Empty: "s3db:" + the store's location as the Client describes it
+  // (s3://bucket/prefix at endpoint (region)): processes writing to the same prefix share, others
+  // do not — S3 counts its request rates per prefix.
+  std::string key;
   int global_concurrency = 0;      // permits for every process together; 0 = no shared limit
   double rate_put = 0;             // write requests/s for every process together; 0 = no cap
   double rate_get = 0;             // read requests/s; 0 = no cap

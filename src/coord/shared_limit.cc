@@ -50,6 +50,7 @@ Result<std::unique_ptr<SharedLimit>> SharedLimit::start(OperationPool& pool, Sha
   if (Status st = check(c); !st.ok()) return st;
   if (c.redis_url.empty()) return Status::InvalidArgument("redis", "a shared limit needs a Redis URL");
   t.batch = std::max(1, t.batch);
+  if (c.key.empty()) c.key = "s3db:limit";  // the Client names it after its store
   auto url = parse_redis_url(c.redis_url);
   if (!url.ok()) return url.status();
   auto remote = connect(*url, c, gates, t);

@@ -32,11 +32,13 @@ Status Client::join_shared_limit(const SharedLimitConfig& config) {
   if (config.global_concurrency == 0 && config.rate_put == 0 && config.rate_get == 0) {
     return Status::InvalidArgument("shared limit", "nothing to share: set global_concurrency, rate_put or rate_get");
   }
+  SharedLimitConfig c = config;
+  if (c.key.empty()) c.key = "s3db:" + raw_->describe();  // never a secret: describe() shows none
   auto joined = std::make_unique<Joined>();
   if (config.rate_put > 0) joined->gates.put = std::make_shared<coord::RateGate>(config.rate_put);
   if (config.rate_get > 0) joined->gates.get = std::make_shared<coord::RateGate>(config.rate_get);
   if (!config.redis_url.empty()) {
-    auto limit = coord::SharedLimit::start(*pool_, config, joined->gates);
+    auto limit = coord::SharedLimit::start(*pool_, std::move(c), joined->gates);
     if (!limit.ok()) return limit.status();
     joined->limit = std::move(limit).value();
   }

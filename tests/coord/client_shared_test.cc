@@ -173,5 +173,35 @@ TEST(ClientSharedLimit, AProcessForkedFromAHolderGetsNoneOfItsPermits) {
   ::munmap(m, sizeof(Board));
 }
 
+// Without a key, the store's location names the limits: clients of one prefix share them, clients
+// of another prefix have their own (S3 counts per prefix).
+TEST(ClientSharedLimit, WithoutAKeyEachStoreLocationHasItsOwnLimits) {
+  PrivateRedis redis;
+  REQUIRE_REDIS(redis);
+  ClientOptions o;
+  o.shared.redis_url = redis.url();
+  o.shared.global_concurrency = 1;
+  auto a = Client::open("memory://bucket/one", o), same = Client::open("memory://bucket/one", o),
+       other = Client::open("memory://bucket/two", o);
+  ASSERT_TRUE(a.ok() && same.ok() && other.ok());
+  std::atomic<bool> open{false};
+  std::atomic<int> started{0};
+  auto blocking = [&](OpContext&) {
+    ++started;
+    while (!open.load()) std::this_thread::sleep_for(1ms);
+    return Status::OK();
+  };
+  auto fa = (*a)->pool().submit(blocking);
+  ASSERT_TRUE(within(10s, [&] { return started.load() == 1; }));
+  auto fo = (*other)->pool().submit(blocking);
+  EXPECT_TRUE(within(10s, [&] { return started.load() == 2; })) << "another prefix: its own permit";
+  auto fs = (*same)->pool().submit(blocking);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(started.load(), 2) << "the same prefix: the one permit is taken";
+  open = true;
+  for (auto* f : {&fa, &fo, &fs}) EXPECT_TRUE(f->get().ok());
+  EXPECT_EQ(started.load(), 3);
+}
+
 }  // namespace
 }  // namespace s3db::coord
