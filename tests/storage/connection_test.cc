@@ -459,7 +459,7 @@ TEST(ConnectionTest, SharedLimitParamsAreParsedForEveryStore) {
   EXPECT_EQ(none.shared.redis_url, "");
   EXPECT_EQ(none.shared.global_concurrency, 0);
   EXPECT_EQ(none.shared.rate_put, 0);
-  EXPECT_EQ(none.shared.key, "s3db:limit");
+  EXPECT_EQ(none.shared.key, "") << "the Client names it after the store";
   EXPECT_EQ(none.shared.lease_ttl, std::chrono::milliseconds(10000));
   EXPECT_EQ(none.shared.fallback, 4);
   EXPECT_EQ(none.shared.fallback_rate_share, 0.25);
