@@ -119,11 +119,6 @@ bool RateGate::fed() const {
   return fed_;
 }
 
-double RateGate::rate() const {
-  std::lock_guard<std::mutex> g(mu_);
-  return rate_;
-}
-
 int RateGate::want() {
   std::lock_guard<std::mutex> g(mu_);
   if (!fed_) return 0;

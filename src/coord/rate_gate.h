@@ -50,7 +50,6 @@ class RateGate {
   void set_local(double rate);  // → local mode at `rate` (> 0)
   void set_fed();               // → fed mode, reservoir empty
   bool fed() const;
-  double rate() const;          // the rate configured for local mode
   int want();                   // fed mode: tokens to fetch now (0 when none)
   void feed(int n);
   void set_on_starved(std::function<void()> fn);

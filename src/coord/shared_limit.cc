@@ -34,11 +34,12 @@ Result<SharedLimit::Remote> SharedLimit::connect(const RedisUrl& url, const Shar
     auto probe = r.leases->held_by_all();  // loads the scripts; a wrong db or a read-only replica says so
     if (!probe.ok()) return probe.status();
   }
-  for (auto [gate, bucket, name] : {std::tuple{g.put.get(), &r.put, ":rate:put"}, std::tuple{g.get.get(), &r.get, ":rate:get"}}) {
+  // The configured rates: a gate on its local share (Redis was away) runs at a part of them.
+  for (auto [gate, bucket, name, rate] : {std::tuple{g.put.get(), &r.put, ":rate:put", c.rate_put},
+                                          std::tuple{g.get.get(), &r.get, ":rate:get", c.rate_get}}) {
     if (!gate) continue;
     auto conn = open();
     if (!conn.ok()) return conn.status();
-    const double rate = gate->rate();
     *bucket = std::make_unique<RateBucket>(std::move(conn).value(), c.key + name, rate,
                                            std::max(1.0, rate * RateGate::kBurst));
   }
