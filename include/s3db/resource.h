@@ -207,8 +207,25 @@ class Resource {
   Result<std::vector<nlohmann::json>> list(ListOptions options = {});
   Result<Page> page(PageRequest request);
   Result<std::size_t> count(ListOptions options = {});
-  // Equality filters on top-level fields: {"country": "PT", "active": true}. Uses a partition
-  // whose fields are all in `filter` when there is one; otherwise scans the resource.
+  // The documents matching `filter` (in key order, `limit` at most), e.g.
+  //   {"age": {"$gte": 30}, "status": {"$in": ["a", "b"]}, "profile.city": "Porto"}
+  // Fields ANDed; several operators on one field ANDed; a bare value (or an object without '$'
+  // keys) means $eq. Reads a partition when the filter fixes every field of one to a scalar by a
+  // bare value or $eq (never null, never $in); otherwise scans the resource.
+  //   operator        operand                  matches when the field…
+  //   $eq / $ne       any JSON                 equals / does not equal it (deep, numbers exactly)
+  //   $gt $gte        number or string         orders after it: numbers with numbers (int64,
+  //   $lt $lte                                 uint64, double compared exactly, integers as
+  //                                            integers), strings with strings (UTF-8 byte order)
+  //   $in / $nin      array                    equals one / none of the items
+  //   $exists         true / false             is present (even null) / absent
+  //   $prefix         string                   is a string starting with it
+  // Type mismatch: false ($ne, $nin: true) — "30" never matches {"$gt": 5}; booleans only equal.
+  // Missing field: only $ne, $nin and $exists:false match. Null operand ($eq/$ne/$in/$nin) means
+  // "null or missing". Field "a.b": the top-level key "a.b" if present, else the path a → b.
+  // Malformed filter → InvalidArgument naming field and operator: unknown operator, $in/$nin not
+  // an array, $exists not a boolean, $prefix not a string, $gt… not a number or string (object,
+  // array, null, boolean), operator and plain keys mixed ({"$gt": 1, "x": 2}), empty field name.
   Result<std::vector<nlohmann::json>> query(const nlohmann::json& filter, ListOptions options = {});
 
   struct State;  // implementation detail

@@ -1,6 +1,7 @@
 // Resource: bulk calls (with backpressure) and reads of many records (list, page, count, query).
 #include "s3db/resource.h"
 
+#include "db/filter.h"
 #include "db/records.h"
 #include "db/state.h"
 
@@ -137,14 +138,6 @@ Status each_in_partition(Resource& r, Client& c, const db::Runtime& rt, const Sc
   return check_batch();
 }
 
-bool matches(const json& doc, const json& filter) {
-  for (const auto& [k, v] : filter.items()) {
-    auto it = doc.find(k);
-    if (it == doc.end() || *it != v) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 BulkResult Resource::insert_many(std::vector<json> docs, BulkOptions options) {
@@ -256,23 +249,25 @@ Result<Page> Resource::page(PageRequest request) {
 }
 
 Result<std::vector<json>> Resource::query(const json& filter, ListOptions options) {
-  if (!filter.is_object()) return Status::InvalidArgument("query", "the filter must be a JSON object");
+  auto compiled = db::Filter::compile(filter);
+  if (!compiled.ok()) return compiled.status().with_context("query");
+  const db::Filter& f = *compiled;
   auto rt = state_->runtime();
   ListOptions scan;
   scan.op = options.op;
   scan.partition = options.partition;
   scan.values = options.values;
-  if (scan.partition.empty()) {  // a partition whose every field has a scalar in the filter
+  if (scan.partition.empty()) {  // a partition whose every field the filter fixes to a scalar
     for (const auto& p : rt->def.partitions) {
-      bool covered = true;
-      for (const auto& f : p.fields) {
-        auto it = filter.find(f);
-        covered = covered && it != filter.end() && !it->is_null() && !it->is_structured();
+      json values = json::object();
+      for (const auto& field : p.fields) {
+        const json* v = f.fixed(field);
+        if (!v) break;
+        values[field] = *v;
       }
-      if (!covered) continue;
+      if (values.size() != p.fields.size()) continue;
       scan.partition = p.name;
-      scan.values = json::object();
-      for (const auto& f : p.fields) scan.values[f] = filter[f];
+      scan.values = std::move(values);
       break;
     }
   }
@@ -280,7 +275,7 @@ Result<std::vector<json>> Resource::query(const json& filter, ListOptions option
   if (!docs.ok()) return docs.status();
   std::vector<json> out;
   for (auto& d : *docs) {
-    if (!matches(d, filter)) continue;
+    if (!f.matches(d)) continue;
     out.push_back(std::move(d));
     if (options.limit != 0 && out.size() >= options.limit) break;
   }

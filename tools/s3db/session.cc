@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include "where.h"
+
 #include <s3db/connection.h>
 #include <s3db/pool_json.h>
 
@@ -52,8 +54,7 @@ nlohmann::json parse_assignments(const std::vector<std::string>& items, const ch
     if (eq == std::string::npos || eq == 0)
       throw UsageError(std::string(option) + " expects field=value, got '" + item + "'");
     std::string field = item.substr(0, eq), text = item.substr(eq + 1);
-    nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    out[field] = value.is_discarded() ? nlohmann::json(text) : value;
+    out[field] = json_or_text(text);
   }
   return out;
 }
