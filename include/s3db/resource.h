@@ -211,7 +211,7 @@ class Resource {
   //   {"age": {"$gte": 30}, "status": {"$in": ["a", "b"]}, "profile.city": "Porto"}
   // Fields ANDed; several operators on one field ANDed; a bare value (or an object without '$'
   // keys) means $eq. Reads a partition when the filter fixes every field of one to a scalar by a
-  // bare value or $eq (never null, never $in); otherwise scans the resource.
+  // bare value or $eq (a string, boolean or integer: never null, a float or $in); otherwise scans.
   //   operator        operand                  matches when the field…
   //   $eq / $ne       any JSON                 equals / does not equal it (deep, numbers exactly)
   //   $gt $gte        number or string         orders after it: numbers with numbers (int64,

@@ -242,7 +242,12 @@ const json* Filter::fixed(const std::string& field) const {
   for (const auto& clause : clauses_) {
     if (clause.field != field) continue;
     for (const auto& c : clause.conditions) {
-      if (c.op == Op::kEq && !c.operand.is_null() && !c.operand.is_structured()) return &c.operand;
+      // Not a float: partition keys hold a value's JSON text, so 30.0 would name another key
+      // than a stored 30 that $eq matches exactly; a scan finds both.
+      if (c.op == Op::kEq && (c.operand.is_string() || c.operand.is_boolean() ||
+                              c.operand.is_number_integer())) {
+        return &c.operand;
+      }
     }
   }
   return nullptr;

@@ -7,8 +7,9 @@
 //   Resource::query() in s3db/resource.h; this file is their one implementation.
 // - matches() never fails: a document whose field has another type than the operand simply does
 //   not match (except under $ne/$nin, which are the negation of $eq/$in).
-// - fixed(field) is the scalar (string, number or boolean; never null) the filter pins `field` to by
-//   equality (a bare value or $eq), so a query can read a partition instead of the whole resource.
+// - fixed(field) is the scalar (string, integer or boolean; never null or a float, whose JSON text
+//   may differ from an equal stored number's) the filter pins `field` to by equality (a bare value
+//   or $eq), so a query can read a partition instead of the whole resource.
 #pragma once
 
 #include <s3db/status.h>

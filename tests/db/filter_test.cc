@@ -160,13 +160,14 @@ TEST(FilterTest, FixedFieldsAreScalarEqualities) {
                             {"city", {{"$in", {"a"}}}},
                             {"n", nullptr},
                             {"o", {{"k", 1}}},
-                            {"g", {{"$gt", 1}}}});
+                            {"g", {{"$gt", 1}}},
+                            {"f", 3.0}});
   ASSERT_TRUE(f.ok());
   ASSERT_NE(f->fixed("country"), nullptr);
   EXPECT_EQ(*f->fixed("country"), "PT");
   ASSERT_NE(f->fixed("age"), nullptr);
   EXPECT_EQ(*f->fixed("age"), 3);
-  for (const char* field : {"city", "n", "o", "g", "absent"}) EXPECT_EQ(f->fixed(field), nullptr) << field;
+  for (const char* field : {"city", "n", "o", "g", "f", "absent"}) EXPECT_EQ(f->fixed(field), nullptr) << field;
 }
 
 }  // namespace
