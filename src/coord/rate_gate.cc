@@ -114,11 +114,6 @@ void RateGate::set_fed() {
   cv_.notify_all();
 }
 
-bool RateGate::fed() const {
-  std::lock_guard<std::mutex> g(mu_);
-  return fed_;
-}
-
 int RateGate::want() {
   std::lock_guard<std::mutex> g(mu_);
   if (!fed_) return 0;

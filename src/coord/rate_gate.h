@@ -49,7 +49,6 @@ class RateGate {
 
   void set_local(double rate);  // → local mode at `rate` (> 0)
   void set_fed();               // → fed mode, reservoir empty
-  bool fed() const;
   int want();                   // fed mode: tokens to fetch now (0 when none)
   void feed(int n);
   void set_on_starved(std::function<void()> fn);

@@ -136,8 +136,8 @@ void SharedLimit::run() {
     }
     lk.lock();
     // Nothing held, nothing wanted: sleep until a kick (an op on the cap, a starved gate) or the
-    // idle period, instead of ticking.
-    // An empty bucket said when its next token is due: ask again then, not at the next tick.
+    // idle period, instead of ticking. An empty bucket said when its next token is due: ask
+    // again then, not at the next tick.
     auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         !connected_ ? tune_.retry : idle ? tune_.idle_tick : tune_.tick);
     if (connected_ && rates_busy_) {

@@ -4,7 +4,6 @@
 #include <s3db/client.h>
 
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -127,9 +126,8 @@ TEST(ClientSharedLimit, AProcessForkedFromAHolderGetsNoneOfItsPermits) {
     std::atomic<int> running{0}, max_running{0}, child_started{0};
     std::atomic<bool> open{false};
   };
-  void* m = ::mmap(nullptr, sizeof(Board), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(m, MAP_FAILED);
-  Board* board = new (m) Board();
+  testing::SharedWithChildren<Board> shared;
+  Board* board = shared.get();
   auto op = [board](OpContext&) {
     const int now = board->running.fetch_add(1) + 1;
     for (int seen = board->max_running.load(); now > seen && !board->max_running.compare_exchange_weak(seen, now);) {
@@ -170,7 +168,6 @@ TEST(ClientSharedLimit, AProcessForkedFromAHolderGetsNoneOfItsPermits) {
   EXPECT_EQ(testing::reap(pid, 60s), 0);
   EXPECT_EQ(board->child_started.load(), 2);
   EXPECT_LE(board->max_running.load(), 4);
-  ::munmap(m, sizeof(Board));
 }
 
 // Without a key, the store's location names the limits: clients of one prefix share them, clients

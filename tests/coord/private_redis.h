@@ -10,15 +10,18 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <cstdio>
 #include <chrono>
 #include <filesystem>
+#include <new>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -51,6 +54,28 @@ inline std::string percent_encoded(std::string_view text) {
   }
   return out;
 }
+
+// A T in memory that forked children share with the test (an anonymous shared mapping); unmapped
+// when it goes (children leave with _exit, so only the parent's copy does that).
+template <typename T>
+class SharedWithChildren {
+ public:
+  SharedWithChildren() {
+    void* m = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) std::abort();
+    p_ = new (m) T();
+  }
+  ~SharedWithChildren() {
+    p_->~T();
+    ::munmap(p_, sizeof(T));
+  }
+  SharedWithChildren(const SharedWithChildren&) = delete;
+  SharedWithChildren& operator=(const SharedWithChildren&) = delete;
+  T* get() const { return p_; }
+
+ private:
+  T* p_;
+};
 
 // Waits for the child `pid` at most `limit`; kills it if it is still running. Its exit code, or -1.
 inline int reap(pid_t pid, std::chrono::seconds limit) {

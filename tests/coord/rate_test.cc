@@ -3,7 +3,6 @@
 #include <s3db/client.h>
 
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -196,9 +195,8 @@ TEST(SharedRate, FourProcessesTogetherStayWithinTheSharedRate) {
   constexpr int kProcs = 4;
   constexpr double kRate = 400;
   constexpr auto kWindow = 10s;
-  void* m = ::mmap(nullptr, sizeof(Tally), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(m, MAP_FAILED);
-  Tally* tally = new (m) Tally();
+  testing::SharedWithChildren<Tally> shared;
+  Tally* tally = shared.get();
   std::vector<pid_t> kids;
   for (int k = 0; k < kProcs; ++k) {
     const pid_t pid = ::fork();
@@ -248,7 +246,6 @@ TEST(SharedRate, FourProcessesTogetherStayWithinTheSharedRate) {
   EXPECT_LE(total, kRate * seconds * 1.1);
   EXPECT_GE(total, kRate * seconds * 0.9);
   for (int k = 0; k < kProcs; ++k) EXPECT_GT(tally->in_window[k].load(), 0) << "process " << k;
-  ::munmap(m, sizeof(Tally));
 }
 
 // Redis away: the local share of the rate, an event that says why without the password, and the

@@ -4,7 +4,6 @@
 #include "coord/shared_limit.h"
 
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,12 +60,6 @@ struct Board {
   std::atomic<bool> stop{false};
 };
 
-Board* shared_board() {
-  void* m = ::mmap(nullptr, sizeof(Board), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  EXPECT_NE(m, MAP_FAILED);
-  return new (m) Board();
-}
-
 void raise_to(std::atomic<int>& max, int now) {
   int seen = max.load();
   while (now > seen && !max.compare_exchange_weak(seen, now)) {
@@ -94,7 +87,8 @@ TEST(SharedLimitTest, EightProcessesNeverRunMoreThanTheGlobalLimitAtOnceAndEachG
   REQUIRE_REDIS(redis);
   constexpr int kProcs = 8, kOps = 500, kGlobal = 16, kShare = 2;
   const Options o = shared(redis, "eight", kGlobal);
-  Board* board = shared_board();
+  testing::SharedWithChildren<Board> shared_board;
+  Board* board = shared_board.get();
   PermitLeases gate(redis.connect(), "eight", kGlobal, 120s, "gate");
   auto closed = gate.acquire(kGlobal, 0);
   ASSERT_TRUE(closed.ok() && closed->ids.size() == static_cast<std::size_t>(kGlobal));
@@ -151,7 +145,6 @@ TEST(SharedLimitTest, EightProcessesNeverRunMoreThanTheGlobalLimitAtOnceAndEachG
     EXPECT_EQ(board->done[k].load(), kOps) << "process " << k;
     EXPECT_LE(board->max_fair[k].load(), kShare + o.tuning.batch) << "process " << k << " beyond its share";
   }
-  ::munmap(board, sizeof(Board));
 }
 
 // Fairness across processes: A alone takes the whole limit (8) with a backlog that outlasts the
@@ -165,7 +158,8 @@ TEST(SharedLimitTest, ALateProcessGetsItsFairShareFromABusyOneWithinARenewal) {
   constexpr int kGlobal = 8, kShare = 4;
   Options o = shared(redis, "fair", kGlobal);
   o.config.lease_ttl = 3000ms;
-  Board* board = shared_board();
+  testing::SharedWithChildren<Board> shared_board;
+  Board* board = shared_board.get();
   const auto process = [&](int k) {
     const pid_t pid = ::fork();
     if (pid != 0) return pid;
@@ -235,7 +229,6 @@ TEST(SharedLimitTest, ALateProcessGetsItsFairShareFromABusyOneWithinARenewal) {
   }
   EXPECT_LE(board->max_running.load(), kGlobal);
   EXPECT_GT(board->done[1].load(), 0) << "B ran ops";
-  ::munmap(board, sizeof(Board));
 }
 
 TEST(SharedLimitTest, PermitsFollowDemandAndGoBackAtTheEnd) {
