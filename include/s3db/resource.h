@@ -160,6 +160,19 @@ struct Page {
   std::string next_cursor;            // empty on the last page
 };
 
+// What Resource::scan() reads: a whole resource or one partition, optionally filtered and limited.
+struct ScanOptions {
+  std::string partition;  // as in ListOptions; empty = the whole resource (or one the filter fixes)
+  nlohmann::json values = nlohmann::json::object();
+  // A query filter (the table above Resource::query()); null = every record.
+  nlohmann::json filter = nullptr;
+  std::size_t limit = 0;   // records delivered at most; 0 = no limit
+  // Documents read ahead (GETs in flight, each holding at most one document): 0 = 2 × the pool's
+  // concurrency. With a limit, never more than the records still wanted.
+  std::size_t window = 0;
+  OpOptions op;
+};
+
 class Resource {
  public:
   const std::string& name() const noexcept;
@@ -202,12 +215,25 @@ class Resource {
   BulkResult remove_many(const std::vector<std::string>& ids, BulkOptions options = {});
 
   // Reading many records: ids come from LIST (one pool op per page of 1,000 keys), documents
-  // from one pool op each (with backpressure).
+  // from one pool op each (with backpressure). list() is a scan() collected: with a limit it
+  // reads `limit` documents, not the resource.
   Result<std::vector<std::string>> list_ids(ListOptions options = {});
   Result<std::vector<nlohmann::json>> list(ListOptions options = {});
   Result<Page> page(PageRequest request);
   Result<std::size_t> count(ListOptions options = {});
-  // The documents matching `filter` (in key order, `limit` at most), e.g.
+  // Streams records to `on_record` on the calling thread, in key order (UTF-8 byte order of ids),
+  // without holding the resource in memory: ids come one LIST page (≤ 1,000 keys, one pool op) at a
+  // time and documents from GETs (one pool op each) kept at most `window` ahead, so memory is one
+  // page of keys plus `window` documents whatever the number of records. `on_record` returns
+  // false to stop: scan then sends no further request, waits for the GETs already in flight (at
+  // most the window) and discards them, and returns OK. A limited scan issues at most `limit`
+  // GETs when every record read matches (a filter that rejects records makes it read on).
+  // Records deleted between LIST and GET, and stale partition references, are skipped. Errors: the
+  // first failed LIST or GET (scan stops), InvalidArgument for a malformed filter or partition.
+  // list(), count() of a partition, query() and the CLI's list/query/export are scans.
+  Status scan(ScanOptions options, const std::function<bool(nlohmann::json&)>& on_record);
+  // The documents matching `filter` (in key order, `limit` at most: a scan with this filter, which
+  // stops reading once `limit` documents matched), e.g.
   //   {"age": {"$gte": 30}, "status": {"$in": ["a", "b"]}, "profile.city": "Porto"}
   // Fields ANDed; several operators on one field ANDed; a bare value (or an object without '$'
   // keys) means $eq. Reads a partition when the filter fixes every field of one to a scalar by a

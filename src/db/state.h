@@ -39,6 +39,13 @@ struct Runtime {
 
 Result<std::shared_ptr<const Runtime>> build_runtime(const ResourceDef& def, const std::string& prefix);
 
+// Operations a bulk call or a scan keeps in flight when the caller sets no window: two per
+// concurrency slot, so the pool never idles between a completion and the next submit.
+inline std::size_t default_window(Client& c) {
+  const int conc = c.pool().stats().concurrency;
+  return static_cast<std::size_t>(conc > 0 ? 2 * conc : 2);
+}
+
 }  // namespace db
 
 inline std::uint64_t next_database_uid() {
