@@ -113,6 +113,29 @@ TEST_F(CliQuery, OperatorsReturnTheMatchingDocuments) {
   EXPECT_EQ(lines(text.out), 2u);  // JSON Lines
 }
 
+// The pool operations a command ran (its --metrics on stderr).
+double ops_run(const CliRun& r) {
+  const auto at = r.err.find("\ns3db_pool_processed_total{");
+  const auto value = r.err.find("} ", at);
+  EXPECT_NE(value, std::string::npos) << r.err;
+  return value == std::string::npos ? -1 : std::stod(r.err.substr(value + 2));
+}
+
+TEST_F(CliQuery, ALimitedQueryOrListReadsWhatItPrintsNotTheResource) {
+  std::string input;
+  for (int i = 0; i < 300; ++i) input += R"({"name":"n)" + std::to_string(i) + R"(","age":)" + std::to_string(i) + "}\n";
+  ASSERT_EQ(run({"--url", url, "import", "users", "-"}, input).code, 0);
+  for (const char* cmd : {"query", "list"}) {
+    std::vector<std::string> args = {"--url", url, cmd, "users", "--limit", "3", "--metrics"};
+    if (std::string(cmd) == "query") args.insert(args.end(), {"--where", "age>=0"});
+    CliRun r = run(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(lines(r.out), 3u) << cmd;
+    // The catalog read, one LIST page and the three GETs — not 304 reads.
+    EXPECT_LE(ops_run(r), 6) << cmd << "\n" << r.err;
+  }
+}
+
 TEST_F(CliQuery, ABadExpressionIsAUsageErrorNamingIt) {
   CliRun r = run({"--url", url, "query", "users", "--where", "age>=1", "--where", "age~3"});
   EXPECT_EQ(r.code, 2) << r.err;

@@ -1,6 +1,6 @@
 // s3db export RESOURCE [FILE] [--metrics] [--metrics-listen 127.0.0.1:PORT]
-// Writes every document as JSON Lines, page by page (1,000 ids per LIST page, documents fetched
-// by the library with backpressure), so memory stays flat. Without FILE the data goes to stdout
+// Writes every document as JSON Lines as a Resource::scan delivers them (one LIST page of ids and a
+// window of documents in memory), so memory stays flat whatever the resource size. Without FILE the data goes to stdout
 // and nothing else does; with FILE a summary is printed. Progress bar on a terminal, with an ETA
 // from a count taken first (only then: it costs one LIST pass).
 #include "cli.h"
@@ -41,19 +41,15 @@ int run(const Globals& g, const Args& a) {
 
   const auto t0 = std::chrono::steady_clock::now();
   std::uint64_t exported = 0;
-  PageRequest req;
-  req.size = 1000;
-  for (int guard = 0; guard < 100000000; ++guard) {
-    Page page = take(r.page(req));
-    for (const auto& doc : page.items) {
-      out << doc.dump() << '\n';
-      ++exported;
-    }
-    if (!out) throw OpError(Status::Internal("export", "write failed (disk full or closed pipe?)"));
-    bar.update(exported, 0, exported);
-    if (page.next_cursor.empty()) break;
-    req.cursor = std::move(page.next_cursor);
-  }
+  ScanOptions scan;
+  check(r.scan(std::move(scan), [&](nlohmann::json& doc) {
+    out << doc.dump() << '\n';
+    ++exported;
+    if (exported % 1000 == 0) bar.update(exported, 0, exported);
+    return static_cast<bool>(out);
+  }));
+  if (!out) throw OpError(Status::Internal("export", "write failed (disk full or closed pipe?)"));
+  bar.update(exported, 0, exported);
   out.flush();
   if (!out) throw OpError(Status::Internal("export", "write failed"));
   bar.finish();

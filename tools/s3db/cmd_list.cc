@@ -1,7 +1,9 @@
-// s3db list RESOURCE [--limit N] [--partition NAME --value field=value ...] [--ids]
-// Streams page by page (1,000 per page), so memory stays flat whatever the resource size.
+// s3db list RESOURCE [--limit N] [--partition NAME --value field=value ...] [--ids] [--metrics]
+// A Resource::scan printed as it arrives (print_scan.h): memory stays flat whatever the resource
+// size, and --limit N reads N documents.
 // Text output: one compact JSON document per line (JSON Lines); --json: one JSON array.
 #include "cli.h"
+#include "print_scan.h"
 #include "session.h"
 
 #include <iostream>
@@ -14,6 +16,7 @@ void add_list(CLI::App& app, Command& cmd) {
     std::vector<std::string> values;
     std::size_t limit = 0;
     bool ids = false;
+    bool metrics = false;
   };
   auto a = std::make_shared<Args>();
   auto* sub = app.add_subcommand("list", "list documents (JSON Lines; --json: an array)");
@@ -22,6 +25,7 @@ void add_list(CLI::App& app, Command& cmd) {
   sub->add_option("--partition", a->partition, "read one partition (with --value)");
   sub->add_option("--value", a->values, "partition value field=value (repeat for each field)");
   sub->add_flag("--ids", a->ids, "print ids only");
+  sub->add_flag("--metrics", a->metrics, "print the pool's metrics to stderr at the end");
   sub->callback([&cmd, a] {
     cmd.run = [&cmd, a] {
       const Globals& g = *cmd.globals;
@@ -29,26 +33,12 @@ void add_list(CLI::App& app, Command& cmd) {
       nlohmann::json values = parse_assignments(a->values, "--value");
       Database db = open_database(g);
       Resource r = open_resource(db, a->resource);
-      std::size_t printed = 0;
-      if (g.json) std::cout << '[';
-      PageRequest req;
-      req.size = a->limit > 0 && a->limit < 1000 ? a->limit : 1000;
-      req.partition = a->partition;
-      req.values = values;
-      for (int guard = 0; guard < 100000000; ++guard) {
-        Page page = take(r.page(req));
-        for (auto& doc : page.items) {
-          if (a->limit > 0 && printed >= a->limit) break;
-          const nlohmann::json out = a->ids ? doc.value("id", nlohmann::json()) : doc;
-          if (g.json) std::cout << (printed ? "," : "") << out.dump();
-          else std::cout << (out.is_string() ? out.get<std::string>() : out.dump()) << '\n';
-          ++printed;
-        }
-        if (page.next_cursor.empty() || (a->limit > 0 && printed >= a->limit)) break;
-        req.cursor = std::move(page.next_cursor);
-      }
-      if (g.json) std::cout << "]\n";
-      std::cout.flush();
+      ScanOptions scan;
+      scan.limit = a->limit;
+      scan.partition = a->partition;
+      scan.values = std::move(values);
+      print_scan(g, r, std::move(scan), a->ids);
+      if (a->metrics) std::cerr << db.client().prometheus();  // the data owns stdout
       return kExitOk;
     };
   });
