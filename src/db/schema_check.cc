@@ -40,12 +40,11 @@ bool valid_port(std::string_view p) {
 
 // A host name, IPv4 address or (inside brackets) IPv6 literal; non-ASCII bytes are IDN labels.
 bool valid_host(std::string_view h, bool bracketed) {
+  static constexpr encoding::ByteSet kHost = encoding::kUnreserved.with("%") | encoding::ByteSet::range(0x80, 0xFF);
+  static constexpr encoding::ByteSet kLiteral = kHost.with(":");
   if (h.empty() || h.front() == '.' || h.find("..") != std::string_view::npos) return false;
-  return std::all_of(h.begin(), h.end(), [&](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~' || c == '%' || u >= 0x80 || (bracketed && c == ':');
-  });
+  const auto& allowed = bracketed ? kLiteral : kHost;
+  return std::all_of(h.begin(), h.end(), [&](char c) { return allowed.contains(static_cast<unsigned char>(c)); });
 }
 
 // scheme "://" [userinfo "@"] host [":" port] [path] [?query] [#fragment]: a scheme and a host are
