@@ -117,24 +117,38 @@ std::optional<std::int64_t> from_base36(std::string_view s) {
 
 namespace {
 
-bool digits(std::string_view s, std::size_t pos, std::size_t n, int lo, int hi) {
-  if (pos + n > s.size()) return false;
+// The value of the n digits at pos; -1 when they are not all there or not all digits.
+int digits_value(std::string_view s, std::size_t pos, std::size_t n) {
+  if (pos + n > s.size()) return -1;
   int v = 0;
   for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
+    if (s[i] < '0' || s[i] > '9') return -1;
     v = v * 10 + (s[i] - '0');
   }
-  return v >= lo && v <= hi;
+  return v;
+}
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int lo, int hi) {
+  const int v = digits_value(s, pos, n);
+  return v >= 0 && v >= lo && v <= hi;
+}
+
+int days_in_month(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
 }
 
 }  // namespace
 
-// ISO-8601 / RFC 3339 subset: YYYY-MM-DD[THH:MM[:SS[.fraction]][Z|±HH:MM]].
+// ISO-8601 / RFC 3339 subset: YYYY-MM-DD[THH:MM[:SS[.fraction]][Z|±HH:MM]], a real calendar day
+// (2023-02-29 and 2024-04-31 are not dates).
 bool valid_date(std::string_view s) {
   if (!digits(s, 0, 4, 0, 9999) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, 1, 12) ||
       s[7] != '-' || !digits(s, 8, 2, 1, 31)) {
     return false;
   }
+  if (digits_value(s, 8, 2) > days_in_month(digits_value(s, 0, 4), digits_value(s, 5, 2))) return false;
   if (s.size() == 10) return true;
   if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return false;
   std::size_t p = 11;

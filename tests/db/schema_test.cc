@@ -23,7 +23,8 @@ TEST(SchemaTest, ParsesStringRules) {
   EXPECT_TRUE(name->required);
   EXPECT_EQ(*name->min, 2);
   EXPECT_EQ(*name->max, 100);
-  EXPECT_EQ(s.find("tags")->items, FieldType::kString);
+  ASSERT_NE(s.find("tags")->items, nullptr);
+  EXPECT_EQ(s.find("tags")->items->type, FieldType::kString);
   EXPECT_EQ(*s.find("status")->default_value, json("active"));
 }
 
