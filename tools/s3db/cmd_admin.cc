@@ -148,7 +148,7 @@ void add_migrate(CLI::App& app, Command& cmd) {
       emit(g, j, text);
       if (!res.first_error.ok()) print_error(res.first_error.to_string());
       if (!res.complete) return exit_code_for_signal(stop.signal());
-      return res.failed == 0 ? kExitOk : kExitOpError;
+      return res.failed == 0 ? int{kExitOk} : int{kExitOpError};
     };
   });
 }
