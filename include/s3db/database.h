@@ -54,6 +54,19 @@ class Database {
   static Result<Database> open(std::shared_ptr<Client> client, DatabaseOptions options = {});
 
   Result<Resource> create_resource(ResourceConfig config);
+  // Drops resource `name` (NotFound when the catalog has no such resource): Resource::remove_all()
+  // of its root (options: progress, OpOptions), then its catalog entry (a conditional s3db.json
+  // write, retried on conflict like create_resource), then one more sweep of the root for records
+  // a concurrent writer added meanwhile. Data first: a crash or a failure part way leaves the
+  // resource listed, with fewer records, and drop_resource again finishes it — never an orphaned
+  // root that a later create_resource of the name would read with the wrong layout. A key the
+  // store refuses to remove → that error, and the catalog entry stays.
+  // Handles of the dropped resource (from this Database or its copies) fail every later get,
+  // list, query, page, update, insert and remove with NotFound, even after the name is created
+  // again — take a new handle. Handles in other processes are not fenced: stop their writers
+  // first (a record they write afterwards is orphaned under the name's root). A later
+  // create_resource of the name starts at schema version 1 with fresh short keys.
+  Status drop_resource(std::string_view name, Resource::RemoveAllOptions options = {});
   // NotFound when no such resource is in the catalog. Re-reads s3db.json when the name is unknown
   // locally (another process may have created it).
   Result<Resource> resource(std::string_view name);

@@ -62,6 +62,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,6 +102,11 @@ struct ResourceConfig {
   std::optional<UnknownAttributes> unknown_attributes;  // unset = database default
   std::function<std::string()> id_generator;            // custom ids (validated like caller ids)
   int id_size = 22;                                     // random id length (8..64) without a generator
+  // Upgrade functions (code, never stored in s3db.json): upgrades[N] turns a document read from a
+  // record written under schema version N into one of version N+1. Applied on read by the handle
+  // create_resource returns (Resource::set_upgrade gives them to any other handle); see
+  // Resource::set_upgrade for the chain's rules.
+  std::map<int, std::function<Result<nlohmann::json>(nlohmann::json)>> upgrades;
 
   // The checks of Database::create_resource that need no database: name, attribute rules,
   // id_size, partitions (named, non-empty, on scalar attributes). InvalidArgument naming the part;
@@ -253,6 +259,70 @@ class Resource {
   // an array, $exists not a boolean, $prefix not a string, $gt… not a number or string (object,
   // array, null, boolean), operator and plain keys mixed ({"$gt": 1, "x": 2}), empty field name.
   Result<std::vector<nlohmann::json>> query(const nlohmann::json& filter, ListOptions options = {});
+
+  // ---- Administration: truncate, upgrades, migrate (docs/database.md "Drop, truncate and migrate")
+  struct RemoveAllResult {
+    std::size_t deleted = 0;  // keys removed (records, partition references, every other key)
+    std::size_t failed = 0;   // keys the store refused to remove (per-key DeleteObjects errors)
+    Status first_error;       // the first of those, naming its key; OK when failed == 0
+  };
+  struct RemoveAllOptions {
+    OpOptions op;
+    // After each batch, on the calling thread: keys removed so far.
+    std::function<void(std::size_t deleted)> on_progress;
+  };
+  // Deletes every object under the resource's root "<db prefix>resource=<name>/" (records,
+  // partition references, any other sub-prefix): one LIST page (≤ 1,000 keys) and one
+  // DeleteObjects of that page per pool operation, memory one page. The catalog entry stays: the
+  // resource is empty, same schema. Keys the store refuses are counted in `failed` (first error
+  // kept) and skipped — never silently dropped; a failed LIST or DeleteObjects request is the
+  // returned Status. Not a fence: a record written by a concurrent writer while it runs may
+  // survive (stop the writers first). Reads deduplicated before it are not shared after it.
+  Result<RemoveAllResult> remove_all(RemoveAllOptions options);
+  Result<RemoveAllResult> remove_all();
+
+  // Upgrade function of schema version `from_version` (see ResourceConfig::upgrades), for this
+  // handle and its copies; replaces one given before; a null `fn` removes it. On every read (get,
+  // get_many, list, page, query, and the read of update/patch/replace) a record stored under
+  // version v < the current version is decoded with version v's layout and then passed through
+  // upgrades[v], upgrades[v+1], …, upgrades[current-1]. A missing step passes the document on
+  // unchanged (the current schema's defaults are applied when the record is next written, e.g.
+  // by migrate(), not on read). A step that fails (or throws, or returns a non-object) fails the
+  // read with its Status, context "upgrade <resource>/<id> from version N". The "id" stays the
+  // record's. Thread-safe; a read in flight uses the set it started with.
+  void set_upgrade(int from_version, std::function<Result<nlohmann::json>(nlohmann::json)> fn);
+
+  struct MigrateResult {
+    std::size_t scanned = 0;          // ids listed
+    std::size_t migrated = 0;         // rewritten under the current version
+    std::size_t already_current = 0;  // stored under the current version: untouched
+    std::size_t raced = 0;            // changed by a concurrent writer after our read: its write
+                                      // is kept, not rewritten (writers write the current version)
+    std::size_t gone = 0;             // removed between LIST and read
+    std::size_t failed = 0;           // could not be read, upgraded, validated or written
+    Status first_error;               // the first failure, naming the id; OK when failed == 0
+    std::string last_id;              // every id up to this one is settled: resume after it
+    bool complete = false;            // false: stopped by on_page before the end
+  };
+  struct MigrateOptions {
+    std::string start_after;          // an id: resume after it (MigrateResult::last_id)
+    std::size_t page_size = 1000;     // ids per LIST page, 1..1000
+    std::size_t max_in_flight = 0;    // record ops at once; 0 = 2 × pool concurrency
+    OpOptions op;
+    // After each page, on the calling thread, with the counts so far; false stops (resumable
+    // from the result's last_id).
+    std::function<bool(const MigrateResult& so_far)> on_page;
+  };
+  // Rewrites in place every record stored under a schema version older than the current one:
+  // pages through the ids (one LIST page per pool op), reads each record (upgrades applied, as on
+  // any read) and writes it back under the current version through the conditional write of
+  // update() — If-Match on the ETag read, the current schema's validation and defaults, partition
+  // references moved, updatedAt set when the resource keeps timestamps. One pool op per record,
+  // max_in_flight at once: memory is one page plus the window. A record changed by a concurrent
+  // writer after our read is left as that writer stored it (counted in `raced`). Per-record
+  // failures are counted, never stop the run; a failed LIST is the returned Status.
+  Result<MigrateResult> migrate(MigrateOptions options);
+  Result<MigrateResult> migrate();
 
   struct State;  // implementation detail
   explicit Resource(std::shared_ptr<State> state) : state_(std::move(state)) {}

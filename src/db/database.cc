@@ -1,5 +1,6 @@
 #include "s3db/database.h"
 
+#include "db/admin.h"
 #include "db/catalog.h"
 #include "db/crypto.h"
 #include "db/state.h"
@@ -56,8 +57,9 @@ Result<std::shared_ptr<const Runtime>> build_runtime(const ResourceDef& def, con
   }
   rt->schema = &rt->schemas.at(def.current_version);
   rt->layout = &rt->layouts.at(def.current_version);
-  rt->data_prefix = prefix + "resource=" + def.name + "/data/id=";
-  rt->partition_root = prefix + "resource=" + def.name + "/partition=";
+  rt->root = resource_root(prefix, def.name);
+  rt->data_prefix = rt->root + "data/id=";
+  rt->partition_root = rt->root + "partition=";
   return std::shared_ptr<const Runtime>(std::move(rt));
 }
 
@@ -210,6 +212,21 @@ Status setup_security(Database::State& st) {
   return Status::OK();
 }
 
+// A handle of the compiled resource `rt`, live until the resource is dropped (check_live).
+std::shared_ptr<Resource::State> new_handle(const std::shared_ptr<Database::State>& st,
+                                           std::shared_ptr<const db::Runtime> rt) {
+  auto rs = std::make_shared<Resource::State>();
+  rs->db = st;
+  {
+    std::lock_guard<std::mutex> lock(st->mu);
+    auto it = st->drops.find(rt->def.name);
+    rs->drops_seen = it == st->drops.end() ? 0 : it->second;
+    rs->all_drops_seen = st->all_drops.load(std::memory_order_acquire);
+  }
+  rs->rt = std::move(rt);
+  return rs;
+}
+
 }  // namespace
 
 Result<Database> Database::open(std::string_view uri, DatabaseOptions options) {
@@ -273,10 +290,12 @@ Result<Resource> Database::create_resource(ResourceConfig config) {
   }));
   auto rt = st.runtime(config.name);
   if (!rt.ok()) return rt.status();
-  auto rs = std::make_shared<Resource::State>();
-  rs->db = state_;
+  auto rs = new_handle(state_, std::move(rt).value());
   rs->id_generator = std::move(config.id_generator);
-  rs->rt = std::move(rt).value();
+  if (!config.upgrades.empty()) {
+    rs->upgrades = std::make_shared<const Resource::State::Upgrades>(std::move(config.upgrades));
+    rs->upgrades_uid = next_database_uid();
+  }
   return Resource(std::move(rs));
 }
 
@@ -288,10 +307,36 @@ Result<Resource> Database::resource(std::string_view name) {
     rt = state_->runtime(n);
   }
   if (!rt.ok()) return rt.status();
-  auto rs = std::make_shared<Resource::State>();
-  rs->db = state_;
-  rs->rt = std::move(rt).value();
-  return Resource(std::move(rs));
+  return Resource(new_handle(state_, std::move(rt).value()));
+}
+
+// Data first, then the catalog entry (docs/database.md "Drop, truncate and migrate"): an
+// interrupted drop leaves a listed, partly emptied resource that a second drop finishes, never a
+// root of old records that a new resource of the name would decode with its own layout.
+Status Database::drop_resource(std::string_view name, Resource::RemoveAllOptions options) {
+  State& st = *state_;
+  const std::string n(name);
+  auto r = resource(n);
+  if (!r.ok()) return r.status();
+  {
+    // Fence this process's handles first, so that none of them writes while the root is emptied.
+    std::lock_guard<std::mutex> lock(st.mu);
+    ++st.drops[n];
+    st.all_drops.fetch_add(1, std::memory_order_acq_rel);
+  }
+  const std::string context = "drop_resource " + n;
+  const std::string root = db::resource_root(st.prefix, n);
+  Resource::RemoveAllResult removed;
+  S3DB_RETURN_IF_ERROR(db::remove_root(*st.client, root, options, removed).with_context(context));
+  S3DB_RETURN_IF_ERROR(db::all_removed(removed).with_context(context));
+  S3DB_RETURN_IF_ERROR(update_catalog(st, [&](db::Catalog& c) {
+    c.resources.erase(n);  // already gone (another process dropped it): nothing to write over
+    return Status::OK();
+  }));
+  // A writer elsewhere may have added records while the root was emptied: one more sweep (one
+  // LIST when there are none), so that a later create_resource of the name starts empty.
+  S3DB_RETURN_IF_ERROR(db::remove_root(*st.client, root, options, removed).with_context(context));
+  return db::all_removed(removed).with_context(context);
 }
 
 std::vector<std::string> Database::list_resources() const {

@@ -45,7 +45,8 @@ Result<json> RecordWrite::operator()(OpContext& ctx) {
 // Picks the id (the caller's "id", the resource's generator, or a random one) and sets the
 // timestamps of a new document. Runs once per op: its retries write the same document.
 Status RecordWrite::prepare() {
-  rt_ = rs_->runtime();
+  rt_ = rs_->runtime();  // before anything can fail: key() and what() need it
+  S3DB_RETURN_IF_ERROR(rs_->check_live());
   if (kind_ == WriteKind::kUpdate) {
     S3DB_RETURN_IF_ERROR(check_id(id_).with_context("resource " + rt_->def.name));
     prepared_ = true;
@@ -96,6 +97,12 @@ Status RecordWrite::set_timestamps(json& doc, bool overwrite, json created) cons
   }
   doc["updatedAt"] = std::move(now);
   return Status::OK();
+}
+
+void RecordWrite::start_from(Base base, json current) {
+  state_.base = std::move(base);
+  state_.base_known = true;
+  current_ = std::move(current);
 }
 
 Target RecordWrite::target() const {

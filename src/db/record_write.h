@@ -34,6 +34,9 @@ class RecordWrite final : public WriteSteps {
   // kUpdate of record `id`.
   RecordWrite(std::shared_ptr<Resource::State> rs, std::string id, Mutation mutate, AttemptBudget budget);
   RecordWrite(RecordWrite&&) noexcept = default;
+  // kUpdate: starts from a record the caller has just read (`base`: its ETag and stamp; `current`:
+  // its document) instead of reading it again; the first write is conditional on that ETag.
+  void start_from(Base base, nlohmann::json current);
 
   // The pool op: the stored document.
   Result<nlohmann::json> operator()(OpContext& ctx);

@@ -2,6 +2,7 @@
 
 #include "core/iso8601.h"
 #include "db/text.h"
+#include "db/upgrades.h"
 
 #include <spdlog/spdlog.h>
 
@@ -93,6 +94,7 @@ bool in_partition(const Runtime& rt, const json& doc, std::string_view id, std::
 std::string now_iso8601() { return core::iso8601_utc(std::chrono::system_clock::now()); }
 
 Result<Stored> read_record(Resource::State& rs, std::string_view id, OpContext& ctx) {
+  S3DB_RETURN_IF_ERROR(rs.check_live());
   auto rt = rs.runtime();
   auto obj = rs.client().storage().get(data_key(*rt, id), ctx);
   if (!obj.ok()) {
@@ -120,6 +122,8 @@ Result<Stored> read_record(Resource::State& rs, std::string_view id, OpContext& 
   if (!doc.ok()) return doc.status();
   out.doc = std::move(doc).value();
   out.etag = std::move(obj->meta.etag);
+  out.version = version;
+  if (version < rt->def.current_version) S3DB_RETURN_IF_ERROR(apply_upgrades(rs, *rt, version, id, out.doc));
   return out;
 }
 

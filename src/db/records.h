@@ -39,10 +39,13 @@ struct Stored {
   nlohmann::json doc;
   std::string etag;
   WriteStamp stamp;
+  int version = 0;  // the schema version the record is stored under
 };
 
-// GET + decode. NotFound names the resource and id. Refreshes the catalog once when the record
-// was written with a schema version this handle does not know yet.
+// GET + decode, then the handle's upgrade functions (db/upgrades.h) when the record is stored
+// under an older schema version. NotFound names the resource and id (and ends every read of a
+// dropped resource's handle: Resource::State::check_live). Refreshes the catalog once when the
+// record was written with a schema version this handle does not know yet.
 Result<Stored> read_record(Resource::State& rs, std::string_view id, OpContext& ctx);
 
 // Validates `doc` (full) against the current schema and encodes it into a PUT for `id`, its body

@@ -45,7 +45,8 @@ OpOptions read_options(const Resource::State& rs, std::string_view id, ReadKind 
   if (kind == ReadKind::kExists) {
     o.dedup_key += "exists";
   } else {
-    o.dedup_key += "get\x1f" + std::to_string(rs.db->uid) + '.' + std::to_string(rt->def.current_version);
+    o.dedup_key += "get\x1f" + std::to_string(rs.db->uid) + '.' + std::to_string(rt->def.current_version) + '.' +
+                   std::to_string(rs.upgrades_id());  // upgrade functions shape the result too
   }
   return o;
 }
@@ -115,6 +116,7 @@ struct RemoveOp {
   std::vector<std::string> refs;
   std::string key() const { return db::data_key(*rs->runtime(), id); }
   Status operator()(OpContext& ctx) {
+    S3DB_RETURN_IF_ERROR(rs->check_live());
     auto rt = rs->runtime();
     S3DB_RETURN_IF_ERROR(check_given_id(*rt, id));
     StorageClient& storage = rs->client().storage();

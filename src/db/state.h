@@ -28,6 +28,7 @@ struct Runtime {
   std::map<int, Layout> layouts;  // every version
   const Schema* schema = nullptr;  // current version
   const Layout* layout = nullptr;
+  std::string root;              // "<db prefix>resource=<name>/": every key of the resource
   std::string data_prefix;       // "<db prefix>resource=<name>/data/id="
   std::string partition_root;    // "<db prefix>resource=<name>/partition="
 
@@ -48,6 +49,7 @@ inline std::size_t default_window(Client& c) {
 
 }  // namespace db
 
+// A number never handed out twice in a process: names Database handles and upgrade sets.
 inline std::uint64_t next_database_uid() {
   static std::atomic<std::uint64_t> last{0};
   return last.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -70,6 +72,10 @@ struct Database::State {
   db::WriteStamp stamp;     // of the catalog read
   std::shared_ptr<const db::SecretBox> box;  // null without a passphrase
   std::map<std::string, std::shared_ptr<const db::Runtime>> runtimes;  // guarded by mu
+  // drop_resource() in this process: drops of each name (guarded by mu), and of all names (read
+  // without the lock: while it is unchanged since a handle was made, the handle is live).
+  std::map<std::string, std::uint64_t> drops;
+  std::atomic<std::uint64_t> all_drops{0};
 
   // Re-reads s3db.json (one pool op) and replaces the cached catalog.
   Status reload();
@@ -84,6 +90,14 @@ struct Resource::State {
   std::function<std::string()> id_generator;
   mutable std::mutex mu;
   std::shared_ptr<const db::Runtime> rt;  // guarded by mu
+  // Upgrade functions (Resource::set_upgrade), replaced whole under mu; `upgrades_uid` names the
+  // set in read dedup keys (0 = none).
+  using Upgrades = std::map<int, std::function<Result<nlohmann::json>(nlohmann::json)>>;
+  std::shared_ptr<const Upgrades> upgrades;
+  std::uint64_t upgrades_uid = 0;
+  // Database::State::drops of this name and all_drops when the handle was made (drop fence).
+  std::uint64_t drops_seen = 0;
+  std::uint64_t all_drops_seen = 0;
 
   std::shared_ptr<const db::Runtime> runtime() const {
     std::lock_guard<std::mutex> lock(mu);
@@ -92,6 +106,16 @@ struct Resource::State {
   // Picks up newer schema versions (written by another handle or process); runs inside an op.
   Status refresh(OpContext& ctx);
   Client& client() const { return *db->client; }
+  std::shared_ptr<const Upgrades> upgrade_set() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return upgrades;
+  }
+  std::uint64_t upgrades_id() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return upgrades_uid;
+  }
+  // NotFound once the resource was dropped through this handle's Database after it was made.
+  Status check_live() const;
 };
 
 }  // namespace s3db

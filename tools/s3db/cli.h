@@ -103,5 +103,8 @@ void add_import(CLI::App& app, Command& cmd);
 void add_export(CLI::App& app, Command& cmd);
 void add_metrics(CLI::App& app, Command& cmd);
 void add_bench(CLI::App& app, Command& cmd);
+void add_drop_resource(CLI::App& app, Command& cmd);  // cmd_admin.cc
+void add_truncate(CLI::App& app, Command& cmd);       // cmd_admin.cc
+void add_migrate(CLI::App& app, Command& cmd);        // cmd_admin.cc
 
 }  // namespace s3db::cli

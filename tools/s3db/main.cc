@@ -92,6 +92,9 @@ int main(int argc, char** argv) {
   add_export(app, cmd);
   add_metrics(app, cmd);
   add_bench(app, cmd);
+  add_drop_resource(app, cmd);
+  add_truncate(app, cmd);
+  add_migrate(app, cmd);
 
   try {
     app.parse(argc, argv);
