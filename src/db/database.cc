@@ -58,6 +58,7 @@ Result<std::shared_ptr<const Runtime>> build_runtime(const ResourceDef& def, con
   rt->layout = &rt->layouts.at(def.current_version);
   rt->data_prefix = prefix + "resource=" + def.name + "/data/id=";
   rt->partition_root = prefix + "resource=" + def.name + "/partition=";
+  rt->content_prefix = prefix + "resource=" + def.name + "/content/id=";
   return std::shared_ptr<const Runtime>(std::move(rt));
 }
 

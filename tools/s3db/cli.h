@@ -103,5 +103,6 @@ void add_import(CLI::App& app, Command& cmd);
 void add_export(CLI::App& app, Command& cmd);
 void add_metrics(CLI::App& app, Command& cmd);
 void add_bench(CLI::App& app, Command& cmd);
+void add_content(CLI::App& app, Command& cmd);
 
 }  // namespace s3db::cli

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   add_export(app, cmd);
   add_metrics(app, cmd);
   add_bench(app, cmd);
+  add_content(app, cmd);
 
   try {
     app.parse(argc, argv);
