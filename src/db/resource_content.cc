@@ -12,13 +12,7 @@ namespace s3db {
 
 namespace db {
 
-std::string content_key(const Runtime& rt, std::string_view id) {
-  std::string key;
-  key.reserve(rt.content_prefix.size() + id.size());
-  key += rt.content_prefix;
-  key += id;
-  return key;
-}
+std::string content_key(const Runtime& rt, std::string_view id) { return rt.content_prefix + std::string(id); }
 
 Status remove_content(Resource::State& rs, const Runtime& rt, std::string_view id, OpContext& ctx) {
   return rs.client().storage().remove(content_key(rt, id), ctx)
