@@ -61,6 +61,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -179,6 +180,18 @@ struct ScanOptions {
   OpOptions op;
 };
 
+// A record's binary content (Resource::set_content / get_content).
+inline constexpr std::string_view kDefaultContentType = "application/octet-stream";
+struct ContentInfo {
+  std::uint64_t size = 0;    // bytes
+  std::string content_type;  // as stored (kDefaultContentType when none was given)
+  std::string etag;          // of the content object, without quotes
+};
+struct Content {
+  std::string bytes;
+  ContentInfo info;
+};
+
 class Resource {
  public:
   const std::string& name() const noexcept;
@@ -214,6 +227,34 @@ class Resource {
   Future<void> remove_async(std::string id, OpOptions options = {});
   Future<nlohmann::json> restore_async(nlohmann::json doc, IfExists if_exists = IfExists::kFail,
                                        OpOptions options = {});
+
+  // Binary content: one opaque body per record (an image, a PDF...), stored at its own key beside
+  // the record (docs/storage-format.md), so it never mixes with the record's own body (body-only,
+  // body-overflow) and list/page/count/query never see it. One pool op per call; ids are checked
+  // like every call's (InvalidArgument). Content is not part of the document: update, patch,
+  // replace and upsert keep it; remove() deletes it (after the record). One PUT holds the whole
+  // body in memory (the S3 limit of a single PUT, 5 GiB, applies; no multipart upload).
+  //   set_content: HEAD of the record (missing → NotFound, nothing written), PUT of the content
+  //                (replacing any), HEAD of the record again: a remove() that raced with it has
+  //                deleted the record, and then the content is deleted too and the call is
+  //                NotFound — no content outlives its record. An empty content_type means
+  //                application/octet-stream; it must be printable ASCII ("type/subtype", at most
+  //                255 bytes), else InvalidArgument. Returns what was stored (size, type, ETag).
+  //   get_content: one GET; no content (or no record) → NotFound "...: no content for record".
+  //   has_content: one HEAD.
+  //   delete_content: HEAD, DELETE; no content → NotFound (OK when an earlier attempt of the
+  //                same call found it, like remove()).
+  // Not transactional with the record: a crash between remove()'s two DELETEs leaves content no
+  // record points to (invisible to reads of the resource; a later record with that id sees it).
+  Result<ContentInfo> set_content(std::string_view id, std::string_view bytes,
+                                  std::string_view content_type = kDefaultContentType, OpOptions options = {});
+  Result<Content> get_content(std::string_view id, OpOptions options = {});
+  Result<bool> has_content(std::string_view id, OpOptions options = {});
+  Status delete_content(std::string_view id, OpOptions options = {});
+  Future<ContentInfo> set_content_async(std::string id, std::string bytes,
+                                        std::string content_type = std::string(kDefaultContentType),
+                                        OpOptions options = {});
+  Future<Content> get_content_async(std::string id, OpOptions options = {});
 
   // Bulk calls with backpressure; per-item results in input order.
   BulkResult insert_many(std::vector<nlohmann::json> docs, BulkOptions options = {});

@@ -60,6 +60,7 @@ Result<std::shared_ptr<const Runtime>> build_runtime(const ResourceDef& def, con
   rt->root = resource_root(prefix, def.name);
   rt->data_prefix = rt->root + "data/id=";
   rt->partition_root = rt->root + "partition=";
+  rt->content_prefix = rt->root + "content/id=";
   return std::shared_ptr<const Runtime>(std::move(rt));
 }
 

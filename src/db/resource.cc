@@ -3,6 +3,7 @@
 // db::RecordWrite (db/record_write.h): one conflict-retry loop for all of them.
 #include "s3db/resource.h"
 
+#include "db/content.h"
 #include "db/ids.h"
 #include "db/records.h"
 #include "db/state.h"
@@ -106,7 +107,8 @@ struct GetOp {
   }
 };
 
-// remove: HEAD (or GET, when partition values may live in the body), DELETE, then references.
+// remove: HEAD (or GET, when partition values may live in the body), DELETE, DELETE of its
+// content, then references.
 // A missing record is NotFound — unless an earlier attempt of this op saw it: its DELETE may have
 // been applied before the failure the pool retried, and the record is gone either way.
 struct RemoveOp {
@@ -138,6 +140,7 @@ struct RemoveOp {
       Status s = storage.remove(key, ctx);
       if (!s.ok()) return s.with_context("remove " + rt->def.name + "/" + id);
     }
+    S3DB_RETURN_IF_ERROR(db::remove_content(*rs, *rt, id, ctx));  // after the record: db/content.h
     return db::move_refs(*rs, *rt, id, refs, {}, ctx);
   }
 };

@@ -31,6 +31,7 @@ struct Runtime {
   std::string root;              // "<db prefix>resource=<name>/": every key of the resource
   std::string data_prefix;       // "<db prefix>resource=<name>/data/id="
   std::string partition_root;    // "<db prefix>resource=<name>/partition="
+  std::string content_prefix;    // "<db prefix>resource=<name>/content/id=" (db/content.h)
 
   const Layout* layout_for(int version) const {
     auto it = layouts.find(version);

@@ -106,5 +106,6 @@ void add_bench(CLI::App& app, Command& cmd);
 void add_drop_resource(CLI::App& app, Command& cmd);  // cmd_admin.cc
 void add_truncate(CLI::App& app, Command& cmd);       // cmd_admin.cc
 void add_migrate(CLI::App& app, Command& cmd);        // cmd_admin.cc
+void add_content(CLI::App& app, Command& cmd);
 
 }  // namespace s3db::cli

@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   add_drop_resource(app, cmd);
   add_truncate(app, cmd);
   add_migrate(app, cmd);
+  add_content(app, cmd);
 
   try {
     app.parse(argc, argv);
