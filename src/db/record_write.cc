@@ -133,7 +133,8 @@ Status RecordWrite::build(const Base& base, const WriteStamp& stamp, PutRequest&
     json created;
     if (auto it = current_.find("createdAt"); it != current_.end()) created = *it;
     if (kind_ == WriteKind::kUpdate) {
-      auto next = mutate_(std::move(current_));
+      // A copy: a retry of this attempt (a Throttled PUT: nothing read again) builds from it again.
+      auto next = mutate_(current_);
       if (!next.ok()) return next.status();
       next_ = std::move(next).value();
       if (!next_.is_object()) return Status::InvalidArgument(what(), "not a JSON object");
