@@ -4,6 +4,7 @@
 #include "s3db/resource.h"
 
 #include "db_fixture.h"
+#include "support/gate.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -47,22 +48,6 @@ struct Events {
   std::size_t size() {
     std::lock_guard<std::mutex> lock(mu);
     return got.size();
-  }
-};
-
-// A flag another thread waits for, at most kPatience.
-struct Gate {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool open = false;
-  void release() {
-    std::lock_guard<std::mutex> lock(mu);
-    open = true;
-    cv.notify_all();
-  }
-  bool wait() {
-    std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_for(lock, kPatience, [&] { return open; });
   }
 };
 
@@ -245,7 +230,7 @@ TEST_P(HooksTest, EventsArriveOnAnotherThreadAndNeverInsideTheWritesPoolSlot) {
   ASSERT_TRUE(db.ok()) << db.status().to_string();
   people();
   auto r = db->resource("people").value();
-  Gate second_done;
+  Gate second_done(kPatience);
   std::atomic<bool> saw_second{false};
   Events events;
   auto collect = events.listener();
@@ -258,7 +243,7 @@ TEST_P(HooksTest, EventsArriveOnAnotherThreadAndNeverInsideTheWritesPoolSlot) {
   auto first = r.insert_async({{"id", "first"}, {"name", "A"}});
   ASSERT_TRUE(first.get().ok());
   ASSERT_TRUE(r.insert({{"id", "second"}, {"name", "B"}}).ok());
-  second_done.release();
+  second_done.open();
   ASSERT_TRUE(events.wait_for(2));
   EXPECT_TRUE(saw_second.load()) << "the listener ran while the first write held the slot";
   std::lock_guard<std::mutex> lock(events.mu);
@@ -274,7 +259,7 @@ TEST_P(HooksTest, ASlowListenerDoesNotBlockWritesAndDropsAreCounted) {
   ASSERT_TRUE(db.ok()) << db.status().to_string();
   people();
   auto r = db->resource("people").value();
-  Gate go;
+  Gate go(kPatience);
   std::atomic<int> delivered{0};
   r.on(ResourceEventKind::kInserted, [&](const ResourceEvent&) {
     (void)go.wait();
@@ -282,7 +267,7 @@ TEST_P(HooksTest, ASlowListenerDoesNotBlockWritesAndDropsAreCounted) {
   });
   struct Release {
     Gate& g;
-    ~Release() { g.release(); }
+    ~Release() { g.open(); }
   } release{go};
   constexpr int kWrites = 10;
   for (int i = 0; i < kWrites; ++i) {
@@ -293,7 +278,7 @@ TEST_P(HooksTest, ASlowListenerDoesNotBlockWritesAndDropsAreCounted) {
   EXPECT_GE(dropped, static_cast<std::uint64_t>(kWrites - 3));
   EXPECT_LE(dropped, static_cast<std::uint64_t>(kWrites - 2));
   EXPECT_EQ(db_->resource("people").value().events_dropped(), 0u) << "counted per Database";
-  go.release();
+  go.open();
   const auto until = std::chrono::steady_clock::now() + kPatience;
   while (delivered.load() + static_cast<int>(dropped) < kWrites && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
