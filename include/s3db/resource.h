@@ -229,7 +229,7 @@ class Resource {
   //   and counted in events_dropped(). A listener that throws is ignored. When the last handle of
   //   the Database goes, the queued events are still delivered (its release waits for them).
   // - remove_hook(id): false when unknown. A removed listener is not running when remove_hook
-  //   returns (unless called from that listener) and is never called again; a removed hook may
+  //   returns (unless called from a listener) and is never called again; a removed hook may
   //   still run in calls submitted before. A hook or listener that captures a Resource or Database
   //   handle keeps that Database alive until it is removed.
   HookId before_insert(BeforeInsertHook hook);

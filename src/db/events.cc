@@ -142,19 +142,22 @@ EventDispatcher::~EventDispatcher() {
 
 void EventDispatcher::publish(HooksPtr set, ResourceEvent event, std::size_t capacity) {
   Core& core = *core_;
+  bool was_empty = false;
   {
     std::lock_guard<std::mutex> lock(core.mu);
     if (core.queue.size() >= std::max<std::size_t>(capacity, 1)) {
       set->dropped->fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    was_empty = core.queue.empty();
     core.queue.push_back(Core::Queued{std::move(set), std::move(event)});
     if (!core.thread) {
       core.thread = std::make_unique<std::thread>([c = core_] { c->run(); });
       core.thread_id = core.thread->get_id();
     }
   }
-  core.cv.notify_all();
+  // The thread waits only on an empty queue: a wake-up per event would cost a system call each.
+  if (was_empty) core.cv.notify_all();
 }
 
 void EventDispatcher::retire(ListenerEntry& listener) {
