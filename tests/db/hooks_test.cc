@@ -417,6 +417,35 @@ TEST_P(HooksTest, QueuedEventsAreDeliveredWhenTheLastHandleGoes) {
   EXPECT_EQ(delivered.load(), 10);
 }
 
+// A listener that captures a Resource keeps its Database alive (a cycle) until it removes itself;
+// the Database then goes on the dispatcher thread, which must neither join itself nor deadlock on
+// its own queue's lock.
+TEST_P(HooksTest, AListenerHoldingTheLastHandleCanRemoveItself) {
+  auto gone = std::make_shared<Gate>(kPatience);
+  struct OpensWhenDestroyed {
+    std::shared_ptr<Gate> gate;
+    ~OpensWhenDestroyed() { gate->open(); }
+  };
+  // Members are destroyed last to first: the handle, then the flag that opens the gate.
+  struct SelfRemoving {
+    std::shared_ptr<OpensWhenDestroyed> flag;
+    Resource r;
+    std::shared_ptr<HookId> id;
+    void operator()(const ResourceEvent&) { r.remove_hook(*id); }
+  };
+  {
+    auto db = Database::open(client_, options());
+    ASSERT_TRUE(db.ok());
+    people();
+    auto r = db->resource("people").value();
+    auto id = std::make_shared<HookId>(0);
+    *id = r.on(ResourceEventKind::kInserted,
+               SelfRemoving{std::make_shared<OpensWhenDestroyed>(OpensWhenDestroyed{gone}), r, id});
+    ASSERT_TRUE(r.insert({{"id", "a"}, {"name", "A"}}).ok());
+  }  // our handles go; the listener's remains
+  EXPECT_TRUE(gone->wait()) << "the listener (and the last handle it held) was never released";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, HooksTest, ::testing::Values("memory", "file", "rgw"), backend_name);
 
 // A child forked while the parent's dispatcher thread runs has no such thread: its first event
