@@ -3,15 +3,42 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <new>
 #include <optional>
 #include <thread>
-#include <vector>
 
 namespace s3db::db {
+
+namespace {
+
+// Fork safety without holding locks across fork() (the pool's write turns already hold 64 there,
+// all ThreadSanitizer tracks per thread): the child's handler only counts forks and renews one
+// mutex; each Core renews itself at its first use in the child (Core::current()).
+std::atomic<std::uint64_t> fork_epoch{0};
+
+std::mutex& renew_mu() {
+  static std::mutex* mu = new std::mutex;  // never destroyed: used until the process ends
+  return *mu;
+}
+
+void after_fork_child() noexcept {
+  new (&renew_mu()) std::mutex();  // a parent thread may have held it
+  fork_epoch.fetch_add(1, std::memory_order_release);
+}
+
+void watch_forks() {
+  static const bool once = [] {
+    (void)renew_mu();  // constructed before any fork
+    return ::pthread_atfork(nullptr, nullptr, &after_fork_child) == 0;
+  }();
+  (void)once;
+}
+
+}  // namespace
 
 struct EventDispatcher::Core {
   std::mutex mu;
@@ -25,59 +52,31 @@ struct EventDispatcher::Core {
   std::thread::id thread_id;             // guarded by mu
   const ListenerEntry* running = nullptr;  // the listener being called; guarded by mu
   bool stopping = false;                 // guarded by mu
+  std::atomic<std::uint64_t> epoch{fork_epoch.load(std::memory_order_acquire)};  // mu is of this fork
+
+  // This Core, made usable in a forked child first: there the parent's thread does not exist, and
+  // mu, cv and the queue are as that thread (or another) left them at fork, perhaps mid-change.
+  Core& current() {
+    const std::uint64_t now = fork_epoch.load(std::memory_order_acquire);
+    if (epoch.load(std::memory_order_acquire) == now) [[likely]] return *this;
+    std::lock_guard<std::mutex> renewing(renew_mu());
+    if (epoch.load(std::memory_order_relaxed) != now) {
+      // The old thread handle names no thread of ours (joining or detaching it is undefined), and
+      // the old queue holds the parent's events: both are forgotten (a bounded leak, child only).
+      (void)thread.release();
+      new (&queue) std::deque<Queued>();
+      new (&mu) std::mutex();
+      new (&cv) std::condition_variable();
+      thread_id = {};
+      running = nullptr;
+      epoch.store(now, std::memory_order_release);
+    }
+    return *this;
+  }
 
   void run();
   void deliver(Queued& q);
 };
-
-namespace {
-
-// Every live Core, so that fork handlers can hold their locks across fork() (a child inheriting a
-// lock held by another thread would deadlock on it) and reset them in the child.
-struct Cores {
-  std::mutex mu;
-  std::vector<EventDispatcher::Core*> all;  // guarded by mu
-
-  Cores() { ::pthread_atfork(&Cores::before_fork, &Cores::after_fork_parent, &Cores::after_fork_child); }
-  static void before_fork();
-  static void after_fork_parent();
-  static void after_fork_child();
-};
-
-Cores& cores() {
-  static Cores* c = new Cores;  // never destroyed: a Database may outlive static destruction
-  return *c;
-}
-
-void Cores::before_fork() {
-  Cores& c = cores();
-  c.mu.lock();
-  for (auto* core : c.all) core->mu.lock();
-}
-
-void Cores::after_fork_parent() {
-  Cores& c = cores();
-  for (auto* core : c.all) core->mu.unlock();
-  c.mu.unlock();
-}
-
-void Cores::after_fork_child() {
-  Cores& c = cores();
-  for (auto* core : c.all) {
-    // The parent's thread is not in the child: its handle names no thread of ours (joining or
-    // detaching it is undefined), so it is forgotten; the child's first event starts a new one.
-    // The queued events are the parent's to deliver.
-    (void)core->thread.release();
-    core->thread_id = {};
-    core->running = nullptr;
-    core->queue.clear();
-    new (&core->cv) std::condition_variable();  // its waiters are not in this process
-    core->mu.unlock();
-  }
-  c.mu.unlock();
-}
-
-}  // namespace
 
 void EventDispatcher::Core::run() {
   for (;;) {
@@ -113,25 +112,17 @@ void EventDispatcher::Core::deliver(Queued& q) {
   }
 }
 
-EventDispatcher::EventDispatcher() : core_(std::make_shared<Core>()) {
-  Cores& c = cores();
-  std::lock_guard<std::mutex> lock(c.mu);
-  c.all.push_back(core_.get());
-}
+EventDispatcher::EventDispatcher() : core_(std::make_shared<Core>()) { watch_forks(); }
 
 EventDispatcher::~EventDispatcher() {
-  {
-    Cores& c = cores();
-    std::lock_guard<std::mutex> lock(c.mu);
-    c.all.erase(std::find(c.all.begin(), c.all.end(), core_.get()));
-  }
+  Core& core = core_->current();
   std::unique_ptr<std::thread> thread;
   {
-    std::lock_guard<std::mutex> lock(core_->mu);
-    core_->stopping = true;
-    thread = std::move(core_->thread);
+    std::lock_guard<std::mutex> lock(core.mu);
+    core.stopping = true;
+    thread = std::move(core.thread);
   }
-  core_->cv.notify_all();
+  core.cv.notify_all();
   if (!thread) return;
   if (thread->get_id() == std::this_thread::get_id()) {
     thread->detach();  // it delivers what is left and ends; it owns the core
@@ -141,7 +132,7 @@ EventDispatcher::~EventDispatcher() {
 }
 
 void EventDispatcher::publish(HooksPtr set, ResourceEvent event, std::size_t capacity) {
-  Core& core = *core_;
+  Core& core = core_->current();
   bool was_empty = false;
   {
     std::lock_guard<std::mutex> lock(core.mu);
@@ -161,7 +152,7 @@ void EventDispatcher::publish(HooksPtr set, ResourceEvent event, std::size_t cap
 }
 
 void EventDispatcher::retire(ListenerEntry& listener) {
-  Core& core = *core_;
+  Core& core = core_->current();
   std::unique_lock<std::mutex> lock(core.mu);
   listener.active = false;
   if (core.thread_id == std::this_thread::get_id()) return;  // a listener removing itself (or another)

@@ -5,8 +5,9 @@
 // - publish() (inside a write's op) only queues: it never blocks on a listener. The queue is
 //   bounded; a full queue drops the new event and counts it in its HookSet's `dropped`.
 // - The thread starts with the first event, and again with the first event in a forked child (a
-//   child has no copy of the parent's thread; fork handlers keep the queue's lock consistent and
-//   clear the parent's events from the child).
+//   child has no copy of the parent's thread). No lock is held across fork(): in the child, the
+//   dispatcher's first use renews its lock, condition and queue (the parent's events are not the
+//   child's to deliver).
 // - Listeners run one at a time, in queue order, with no lock held.
 // - The destructor delivers what is queued, then joins the thread. Run on the thread itself (a
 //   listener dropped the last reference to the Database), it lets the thread finish on its own.
