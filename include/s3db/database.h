@@ -46,6 +46,9 @@ struct DatabaseOptions {
   // Resource::get/exists of one record submitted while one is in flight share it (s3db/resource.h);
   // false: every read runs on its own.
   bool dedup_reads = true;
+  // Resource events waiting for their listeners (s3db/resource.h, Resource::on); beyond this many
+  // new events are dropped and counted (Resource::events_dropped()). At least 1.
+  std::size_t event_queue_capacity = 10000;
 };
 
 class Database {

@@ -192,6 +192,30 @@ struct Content {
   ContentInfo info;
 };
 
+// ---- Hooks and events (Resource::before_insert ... Resource::on; contract in class Resource) ----
+// Names one registered hook or listener of a Database (never 0, never reused in a process).
+using HookId = std::uint64_t;
+// Before-hooks may change the document (or reject the call: a non-OK Status is the call's result).
+using BeforeInsertHook = std::function<Status(nlohmann::json& doc)>;
+using BeforeUpdateHook = std::function<Status(const nlohmann::json& current, nlohmann::json& next)>;
+using BeforeDeleteHook = std::function<Status(std::string_view id)>;
+// After-hooks see what was stored (removed: the deleted record; see Resource::after_delete).
+using AfterInsertHook = std::function<void(const nlohmann::json& stored)>;
+using AfterUpdateHook = std::function<void(const nlohmann::json& before, const nlohmann::json& after)>;
+using AfterDeleteHook = std::function<void(std::string_view id, const nlohmann::json* removed)>;
+
+enum class ResourceEventKind : std::uint8_t { kInserted, kUpdated, kDeleted };
+
+struct ResourceEvent {
+  ResourceEventKind kind = ResourceEventKind::kInserted;
+  std::string resource;
+  std::string id;
+  nlohmann::json before;  // kUpdated: the record replaced; kDeleted: the record removed;
+                          // kInserted: null
+  nlohmann::json after;   // kInserted, kUpdated: the stored document; kDeleted: null
+};
+using ResourceListener = std::function<void(const ResourceEvent&)>;
+
 class Resource {
  public:
   const std::string& name() const noexcept;
@@ -199,6 +223,56 @@ class Resource {
   int schema_version() const noexcept;
   MetadataBudget behavior() const noexcept;
   const std::vector<PartitionConfig>& partitions() const noexcept;
+
+  // Hooks and events. Registered per resource NAME in this Database handle (and its copies): every
+  // Resource handle of that name from the same Database::open runs them (another open() of the same
+  // store does not). Registering and removing are thread-safe, at any time, writes in flight or
+  // not; each call snapshots the hooks at its start (a hook added or removed meanwhile does not
+  // change a call already submitted). An empty function is not registered (returns 0).
+  // - before_insert(doc): insert, insert_many and upsert when it creates — after the id and the
+  //   timestamps are set, before validation and encoding. before_update(current, next): update,
+  //   patch, replace and upsert when it replaces — on each attempt's merged document (after the
+  //   mutation and the timestamps, before validation). before_delete(id): remove, remove_many,
+  //   once per call before anything is read or deleted. They run INSIDE the call's pool operation,
+  //   in registration order, and may change the document (not its "id": InvalidArgument). A
+  //   non-OK Status rejects the call with that Status, nothing written (a retryable code makes the
+  //   pool retry the call and the hook run again); a hook that throws → Internal. A conflict
+  //   re-runs the mutation and before_update (like update(fn): hooks must tolerate running more
+  //   than once per call); an upsert with hooks reads the record first and runs the
+  //   hooks of what it does (a concurrent writer can make it run the other kind too).
+  // - after_insert(stored), after_update(before, after), after_delete(id, removed): once per
+  //   successful call, inside its pool operation after the write landed, before the caller is
+  //   answered (so their effects are visible when the call returns). They hold the pool slot:
+  //   keep them cheap and never wait on this Client's pool from one (a nested call could wait
+  //   for the slot the hook holds). Exceptions are caught and ignored: the write stands.
+  //   `removed` (and a kDeleted event's `before`) is the deleted record: while an after_delete hook
+  //   or a kDeleted listener is registered, a remove reads it (GET instead of HEAD; a record that
+  //   cannot be decoded then cannot be removed, as on a resource with partitions).
+  // - restore() runs no hooks (it writes an export back as it was); its events are sent.
+  // - on(kind, listener): events of acknowledged writes, kInserted / kUpdated (before and after) /
+  //   kDeleted, also for restore and per item of bulk calls. Delivered OFF the calling thread and
+  //   never inside a write's pool slot: the write queues the event (never blocks) before it is
+  //   answered, and one dispatcher thread per Database (started at the first event, also in a
+  //   forked child) calls the listeners, one event at a time, in queue order, no lock held: the
+  //   events of calls acknowledged one after another arrive in that order (concurrent writes of
+  //   one record may arrive in either order). A slow listener never blocks writes: past
+  //   DatabaseOptions::event_queue_capacity waiting events (default 10,000) new ones are dropped
+  //   and counted in events_dropped(). A listener that throws is ignored. When the last handle of
+  //   the Database goes, the queued events are still delivered (its release waits for them).
+  // - remove_hook(id): false when unknown. A removed listener is not running when remove_hook
+  //   returns (unless called from a listener) and is never called again; a removed hook may
+  //   still run in calls submitted before. A hook or listener that captures a Resource or Database
+  //   handle keeps that Database alive until it is removed.
+  HookId before_insert(BeforeInsertHook hook);
+  HookId after_insert(AfterInsertHook hook);
+  HookId before_update(BeforeUpdateHook hook);
+  HookId after_update(AfterUpdateHook hook);
+  HookId before_delete(BeforeDeleteHook hook);
+  HookId after_delete(AfterDeleteHook hook);
+  HookId on(ResourceEventKind kind, ResourceListener listener);
+  bool remove_hook(HookId id);
+  // Events of this resource dropped because the Database's event queue was full.
+  std::uint64_t events_dropped() const;
 
   // Single-record calls (synchronous: the final result after the pool's retries).
   Result<nlohmann::json> insert(nlohmann::json doc, OpOptions options = {});

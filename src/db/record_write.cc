@@ -29,16 +29,19 @@ std::string_view verb(WriteKind k) {
 RecordWrite::RecordWrite(std::shared_ptr<Resource::State> rs, WriteKind kind, json doc, AttemptBudget budget)
     : rs_(std::move(rs)), kind_(kind), given_(std::move(doc)) {
   state_.budget = budget;
+  hooks_ = hooks_of(*rs_);
 }
 
 RecordWrite::RecordWrite(std::shared_ptr<Resource::State> rs, std::string id, Mutation mutate, AttemptBudget budget)
     : rs_(std::move(rs)), kind_(WriteKind::kUpdate), id_(std::move(id)), mutate_(std::move(mutate)) {
   state_.budget = budget;
+  hooks_ = hooks_of(*rs_);
 }
 
 Result<json> RecordWrite::operator()(OpContext& ctx) {
   if (!prepared_) S3DB_RETURN_IF_ERROR(prepare());
   S3DB_RETURN_IF_ERROR(run_write(rs_->client().storage(), *this, state_, ctx));
+  if (hooks_) notify_written();
   return std::move(result_);
 }
 
@@ -64,7 +67,10 @@ Status RecordWrite::prepare() {
   }
   S3DB_RETURN_IF_ERROR(check_id(id_).with_context(context));
   S3DB_RETURN_IF_ERROR(set_timestamps(given_, false, json()));
-  state_.base_known = true;  // a create assumes no record (If-None-Match decides): no read first
+  if (hooks_ && kind_ == WriteKind::kInsert) S3DB_RETURN_IF_ERROR(run_before_insert(*hooks_, given_, id_, what()));
+  // A create assumes no record (If-None-Match decides): no read first. Except an upsert with hooks:
+  // it reads first, to run the hooks of what it will do (insert or update).
+  state_.base_known = !(hooks_ && kind_ == WriteKind::kUpsert);
   prepared_ = true;
   return Status::OK();
 }
@@ -134,13 +140,15 @@ Status RecordWrite::build(const Base& base, const WriteStamp& stamp, PutRequest&
   if (base.exists || state_.conflicts > 0 || !kept_.empty()) rt_ = rs_->runtime();
   json* doc = &given_;
   built_create_ = !base.exists;
+  built_next_ = base.exists;
   before_.clear();
   if (base.exists) {
     before_ = partition_keys(*rt_, current_, id_);
     json created;
     if (auto it = current_.find("createdAt"); it != current_.end()) created = *it;
     if (kind_ == WriteKind::kUpdate) {
-      auto next = mutate_(std::move(current_));
+      // A copy: a retry of this attempt (a Throttled PUT: nothing read again) builds from it again.
+      auto next = mutate_(current_);
       if (!next.ok()) return next.status();
       next_ = std::move(next).value();
       if (!next_.is_object()) return Status::InvalidArgument(what(), "not a JSON object");
@@ -154,7 +162,12 @@ Status RecordWrite::build(const Base& base, const WriteStamp& stamp, PutRequest&
       S3DB_RETURN_IF_ERROR(set_timestamps(next_, true, std::move(created)));
     }
     doc = &next_;
+  } else if (hooks_ && kind_ == WriteKind::kUpsert) {  // hooks change a copy: given_ stays the caller's
+    next_ = given_;
+    built_next_ = true;
+    doc = &next_;
   }
+  S3DB_RETURN_IF_ERROR(run_before_hooks(base.exists));
   auto p = prepare_put(*rs_, *rt_, *doc, id_, stamp);
   if (!p.ok()) return p.status();
   put = std::move(p).value();
@@ -162,24 +175,46 @@ Status RecordWrite::build(const Base& base, const WriteStamp& stamp, PutRequest&
   return Status::OK();
 }
 
+// The before-hooks of one build (insert's ran once, in prepare(); restore runs none). With hooks,
+// the record replaced is kept for the after-hooks and the event.
+Status RecordWrite::run_before_hooks(bool replacing) {
+  if (!hooks_) return Status::OK();
+  built_before_ = replacing ? current_ : json();
+  if (restoring(kind_)) return Status::OK();
+  if (replacing) return run_before_update(*hooks_, current_, next_, id_, what());
+  if (kind_ == WriteKind::kUpsert) return run_before_insert(*hooks_, next_, id_, what());
+  return Status::OK();
+}
+
 void RecordWrite::keep_outstanding(const WriteStamp& mine) {
-  kept_.push_back(Kept{mine.token, built_create_ ? given_ : next_, before_});
+  kept_.push_back(Kept{mine.token, built_next_ ? next_ : given_, before_, built_create_, built_before_});
 }
 
 Status RecordWrite::landed(const WriteStamp& mine, std::string_view /*etag*/, OpContext& ctx) {
-  json* doc = built_create_ ? &given_ : &next_;
+  json* doc = built_next_ ? &next_ : &given_;
   const std::vector<std::string>* before = &before_;
+  landed_create_ = built_create_;
+  json* before_doc = &built_before_;
   if (mine.token != built_token_) {  // an earlier, ambiguous write turned out to be stored
     for (Kept& k : kept_) {
       if (k.token == mine.token) {
         doc = &k.doc;
         before = &k.before;
+        landed_create_ = k.create;
+        before_doc = &k.before_doc;
       }
     }
   }
   S3DB_RETURN_IF_ERROR(move_refs(*rs_, *rt_, id_, *before, partition_keys(*rt_, *doc, id_), ctx));
   result_ = std::move(*doc);
+  landed_before_ = std::move(*before_doc);
   return Status::OK();
+}
+
+// Once per successful call (the op's last attempt): after-hooks and the event.
+void RecordWrite::notify_written() {
+  after_write(*rs_->db, hooks_, landed_create_ ? ResourceEventKind::kInserted : ResourceEventKind::kUpdated,
+              !restoring(kind_), id_, std::move(landed_before_), result_);
 }
 
 Status RecordWrite::absent() {

@@ -55,6 +55,9 @@ class RecordWrite final : public WriteSteps {
  private:
   Status prepare();
   Status set_timestamps(nlohmann::json& doc, bool overwrite, nlohmann::json created) const;
+  // Hooks (db/hooks.h): the before-hooks of one attempt's build, and what a success tells.
+  Status run_before_hooks(bool replacing);
+  void notify_written();
 
   std::shared_ptr<Resource::State> rs_;
   WriteKind kind_;
@@ -63,12 +66,15 @@ class RecordWrite final : public WriteSteps {
   nlohmann::json given_;  // insert kinds: the caller's document, id and timestamps set
   Mutation mutate_;       // kUpdate
   WriteState state_;
+  HooksPtr hooks_;  // this call's hooks and listeners, taken at its start (null: none)
   std::shared_ptr<const Runtime> rt_;
   nlohmann::json current_;  // the stored record of the latest read (null: absent)
   // The latest build: its document (a create writes given_), its token, and the partition
   // references of the record it replaces.
   nlohmann::json next_;
   bool built_create_ = false;
+  bool built_next_ = false;      // the build wrote next_ (else given_)
+  nlohmann::json built_before_;  // with hooks: the record the build replaces (null: a create)
   std::string built_token_;
   std::vector<std::string> before_;
   // Builds whose write failed ambiguously (what landed() needs if one turns out stored).
@@ -76,9 +82,13 @@ class RecordWrite final : public WriteSteps {
     std::string token;
     nlohmann::json doc;
     std::vector<std::string> before;
+    bool create = false;
+    nlohmann::json before_doc;
   };
   std::vector<Kept> kept_;
   nlohmann::json result_;
+  bool landed_create_ = false;
+  nlohmann::json landed_before_;
 };
 
 }  // namespace s3db::db

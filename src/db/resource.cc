@@ -116,21 +116,32 @@ struct RemoveOp {
   std::string id;
   bool seen = false;  // an attempt found the record (and may have deleted it)
   std::vector<std::string> refs;
+  db::HooksPtr hooks;        // this call's hooks (db/hooks.h), taken at its start
+  bool hooks_asked = false;  // before_delete said yes
+  json removed;              // the record read, for after_delete and the event
+  RemoveOp(StatePtr s, std::string i) : rs(std::move(s)), id(std::move(i)), hooks(db::hooks_of(*rs)) {}
   std::string key() const { return db::data_key(*rs->runtime(), id); }
   Status operator()(OpContext& ctx) {
     S3DB_RETURN_IF_ERROR(rs->check_live());
     auto rt = rs->runtime();
     S3DB_RETURN_IF_ERROR(check_given_id(*rt, id));
+    if (hooks && !hooks_asked) {
+      S3DB_RETURN_IF_ERROR(db::run_before_delete(*hooks, id));
+      hooks_asked = true;
+    }
     StorageClient& storage = rs->client().storage();
     const std::string key = db::data_key(*rt, id);
     Status found;
-    if (rt->def.partitions.empty()) {
+    if (rt->def.partitions.empty() && !(hooks && hooks->wants_removed())) {
       auto head = storage.head(key, ctx);
       found = head.status();
     } else {
       auto cur = db::read_record(*rs, id, ctx);
       found = cur.status();
-      if (cur.ok()) refs = db::partition_keys(*rt, cur->doc, id);
+      if (cur.ok()) {
+        refs = db::partition_keys(*rt, cur->doc, id);
+        if (hooks) removed = std::move(cur->doc);
+      }
     }
     if (!found.ok()) {
       if (!found.is_not_found()) return found.with_context("remove " + rt->def.name + "/" + id);
@@ -141,7 +152,9 @@ struct RemoveOp {
       if (!s.ok()) return s.with_context("remove " + rt->def.name + "/" + id);
     }
     S3DB_RETURN_IF_ERROR(db::remove_content(*rs, *rt, id, ctx));  // after the record: db/content.h
-    return db::move_refs(*rs, *rt, id, refs, {}, ctx);
+    S3DB_RETURN_IF_ERROR(db::move_refs(*rs, *rt, id, refs, {}, ctx));
+    if (hooks) db::after_write(*rs->db, hooks, ResourceEventKind::kDeleted, true, id, std::move(removed), json());
+    return Status::OK();
   }
 };
 
@@ -256,13 +269,13 @@ Result<json> Resource::replace(std::string_view id, json doc, OpOptions options)
 
 Status Resource::remove(std::string_view id, OpOptions options) {
   Client& c = state_->client();
-  return c.pool().run(ForgetsReads<RemoveOp>{RemoveOp{state_, std::string(id), false, {}}, &c.pool()},
+  return c.pool().run(ForgetsReads<RemoveOp>{RemoveOp{state_, std::string(id)}, &c.pool()},
                       c.effective(std::move(options)));
 }
 
 Future<void> Resource::remove_async(std::string id, OpOptions options) {
   Client& c = state_->client();
-  return c.pool().submit(ForgetsReads<RemoveOp>{RemoveOp{state_, std::move(id), false, {}}, &c.pool()},
+  return c.pool().submit(ForgetsReads<RemoveOp>{RemoveOp{state_, std::move(id)}, &c.pool()},
                          c.effective(std::move(options)));
 }
 

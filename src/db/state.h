@@ -8,6 +8,8 @@
 #include "db/catalog.h"
 #include "db/codec.h"
 #include "db/crypto.h"
+#include "db/events.h"
+#include "db/hooks.h"
 #include "db/stamp.h"
 
 #include <atomic>
@@ -84,6 +86,12 @@ struct Database::State {
   Status reload_in(OpContext& ctx);
   // The compiled resource `name` from the cached catalog; NotFound when absent.
   Result<std::shared_ptr<const db::Runtime>> runtime(const std::string& name);
+
+  // Hooks and listeners of this database's resources, by resource name (db/hooks.h), and the
+  // thread that delivers their events (db/events.h). Declared last: destroyed first, so queued
+  // events are delivered while the rest of the state is still whole.
+  db::HookRegistry hooks;
+  db::EventDispatcher events;
 };
 
 struct Resource::State {

@@ -69,6 +69,7 @@ class AmbiguousStore final : public ForwardingClient {
  public:
   AmbiguousStore() : ForwardingClient(make_memory_client()) {}
   std::function<Status(const PutRequest&, bool applied, OpContext&)> on_put;  // non-OK: returned after applying
+  std::function<Status(const PutRequest&)> refuse_put;  // non-OK: returned, nothing applied
   std::function<Status(std::string_view key)> on_read;
   std::atomic<int> puts{0};
 
@@ -79,6 +80,7 @@ class AmbiguousStore final : public ForwardingClient {
   }
 
   Result<PutResult> put(const PutRequest& r, OpContext& c) override {
+    if (refuse_put) S3DB_RETURN_IF_ERROR(refuse_put(r));
     auto res = ForwardingClient::put(r, c);
     ++puts;
     if (on_put) {
@@ -447,6 +449,30 @@ TEST(WriteOutcomeBehindAProxy, WritesAnsweredWithABare503AfterApplyingLandOnce) 
   auto n = counters.count();
   ASSERT_TRUE(n.ok()) << n.status().to_string();
   EXPECT_EQ(*n, static_cast<std::size_t>(kInserts));
+}
+
+// A Throttled PUT is refused before the store applies it, and the pool retries the op without a
+// new read (the base is still current): the retry must build from the whole record it read, not
+// from what the first build consumed (it once lost every field the update did not name).
+TEST_F(WriteOutcomeTest, AnUpdateRetriedAfterAThrottledWriteKeepsTheFieldsItDidNotChange) {
+  ResourceConfig c;
+  c.name = "people";
+  c.attributes = {{"name", "string"}, {"n", "integer"}};
+  auto people = db_->create_resource(c).value();
+  ASSERT_TRUE(people.insert({{"id", "p"}, {"name", "Ann"}, {"n", 0}}).ok());
+  int refusals = 1;
+  store_->refuse_put = [&](const PutRequest& r) {
+    if (!is_record(r.key) || refusals == 0) return Status::OK();
+    --refusals;
+    return Status::Throttled("put", "HTTP 503 SlowDown");
+  };
+  auto up = people.update("p", json{{"n", 1}});
+  store_->refuse_put = nullptr;
+  ASSERT_TRUE(up.ok()) << up.status().to_string();
+  EXPECT_EQ(refusals, 0);
+  auto got = people.get("p").value();
+  EXPECT_EQ(got["n"], 1);
+  EXPECT_EQ(got["name"], "Ann");
 }
 
 }  // namespace

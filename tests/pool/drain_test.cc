@@ -18,30 +18,14 @@
 #include <utility>
 
 #include "pool_test_util.h"
+#include "support/gate.h"
 
 namespace s3db {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Opened by the test; an op waits at it (bounded: 30 s of real time, so nothing waits forever).
-class Gate {
- public:
-  void open() {
-    std::lock_guard<std::mutex> g(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  bool wait() {
-    std::unique_lock<std::mutex> lk(mu_);
-    return cv_.wait_for(lk, 30s, [&] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
+using testing::Gate;  // opened by the test; an op waits at it (bounded)
 
 // What a scenario shares with the pool's threads.
 struct Scene {
