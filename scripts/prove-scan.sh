@@ -25,7 +25,7 @@ rss() {  # rss LABEL CMD... : runs CMD, prints "LABEL rss_kib=…" and the pool 
   local label=$1; shift
   /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>"$work/err"
   local ops
-  ops=$(awk '/^s3db_pool_processed_total /{print $2}' "$work/err")
+  ops=$(awk '/^s3db_pool_processed_total[{ ]/{print $NF}' "$work/err")
   printf '%-28s rss_kib=%s%s\n' "$label" "$(cat "$work/rss")" "${ops:+ pool_ops=$ops}"
 }
 

@@ -33,6 +33,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <mutex>
 
 namespace s3db::storage {
@@ -197,9 +198,15 @@ class FileClient final : public StorageClient {
 
   Result<ListPage> list(const ListRequest& req, OpContext& ctx) override {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
-    // Snapshot of the directory: (key, file name), sorted by key bytes.
+    // Snapshot of the directory: (key, file name), sorted by key bytes. Without a delimiter a page
+    // is the first max_keys keys after its resume point, so only those (and one more, to know
+    // the page is truncated) are kept: memory is one page, not the directory.
     std::vector<std::pair<std::string, std::string>> entries;
-    S3DB_RETURN_IF_ERROR(scan(req.prefix, entries));
+    auto at = resume_point(req);
+    if (!at.ok()) return at.status();
+    const std::size_t keep = req.delimiter.empty() ? static_cast<std::size_t>(std::clamp(req.max_keys, 1, 1000)) + 1
+                                                   : std::numeric_limits<std::size_t>::max();
+    S3DB_RETURN_IF_ERROR(scan(req.prefix, *at, keep, entries));
     std::sort(entries.begin(), entries.end());
     NextKey next = [&entries](std::string_view bound, bool inclusive) -> std::optional<std::string_view> {
       auto it = std::lower_bound(entries.begin(), entries.end(), bound,
@@ -404,19 +411,32 @@ class FileClient final : public StorageClient {
     return Status::OK();
   }
 
-  // Collects (key, name) for every object whose key may start with `prefix`.
-  Status scan(std::string_view prefix, std::vector<std::pair<std::string, std::string>>& out) {
+  // Collects (key, name) of the `keep` smallest keys that start with `prefix` and that `from`
+  // admits, in no particular order (a max-heap on the key while reading).
+  Status scan(std::string_view prefix, const ResumePoint& from, std::size_t keep,
+              std::vector<std::pair<std::string, std::string>>& out) {
+    if (from.at_end) return Status::OK();
     DIR* d = ::opendir(dir_.c_str());
     if (d == nullptr) return io_error("list", prefix, errno);
+    const auto add = [&](std::string key, std::string_view name) {
+      if (!key.starts_with(prefix) || !from.admits(key)) return;
+      if (out.size() == keep) {
+        if (key >= out.front().first) return;
+        std::pop_heap(out.begin(), out.end());
+        out.pop_back();
+      }
+      out.emplace_back(std::move(key), std::string(name));
+      std::push_heap(out.begin(), out.end());
+    };
     while (struct dirent* e = ::readdir(d)) {
       std::string_view name = e->d_name;
       if (name.empty() || name[0] == '.') continue;  // ".", "..", temp files
       if (auto key = file_format::key_from_file_name(name)) {
-        if (key->starts_with(prefix)) out.emplace_back(std::move(*key), std::string(name));
+        add(std::move(*key), name);
       } else if (file_format::is_hashed_name(name)) {
         // Long keys: the name is a hash; the header holds the key.
         auto loaded = load(dir_ + "/" + std::string(name), "list", name, nullptr);
-        if (loaded.ok() && loaded->meta.key.starts_with(prefix)) out.emplace_back(loaded->meta.key, std::string(name));
+        if (loaded.ok()) add(std::move(loaded->meta.key), name);
       }
     }
     ::closedir(d);

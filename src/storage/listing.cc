@@ -41,35 +41,46 @@ std::optional<std::string> prefix_successor(std::string_view prefix) {
   return s;
 }
 
-Result<KeyPage> paginate(const ListRequest& request, const NextKey& next) {
-  const std::size_t max_keys = static_cast<std::size_t>(std::clamp(request.max_keys, 1, 1000));
-  const std::string& prefix = request.prefix;
-  const std::string& delim = request.delimiter;
-
+Result<ResumePoint> resume_point(const ListRequest& request) {
   // Where to resume: after the token's entry, else after start_after, else at the prefix.
-  std::string bound = prefix;
-  bool inclusive = true;
-  bool at_end = false;
+  ResumePoint at;
+  at.bound = request.prefix;
   auto move_past = [&](const std::string& marker, bool is_prefix) {
     if (is_prefix) {
       auto succ = prefix_successor(marker);
-      if (!succ) { at_end = true; return; }
-      if (*succ > bound) { bound = std::move(*succ); inclusive = true; }
-    } else if (marker >= bound) {
-      bound = marker;
-      inclusive = false;
+      if (!succ) { at.at_end = true; return; }
+      if (*succ > at.bound) { at.bound = std::move(*succ); at.inclusive = true; }
+    } else if (marker >= at.bound) {
+      at.bound = marker;
+      at.inclusive = false;
     }
   };
   if (!request.continuation_token.empty()) {
     std::string marker;
     bool is_prefix = false;
     if (!decode_token(request.continuation_token, marker, is_prefix)) {
-      return Status::InvalidArgument("list " + prefix, "malformed continuation token");
+      return Status::InvalidArgument("list " + request.prefix, "malformed continuation token");
     }
     move_past(marker, is_prefix);
   } else if (!request.start_after.empty()) {
     move_past(request.start_after, false);
   }
+  return at;
+}
+
+bool ResumePoint::admits(std::string_view key) const noexcept {
+  return !at_end && (inclusive ? key >= bound : key > bound);
+}
+
+Result<KeyPage> paginate(const ListRequest& request, const NextKey& next) {
+  const std::size_t max_keys = static_cast<std::size_t>(std::clamp(request.max_keys, 1, 1000));
+  const std::string& prefix = request.prefix;
+  const std::string& delim = request.delimiter;
+  auto at = resume_point(request);
+  if (!at.ok()) return at.status();
+  std::string bound = std::move(at->bound);
+  bool inclusive = at->inclusive;
+  bool at_end = at->at_end;
 
   KeyPage page;
   std::size_t count = 0;

@@ -31,6 +31,18 @@ struct KeyPage {
 
 [[nodiscard]] Result<KeyPage> paginate(const ListRequest& request, const NextKey& next);
 
+// Where a page of `request` starts (its continuation token, else start_after, else the prefix):
+// the first key ≥ bound (inclusive) or > bound. A store that cannot seek (FileClient) uses it to
+// keep only the keys a page can hold while it reads its directory. InvalidArgument for a malformed
+// token, as paginate().
+struct ResumePoint {
+  std::string bound;
+  bool inclusive = true;
+  bool at_end = false;  // nothing can follow (the token named the last possible common prefix)
+  bool admits(std::string_view key) const noexcept;
+};
+[[nodiscard]] Result<ResumePoint> resume_point(const ListRequest& request);
+
 // The smallest string greater than every string starting with `prefix`; nullopt when none exists
 // (prefix empty or all 0xFF bytes).
 std::optional<std::string> prefix_successor(std::string_view prefix);
