@@ -41,7 +41,8 @@
 //   it (its DELETE may have landed before the failure the pool retried): then OK.
 // - Reads share (OpOptions::dedup_key, s3db/operation_pool.h): a get or exists of a record
 //   submitted while one of the same kind is in flight for it on the same Client (a get: through
-//   the same Database handle, whose passphrase decodes, and schema version), completes with a copy of that one's result instead of reading the store again; a key the
+//   the same Database handle, whose passphrase decodes, schema version and upgrade functions),
+//   completes with a copy of that one's result instead of reading the store again; a key the
 //   caller set is replaced. Read-your-writes holds in one process: every write (insert, update,
 //   patch, replace, upsert, restore, remove) forgets its record's reads before it is
 //   acknowledged, so a read submitted after the acknowledgement never joins one submitted
@@ -52,6 +53,10 @@
 //   what is stored. Not transactional: a crash between writes leaves a stale or missing reference.
 //   Partition reads (list, list_ids, count, page, query) are exact: each reference is checked
 //   against its record (a GET each), so stale references are never returned.
+// - Records written under an older schema version are decoded with that version's layout, then
+//   passed through the handle's upgrade functions (set_upgrade; ResourceConfig::upgrades).
+// - After Database::drop_resource(name), the handles of that Database of the dropped resource
+//   answer NotFound (even once the name is created again): take a new one from Database::resource.
 #pragma once
 
 #include <s3db/operation_pool.h>
