@@ -61,7 +61,7 @@ class ScanTest : public DbTest {
     bo.keep_documents = false;
     std::vector<json> docs;
     for (int i = 0; i < n; ++i) {
-      char id[8];
+      char id[16];
       std::snprintf(id, sizeof id, "r%03d", i);
       docs.push_back({{"id", id}, {"n", i}, {"country", i % 3 == 0 ? "PT" : "ES"}});
     }
