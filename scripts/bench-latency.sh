@@ -55,8 +55,7 @@ DIR=$RUN/bench-latency
 CLI=$ROOT/build/release/tools/s3db/s3db
 
 mkdir -p "$DIR" "$RUN/logs"
-"$HERE/test-servers.sh" status >/dev/null 2>&1 || port_listening "$RGW_PORT" || "$HERE/test-servers.sh" start ceph
-"$HERE/build.sh" release --target s3db_cli >/dev/null
+rgw_and_cli_ready
 
 # --- the proxy ------------------------------------------------------------------------------
 # The request log (one line per request, method included) goes to $DIR/haproxy.log.
@@ -70,20 +69,10 @@ frontend latency
   option httplog
   http-request lua.delay_jitter $LAT $JIT
   default_backend rgw
-listen stats
-  bind 127.0.0.1:$STATS_PORT
-  stats enable
-  stats uri /stats
 EOF
 } >"$DIR/haproxy.cfg"
-for port in $PROXY_PORT $STATS_PORT; do require_free_port "$port" "bench-latency haproxy"; done
-haproxy -c -q -f "$DIR/haproxy.cfg"
 : >"$DIR/haproxy.log"
-haproxy -db -f "$DIR/haproxy.cfg" >>"$DIR/haproxy.log" 2>&1 &
-HAPROXY_PID=$!
-cleanup() { kill "$HAPROXY_PID" 2>/dev/null || true; wait "$HAPROXY_PID" 2>/dev/null || true; }
-trap cleanup EXIT
-wait_until 15 "bench-latency haproxy" port_listening "$STATS_PORT"
+private_haproxy_start "bench-latency haproxy" "$DIR/haproxy.cfg" "$DIR/haproxy.log" "$STATS_PORT" "$PROXY_PORT"
 
 URL="http://$S3DB_TEST_ACCESS_KEY:$S3DB_TEST_SECRET_KEY@127.0.0.1:$PROXY_PORT/$S3DB_TEST_BUCKET/bench-latency"
 

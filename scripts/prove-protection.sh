@@ -51,8 +51,7 @@ scenarios=("$@")
 [[ ${#scenarios[@]} -gt 0 ]] || scenarios=(ratelimit shared faults outage)
 
 mkdir -p "$DIR" "$RUN/logs"
-"$HERE/test-servers.sh" status >/dev/null 2>&1 || port_listening "$RGW_PORT" || "$HERE/test-servers.sh" start ceph
-"$HERE/build.sh" release --target s3db_cli >/dev/null
+rgw_and_cli_ready
 
 # --- haproxy of the proof -------------------------------------------------------------------
 { private_haproxy_head 4096; cat <<EOF
@@ -82,19 +81,9 @@ frontend faultmix
 frontend pass
   bind 127.0.0.1:$PASS_PORT
   default_backend rgw_pass
-listen stats
-  bind 127.0.0.1:$STATS_PORT
-  stats enable
-  stats uri /stats
 EOF
 } >"$DIR/haproxy.cfg"
-for port in $RL_PORT $MIX_PORT $PASS_PORT $STATS_PORT; do require_free_port "$port" "proof haproxy"; done
-haproxy -c -q -f "$DIR/haproxy.cfg"
-haproxy -db -f "$DIR/haproxy.cfg" >>"$RUN/logs/proof-haproxy.log" 2>&1 &
-HAPROXY_PID=$!
-cleanup() { kill "$HAPROXY_PID" 2>/dev/null || true; }
-trap cleanup EXIT
-wait_until 15 "proof haproxy" port_listening "$STATS_PORT"
+private_haproxy_start "proof haproxy" "$DIR/haproxy.cfg" "$RUN/logs/proof-haproxy.log" "$STATS_PORT" "$RL_PORT" "$MIX_PORT" "$PASS_PORT"
 
 # stat NAME TYPE COLUMN: a counter of haproxy's CSV stats (TYPE 0 = frontend, 1 = backend).
 stat() { haproxy_stat "$STATS_PORT" "$@"; }

@@ -27,3 +27,24 @@ haproxy_stat() {
     NR == 1 { for (i = 1; i <= NF; i++) { h = $i; sub(/^# /, "", h); idx[h] = i } next }
     $1 == px && $(idx["type"]) == ty { print $(idx[col]) + 0 }'
 }
+
+# rgw_and_cli_ready: the test servers' RGW answering (started when it is not: test-servers.sh
+# start ceph) and the CLI built (release, build/release/tools/s3db/s3db).
+rgw_and_cli_ready() {
+  "$HERE/test-servers.sh" status >/dev/null 2>&1 || port_listening "$RGW_PORT" || "$HERE/test-servers.sh" start ceph
+  "$HERE/build.sh" release --target s3db_cli >/dev/null
+}
+
+# private_haproxy_start NAME CFG LOG STATS_PORT PORT...: appends the stats page (STATS_PORT) to
+# CFG, refuses ports someone holds, checks the configuration, starts haproxy in the foreground
+# (its output appended to LOG) as HAPROXY_PID, stops it when the script exits, and waits for it.
+private_haproxy_start() {
+  local name=$1 cfg=$2 log=$3 stats_port=$4 port; shift 4
+  printf 'listen stats\n  bind 127.0.0.1:%s\n  stats enable\n  stats uri /stats\n' "$stats_port" >>"$cfg"
+  for port in "$stats_port" "$@"; do require_free_port "$port" "$name"; done
+  haproxy -c -q -f "$cfg"
+  haproxy -db -f "$cfg" >>"$log" 2>&1 &
+  HAPROXY_PID=$!
+  trap 'kill "$HAPROXY_PID" 2>/dev/null || true; wait "$HAPROXY_PID" 2>/dev/null || true' EXIT
+  wait_until 15 "$name" port_listening "$stats_port"
+}
