@@ -32,6 +32,7 @@ RUN=${S3DB_RUN_DIR:-$ROOT/.run}
 # shellcheck source=servers/common.sh
 source "$HERE/servers/common.sh"
 source "$HERE/servers/ceph.sh"
+source "$HERE/servers/private-haproxy.sh"
 ceph_paths
 
 R=${PROOF_R:-150}
@@ -50,22 +51,10 @@ scenarios=("$@")
 [[ ${#scenarios[@]} -gt 0 ]] || scenarios=(ratelimit shared faults outage)
 
 mkdir -p "$DIR" "$RUN/logs"
-"$HERE/test-servers.sh" status >/dev/null 2>&1 || port_listening "$RGW_PORT" || "$HERE/test-servers.sh" start ceph
-"$HERE/build.sh" release --target s3db_cli >/dev/null
+rgw_and_cli_ready
 
 # --- haproxy of the proof -------------------------------------------------------------------
-cat >"$DIR/haproxy.cfg" <<EOF
-global
-  maxconn 4096
-  lua-load $HERE/servers/faults.lua
-  tune.lua.session-timeout 15m
-  tune.lua.service-timeout 15m
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout http-keep-alive 30s
+{ private_haproxy_head 4096; cat <<EOF
 backend rgw
   server rgw 127.0.0.1:$RGW_PORT
 backend rgw_mix
@@ -92,25 +81,12 @@ frontend faultmix
 frontend pass
   bind 127.0.0.1:$PASS_PORT
   default_backend rgw_pass
-listen stats
-  bind 127.0.0.1:$STATS_PORT
-  stats enable
-  stats uri /stats
 EOF
-for port in $RL_PORT $MIX_PORT $PASS_PORT $STATS_PORT; do require_free_port "$port" "proof haproxy"; done
-haproxy -c -q -f "$DIR/haproxy.cfg"
-haproxy -db -f "$DIR/haproxy.cfg" >>"$RUN/logs/proof-haproxy.log" 2>&1 &
-HAPROXY_PID=$!
-cleanup() { kill "$HAPROXY_PID" 2>/dev/null || true; }
-trap cleanup EXIT
-wait_until 15 "proof haproxy" port_listening "$STATS_PORT"
+} >"$DIR/haproxy.cfg"
+private_haproxy_start "proof haproxy" "$DIR/haproxy.cfg" "$RUN/logs/proof-haproxy.log" "$STATS_PORT" "$RL_PORT" "$MIX_PORT" "$PASS_PORT"
 
 # stat NAME TYPE COLUMN: a counter of haproxy's CSV stats (TYPE 0 = frontend, 1 = backend).
-stat() {
-  curl -s "http://127.0.0.1:$STATS_PORT/stats;csv" | awk -F, -v px="$1" -v ty="$2" -v col="$3" '
-    NR == 1 { for (i = 1; i <= NF; i++) { h = $i; sub(/^# /, "", h); idx[h] = i } next }
-    $1 == px && $(idx["type"]) == ty { print $(idx[col]) + 0 }'
-}
+stat() { haproxy_stat "$STATS_PORT" "$@"; }
 
 # PROOF_PARAMS: extra URL parameters of the imports (e.g. "breaker=off&retry_budget=off").
 url() { echo "http://$S3DB_TEST_ACCESS_KEY:$S3DB_TEST_SECRET_KEY@127.0.0.1:$1/$S3DB_TEST_BUCKET/proof-$2${PROOF_PARAMS:+?$PROOF_PARAMS}"; }

@@ -3,6 +3,9 @@
 --   lua.s3_slowdown  (service)  answers like S3 when it throttles: 503 + <Error><Code>SlowDown…
 --                               Retry-After is sent only when the frontend sets txn.retry_after.
 --   lua.delay        (action)   waits the given milliseconds, then lets the request through.
+--   lua.delay_jitter (action)   waits MS ± JITTER milliseconds (uniform, whole ms), then lets the
+--                               request through: a same-region S3 round trip (20 ± 5 ms), as
+--                               scripts/bench-latency.sh uses it.
 -- Random fractions, rate limits and the black hole are plain haproxy (rand(), stick tables,
 -- inspect-delay): see haproxy.cfg.in.
 
@@ -40,3 +43,9 @@ end)
 core.register_action("delay", { "http-req" }, function(txn, ms)
   core.msleep(tonumber(ms) or 50)
 end, 1)
+
+-- `http-request lua.delay_jitter MS JITTER`: a fresh uniform draw per request, never below 0.
+core.register_action("delay_jitter", { "http-req" }, function(txn, ms, jitter)
+  local mid, spread = tonumber(ms) or 20, tonumber(jitter) or 0
+  core.msleep(math.max(0, math.random(mid - spread, mid + spread)))
+end, 2)
