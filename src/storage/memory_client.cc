@@ -5,15 +5,16 @@
 // 10,000-insert benchmark: 50 threads queueing on a reader-writer lock).
 //
 // A shard has a hash index for the point operations (get/head/put/remove/copy: one hash, one or
-// two key compares, no allocation for a lookup) and an order that is only kept for list():
-//  - `sorted`, a vector of the index's nodes in key order, brought up to date lazily — by the
-//    first list() after enough changes, or by a remove() once half of it is dead;
-//  - `recent`, an ordered set of the nodes created since (small), so that a LIST between writes
-//    sees them without a re-sort: a scan that lists pages while writers insert costs O(log n)
-//    per insert, not a sort per page;
-//  - a removed key that is in `sorted` stays in the index as a tombstone (no object) until the
-//    next merge, so that `sorted` never points at freed nodes; `recent` and `sorted` never share
-//    a key (a re-created tombstone is revived in place).
+// two key compares, no allocation for a lookup) and an order that only list() needs, brought up
+// to date lazily, by list() itself:
+//  - `sorted`, the index's nodes in key order as of the last merge;
+//  - `recent`, the nodes created since, appended unsorted (a put of a new key pays no ordering);
+//    the next list() sorts what was appended since the list() before and merges it into the
+//    sorted part of `recent`, and merges `recent` into `sorted` only once it has grown past an
+//    eighth of it — so a scan that lists pages while writers insert pays for sorting the new
+//    keys, not a re-sort of everything per page;
+//  - a removed key stays in the index as a tombstone (no object) until the next merge, so that
+//    neither list points at a freed node; a re-created tombstone is revived in place.
 // list() locks every shard in index order and merges their orders (a heap of shard cursors),
 // since S3 pages in UTF-8 byte order across the whole key space. docs/performance.md
 // "MemoryClient index" has the measurements behind this.
@@ -31,7 +32,6 @@
 #include <array>
 #include <functional>
 #include <mutex>
-#include <set>
 #include <unordered_map>
 
 namespace s3db {
@@ -65,11 +65,11 @@ struct KeyHash {
 };
 
 struct Entry {
-  StoredPtr stored;        // null: a tombstone (removed, still named by the shard's `sorted`)
-  bool in_sorted = false;  // in the shard's `sorted` (else, while live, in its `recent`)
+  StoredPtr stored;  // null: a tombstone (removed; still named by the shard's `sorted` or `recent`)
 };
 using Index = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
 using Node = Index::value_type;  // its address is stable until it is erased (rehash keeps nodes)
+using NodeList = std::vector<Node*>;
 
 // Orders index nodes by key, and compares them with a bare key (lower_bound on a bound).
 struct ByKey {
@@ -79,12 +79,15 @@ struct ByKey {
   bool operator()(std::string_view a, const Node* b) const noexcept { return a < b->first; }
 };
 
+// Every node of `index` is named exactly once, by `sorted` or by `recent`; a removed key stays a
+// tombstone until the next merge, so that neither list ever points at a freed node.
 struct alignas(64) Shard {  // one cache line apart: the shards' mutexes never share one
   std::mutex mu;
   Index index;
-  std::vector<Node*> sorted;     // key order; may hold tombstones
-  std::set<Node*, ByKey> recent;  // live keys created since the last merge
-  std::size_t dead = 0;          // tombstones in `sorted`
+  NodeList sorted;                   // key order
+  NodeList recent;                   // created since the last merge: [0, recent_sorted) in key
+  std::size_t recent_sorted = 0;     // order, the rest in creation order
+  std::size_t dead = 0;              // tombstones in `sorted` and `recent`
 
   // Lookup of a live object; null when missing or removed.
   const StoredPtr* find(std::string_view key) const {
@@ -95,11 +98,10 @@ struct alignas(64) Shard {  // one cache line apart: the shards' mutexes never s
   // Stores `s` under `key` (`it` = index.find(key)); returns the object it replaces.
   StoredPtr store(Index::iterator it, std::string&& key, StoredPtr s) {
     if (it == index.end()) {
-      it = index.emplace(std::move(key), Entry{std::move(s), false}).first;
-      recent.insert(&*it);
+      recent.push_back(&*index.emplace(std::move(key), Entry{std::move(s)}).first);
       return nullptr;
     }
-    if (!it->second.stored) --dead;  // a tombstone revived: it keeps its place in `sorted`
+    if (!it->second.stored) --dead;  // a tombstone revived: it keeps its place
     return std::exchange(it->second.stored, std::move(s));
   }
 
@@ -108,85 +110,97 @@ struct alignas(64) Shard {  // one cache line apart: the shards' mutexes never s
     auto it = index.find(key);
     if (it == index.end() || !it->second.stored) return nullptr;
     StoredPtr old = std::move(it->second.stored);
-    if (it->second.in_sorted) {
-      ++dead;
-      // Bounds the tombstones' memory for a store that is written but never listed; amortised
-      // O(1) per remove, since it takes |sorted|/2 removes to get here again.
-      if (dead > kMinMerge && dead > sorted.size() / 2) merge();
-    } else {
-      recent.erase(&*it);
-      index.erase(it);
-    }
+    ++dead;
+    // Bounds the tombstones' memory for a store that is written but never listed; amortised
+    // O(1) per remove, since it takes half the keys' removes to get here again.
+    if (dead > kMinMerge && dead > (sorted.size() + recent.size()) / 2) merge();
     return old;
   }
 
-  // Before a list(): merges `recent` into `sorted` and drops the tombstones once either has grown
-  // past a fraction of `sorted` — O(|sorted|) every |sorted|/8 changes, so amortised O(1) per
-  // change, and a LIST between writes sees a small `recent` through its cursor instead.
-  void merge_if_worth_it() {
+  // Before a list(): puts `recent` in key order (sorting only what was created since the last
+  // list), then merges it into `sorted` and drops the tombstones once either has grown past an
+  // eighth of `sorted` — O(|sorted|) every |sorted|/8 changes, so amortised O(1) per change. A
+  // LIST between writes (a scan while writers insert) thus costs the new keys' sort, not a re-sort.
+  void order_for_list() {
+    sort_recent();
     const std::size_t slack = std::max(kMinMerge, sorted.size() / 8);
     if (recent.size() > slack || dead > slack) merge();
   }
 
   void merge() {
-    std::vector<Node*> out;
-    out.reserve(sorted.size() - dead + recent.size());
+    sort_recent();
+    NodeList out;
+    out.reserve(sorted.size() + recent.size() - dead);
+    auto keep = [&](Node* n) {
+      if (n->second.stored) out.push_back(n);
+      else index.erase(n->first);  // the tombstone's last reference goes with it
+    };
     auto r = recent.begin();
     for (Node* n : sorted) {
-      if (!n->second.stored) {
-        index.erase(n->first);  // the tombstone's last reference goes with it
-        continue;
-      }
-      for (; r != recent.end() && (*r)->first < n->first; ++r) out.push_back(*r);
-      out.push_back(n);
+      for (; r != recent.end() && (*r)->first < n->first; ++r) keep(*r);
+      keep(n);
     }
-    out.insert(out.end(), r, recent.end());
-    for (Node* n : recent) n->second.in_sorted = true;
-    recent.clear();
+    for (; r != recent.end(); ++r) keep(*r);
     sorted = std::move(out);
+    recent.clear();
+    recent_sorted = 0;
     dead = 0;
   }
 
   static constexpr std::size_t kMinMerge = 256;
+
+ private:
+  void sort_recent() {
+    if (recent_sorted == recent.size()) return;
+    const auto mid = recent.begin() + static_cast<std::ptrdiff_t>(recent_sorted);
+    std::sort(mid, recent.end(), ByKey{});
+    std::inplace_merge(recent.begin(), mid, recent.end(), ByKey{});
+    recent_sorted = recent.size();
+  }
 };
 
-// One shard's keys in order from a bound on: `sorted` (skipping tombstones) merged with `recent`.
-// Valid while the shard's lock is held and the shard is unchanged.
+// One shard's live keys in order from a bound on: `sorted` merged with `recent`, tombstones
+// skipped. Valid while the shard's lock is held, after order_for_list(), with no change between.
 class ShardCursor {
  public:
-  explicit ShardCursor(const Shard& shard) : shard_(&shard) {}
+  explicit ShardCursor(const Shard& shard) : sorted_(shard.sorted), recent_(shard.recent) {}
 
   void seek(std::string_view bound, bool inclusive) {
-    const auto& v = shard_->sorted;
-    s_ = inclusive ? std::lower_bound(v.begin(), v.end(), bound, ByKey{})
-                   : std::upper_bound(v.begin(), v.end(), bound, ByKey{});
-    r_ = inclusive ? shard_->recent.lower_bound(bound) : shard_->recent.upper_bound(bound);
-    skip_dead();
+    sorted_.seek(bound, inclusive);
+    recent_.seek(bound, inclusive);
   }
   // The current key; null at the end.
   const std::string* key() const noexcept {
-    const bool s_end = s_ == shard_->sorted.end(), r_end = r_ == shard_->recent.end();
-    if (s_end) return r_end ? nullptr : &(*r_)->first;
-    if (r_end || (*s_)->first < (*r_)->first) return &(*s_)->first;
-    return &(*r_)->first;
+    const std::string* s = sorted_.key();
+    const std::string* r = recent_.key();
+    if (s == nullptr) return r;
+    return r == nullptr || *s < *r ? s : r;
   }
   void advance() {
-    const std::string* k = key();
-    if (s_ != shard_->sorted.end() && &(*s_)->first == k) {
-      ++s_;
-      skip_dead();
-    } else {
-      ++r_;
-    }
+    if (sorted_.key() == key()) sorted_.advance();
+    else recent_.advance();
   }
 
  private:
-  void skip_dead() {
-    while (s_ != shard_->sorted.end() && !(*s_)->second.stored) ++s_;
-  }
-  const Shard* shard_;
-  std::vector<Node*>::const_iterator s_;
-  std::set<Node*, ByKey>::const_iterator r_;
+  struct Run {  // one sorted NodeList
+    explicit Run(const NodeList& l) : list(&l), at(l.end()) {}
+    void seek(std::string_view bound, bool inclusive) {
+      at = inclusive ? std::lower_bound(list->begin(), list->end(), bound, ByKey{})
+                     : std::upper_bound(list->begin(), list->end(), bound, ByKey{});
+      skip_dead();
+    }
+    const std::string* key() const noexcept { return at == list->end() ? nullptr : &(*at)->first; }
+    void advance() {
+      ++at;
+      skip_dead();
+    }
+    void skip_dead() {
+      while (at != list->end() && !(*at)->second.stored) ++at;
+    }
+    const NodeList* list;
+    NodeList::const_iterator at;
+  };
+  Run sorted_, recent_;
 };
 
 class MemoryClient final : public StorageClient {
@@ -305,7 +319,7 @@ class MemoryClient final : public StorageClient {
     std::array<std::unique_lock<std::mutex>, kShards> locks;
     for (std::size_t i = 0; i < kShards; ++i) {
       locks[i] = std::unique_lock(shards_[i].mu);
-      shards_[i].merge_if_worth_it();
+      shards_[i].order_for_list();
     }
     ShardMerge merge(shards_);
     NextKey next = [&merge](std::string_view bound, bool inclusive) { return merge.next(bound, inclusive); };
