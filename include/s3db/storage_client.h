@@ -142,6 +142,9 @@ struct MemoryClientOptions {
   // every other client. Off only for tests that need to store what S3 would refuse.
   bool enforce_metadata_limit = true;
 };
+// Everything in memory, freed with the client. get/head/put/remove/copy are hash lookups; list()
+// is O(log n + page) plus its share of a lazy sort of the keys created since the last list()
+// (docs/performance.md "MemoryClient index").
 std::unique_ptr<StorageClient> make_memory_client(MemoryClientOptions options = {});
 
 // Persistent store under `root` (created if missing). Atomic writes (temp file + rename).

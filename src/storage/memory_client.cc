@@ -1,10 +1,23 @@
 // MemoryClient: the whole store in memory, for tests, benchmarks and memory:// databases.
 //
-// Keys are spread over kShards ordered maps by a hash of the key, each under its own mutex, so
-// that writers on different threads rarely meet (one map under one lock was the hottest spot of
-// the 10,000-insert benchmark: 50 threads queueing on a reader-writer lock). Point operations
-// lock one shard; list() locks every shard in index order and merges them, since S3 pages in
-// UTF-8 byte order across the whole key space.
+// Keys are spread over kShards shards by a hash of the key, each under its own mutex, so that
+// writers on different threads rarely meet (one map under one lock was the hottest spot of the
+// 10,000-insert benchmark: 50 threads queueing on a reader-writer lock).
+//
+// A shard has a hash index for the point operations (get/head/put/remove/copy: one hash, one or
+// two key compares, no allocation for a lookup) and an order that only list() needs, brought up
+// to date lazily, by list() itself:
+//  - `sorted`, the index's nodes in key order as of the last merge;
+//  - `recent`, the nodes created since, appended unsorted (a put of a new key pays no ordering);
+//    the next list() sorts what was appended since the list() before and merges it into the
+//    sorted part of `recent`, and merges `recent` into `sorted` only once it has grown past an
+//    eighth of it — so a scan that lists pages while writers insert pays for sorting the new
+//    keys, not a re-sort of everything per page;
+//  - a removed key stays in the index as a tombstone (no object) until the next merge, so that
+//    neither list points at a freed node; a re-created tombstone is revived in place.
+// list() locks every shard in index order and merges their orders (a heap of shard cursors),
+// since S3 pages in UTF-8 byte order across the whole key space. docs/performance.md
+// "MemoryClient index" has the measurements behind this.
 //
 // An object is one immutable block (metadata, body, ETag, type, time) behind a shared_ptr: a put
 // builds it before taking the lock, the lock only swaps a pointer, a reader copies the pointer
@@ -17,8 +30,9 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
+#include <functional>
 #include <mutex>
+#include <unordered_map>
 
 namespace s3db {
 namespace storage {
@@ -43,6 +57,151 @@ ObjectMeta meta_of(std::string_view key, const Stored& s, bool with_metadata) {
   if (with_metadata) m.metadata = s.metadata;
   return m;
 }
+
+// Transparent: a string_view finds a std::string key without building one.
+struct KeyHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+};
+
+struct Entry {
+  StoredPtr stored;  // null: a tombstone (removed; still named by the shard's `sorted` or `recent`)
+};
+using Index = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
+using Node = Index::value_type;  // its address is stable until it is erased (rehash keeps nodes)
+using NodeList = std::vector<Node*>;
+
+// Orders index nodes by key, and compares them with a bare key (lower_bound on a bound).
+struct ByKey {
+  using is_transparent = void;
+  bool operator()(const Node* a, const Node* b) const noexcept { return a->first < b->first; }
+  bool operator()(const Node* a, std::string_view b) const noexcept { return a->first < b; }
+  bool operator()(std::string_view a, const Node* b) const noexcept { return a < b->first; }
+};
+
+// Every node of `index` is named exactly once, by `sorted` or by `recent`; a removed key stays a
+// tombstone until the next merge, so that neither list ever points at a freed node.
+struct alignas(64) Shard {  // one cache line apart: the shards' mutexes never share one
+  std::mutex mu;
+  Index index;
+  NodeList sorted;                   // key order
+  NodeList recent;                   // created since the last merge: [0, recent_sorted) in key
+  std::size_t recent_sorted = 0;     // order, the rest in creation order
+  std::size_t dead = 0;              // tombstones in `sorted` and `recent`
+
+  // Lookup of a live object; null when missing or removed.
+  const StoredPtr* find(std::string_view key) const {
+    auto it = index.find(key);
+    return it == index.end() || !it->second.stored ? nullptr : &it->second.stored;
+  }
+
+  // Stores `s` under `key` (`it` = index.find(key)); returns the object it replaces.
+  StoredPtr store(Index::iterator it, std::string&& key, StoredPtr s) {
+    if (it == index.end()) {
+      recent.push_back(&*index.emplace(std::move(key), Entry{std::move(s)}).first);
+      return nullptr;
+    }
+    if (!it->second.stored) --dead;  // a tombstone revived: it keeps its place
+    return std::exchange(it->second.stored, std::move(s));
+  }
+
+  // Removes `key`; returns the removed object (null when there was none).
+  StoredPtr erase(std::string_view key) {
+    auto it = index.find(key);
+    if (it == index.end() || !it->second.stored) return nullptr;
+    StoredPtr old = std::move(it->second.stored);
+    ++dead;
+    // Bounds the tombstones' memory for a store that is written but never listed; amortised
+    // O(1) per remove, since it takes half the keys' removes to get here again.
+    if (dead > kMinMerge && dead > (sorted.size() + recent.size()) / 2) merge();
+    return old;
+  }
+
+  // Before a list(): puts `recent` in key order (sorting only what was created since the last
+  // list), then merges it into `sorted` and drops the tombstones once either has grown past an
+  // eighth of `sorted` — O(|sorted|) every |sorted|/8 changes, so amortised O(1) per change. A
+  // LIST between writes (a scan while writers insert) thus costs the new keys' sort, not a re-sort.
+  void order_for_list() {
+    sort_recent();
+    const std::size_t slack = std::max(kMinMerge, sorted.size() / 8);
+    if (recent.size() > slack || dead > slack) merge();
+  }
+
+  void merge() {
+    sort_recent();
+    NodeList out;
+    out.reserve(sorted.size() + recent.size() - dead);
+    auto keep = [&](Node* n) {
+      if (n->second.stored) out.push_back(n);
+      else index.erase(n->first);  // the tombstone's last reference goes with it
+    };
+    auto r = recent.begin();
+    for (Node* n : sorted) {
+      for (; r != recent.end() && (*r)->first < n->first; ++r) keep(*r);
+      keep(n);
+    }
+    for (; r != recent.end(); ++r) keep(*r);
+    sorted = std::move(out);
+    recent.clear();
+    recent_sorted = 0;
+    dead = 0;
+  }
+
+  static constexpr std::size_t kMinMerge = 256;
+
+ private:
+  void sort_recent() {
+    if (recent_sorted == recent.size()) return;
+    const auto mid = recent.begin() + static_cast<std::ptrdiff_t>(recent_sorted);
+    std::sort(mid, recent.end(), ByKey{});
+    std::inplace_merge(recent.begin(), mid, recent.end(), ByKey{});
+    recent_sorted = recent.size();
+  }
+};
+
+// One shard's live keys in order from a bound on: `sorted` merged with `recent`, tombstones
+// skipped. Valid while the shard's lock is held, after order_for_list(), with no change between.
+class ShardCursor {
+ public:
+  explicit ShardCursor(const Shard& shard) : sorted_(shard.sorted), recent_(shard.recent) {}
+
+  void seek(std::string_view bound, bool inclusive) {
+    sorted_.seek(bound, inclusive);
+    recent_.seek(bound, inclusive);
+  }
+  // The current key; null at the end.
+  const std::string* key() const noexcept {
+    const std::string* s = sorted_.key();
+    const std::string* r = recent_.key();
+    if (s == nullptr) return r;
+    return r == nullptr || *s < *r ? s : r;
+  }
+  void advance() {
+    if (sorted_.key() == key()) sorted_.advance();
+    else recent_.advance();
+  }
+
+ private:
+  struct Run {  // one sorted NodeList
+    explicit Run(const NodeList& l) : list(&l), at(l.end()) {}
+    void seek(std::string_view bound, bool inclusive) {
+      at = inclusive ? std::lower_bound(list->begin(), list->end(), bound, ByKey{})
+                     : std::upper_bound(list->begin(), list->end(), bound, ByKey{});
+      skip_dead();
+    }
+    const std::string* key() const noexcept { return at == list->end() ? nullptr : &(*at)->first; }
+    void advance() {
+      ++at;
+      skip_dead();
+    }
+    void skip_dead() {
+      while (at != list->end() && !(*at)->second.stored) ++at;
+    }
+    const NodeList* list;
+    NodeList::const_iterator at;
+  };
+  Run sorted_, recent_;
+};
 
 class MemoryClient final : public StorageClient {
  public:
@@ -75,17 +234,14 @@ class MemoryClient final : public StorageClient {
     StoredPtr replaced;  // freed after the lock is released
     {
       std::lock_guard lock(shard.mu);
-      auto it = shard.objects.find(req.key);
-      S3DB_RETURN_IF_ERROR(check_put_conditions(req, it == shard.objects.end() ? nullptr : &it->second->etag));
+      auto it = shard.index.find(req.key);
+      const bool exists = it != shard.index.end() && it->second.stored;
+      S3DB_RETURN_IF_ERROR(check_put_conditions(req, exists ? &it->second.stored->etag : nullptr));
       // From here on the put succeeds: the request's bytes may move into the stored object.
       s->body = std::move(req.body);
       s->content_type = std::move(req.content_type);
       if (!lowered) s->metadata = std::move(req.metadata);
-      if (it == shard.objects.end()) {
-        shard.objects.emplace(std::move(req.key), std::move(s));
-      } else {
-        replaced = std::exchange(it->second, std::move(s));
-      }
+      replaced = shard.store(it, std::move(req.key), std::move(s));
     }
     return result;
   }
@@ -152,8 +308,7 @@ class MemoryClient final : public StorageClient {
     StoredPtr replaced;
     {
       std::lock_guard lock(shard.mu);
-      auto [it, inserted] = shard.objects.try_emplace(req.dest_key);
-      replaced = std::exchange(it->second, std::move(s));
+      replaced = shard.store(shard.index.find(req.dest_key), std::string(req.dest_key), std::move(s));
     }
     return result;
   }
@@ -162,28 +317,19 @@ class MemoryClient final : public StorageClient {
     S3DB_RETURN_IF_ERROR(check_cancelled(ctx));
     // Every shard locked (in index order, the only order anyone takes several): one snapshot.
     std::array<std::unique_lock<std::mutex>, kShards> locks;
-    for (std::size_t i = 0; i < kShards; ++i) locks[i] = std::unique_lock(shards_[i].mu);
-    // The smallest key ≥ (or >) bound over all shards; it points into a map node, stable while
-    // the locks are held.
-    const std::string* last = nullptr;
-    NextKey next = [this, &last](std::string_view bound, bool inclusive) -> std::optional<std::string_view> {
-      last = nullptr;
-      for (Shard& shard : shards_) {
-        auto it = inclusive ? shard.objects.lower_bound(bound) : shard.objects.upper_bound(bound);
-        if (it != shard.objects.end() && (last == nullptr || it->first < *last)) last = &it->first;
-      }
-      if (last == nullptr) return std::nullopt;
-      return std::string_view(*last);
-    };
+    for (std::size_t i = 0; i < kShards; ++i) {
+      locks[i] = std::unique_lock(shards_[i].mu);
+      shards_[i].order_for_list();
+    }
+    ShardMerge merge(shards_);
+    NextKey next = [&merge](std::string_view bound, bool inclusive) { return merge.next(bound, inclusive); };
     auto keys = paginate(req, next);
     if (!keys.ok()) return keys.status();
     ListPage page;
     page.objects.reserve(keys->keys.size());
     for (auto& k : keys->keys) {
-      const Shard& shard = shard_of(k);
-      const Stored& s = *shard.objects.find(k)->second;
       // List entries carry no user metadata (like S3's ListObjectsV2).
-      page.objects.push_back(meta_of(k, s, /*with_metadata=*/false));
+      page.objects.push_back(meta_of(k, **shard_of(k).find(k), /*with_metadata=*/false));
     }
     page.common_prefixes = std::move(keys->common_prefixes);
     page.next_continuation_token = std::move(keys->next_continuation_token);
@@ -194,9 +340,44 @@ class MemoryClient final : public StorageClient {
  private:
   static constexpr std::size_t kShards = 16;
 
-  struct alignas(64) Shard {  // one cache line apart: the shards' mutexes never share one
-    std::mutex mu;
-    std::map<std::string, StoredPtr, std::less<>> objects;
+  // All shards' keys in one order: a min-heap of shard cursors. paginate() asks for the key after
+  // the one just returned most of the time, which only advances the top cursor (O(log kShards));
+  // any other bound (a start, a skipped common prefix) seeks every cursor again.
+  class ShardMerge {
+   public:
+    explicit ShardMerge(const std::array<Shard, kShards>& shards) {
+      cursors_.reserve(kShards);
+      for (const Shard& s : shards) cursors_.emplace_back(s);
+    }
+
+    std::optional<std::string_view> next(std::string_view bound, bool inclusive) {
+      if (last_ != nullptr && !inclusive && bound == *last_) {
+        std::pop_heap(heap_.begin(), heap_.end(), later_);
+        cursors_[heap_.back()].advance();
+        if (cursors_[heap_.back()].key() == nullptr) heap_.pop_back();
+        else std::push_heap(heap_.begin(), heap_.end(), later_);
+      } else {
+        heap_.clear();
+        for (std::size_t i = 0; i < cursors_.size(); ++i) {
+          cursors_[i].seek(bound, inclusive);
+          if (cursors_[i].key() != nullptr) heap_.push_back(i);
+        }
+        std::make_heap(heap_.begin(), heap_.end(), later_);
+      }
+      last_ = heap_.empty() ? nullptr : cursors_[heap_.front()].key();
+      if (last_ == nullptr) return std::nullopt;
+      return std::string_view(*last_);
+    }
+
+   private:
+    std::vector<ShardCursor> cursors_;
+    std::vector<std::size_t> heap_;  // indexes of the cursors not at their end
+    const std::string* last_ = nullptr;
+    struct Later {  // the heap's order: cursor a's key after b's (std heaps keep the largest on top)
+      const std::vector<ShardCursor>* cursors;
+      bool operator()(std::size_t a, std::size_t b) const { return *(*cursors)[b].key() < *(*cursors)[a].key(); }
+    };
+    Later later_{&cursors_};
   };
 
   static std::size_t shard_index(std::string_view key) noexcept {
@@ -206,23 +387,19 @@ class MemoryClient final : public StorageClient {
     return (h ^ (h >> 32)) % kShards;
   }
   Shard& shard_of(std::string_view key) noexcept { return shards_[shard_index(key)]; }
-  const Shard& shard_of(std::string_view key) const noexcept { return shards_[shard_index(key)]; }
 
   StoredPtr find(std::string_view key) {
     Shard& shard = shard_of(key);
     std::lock_guard lock(shard.mu);
-    auto it = shard.objects.find(key);
-    return it == shard.objects.end() ? nullptr : it->second;
+    const StoredPtr* s = shard.find(key);
+    return s == nullptr ? nullptr : *s;
   }
 
   void erase(std::string_view key) {
     Shard& shard = shard_of(key);
     StoredPtr old;  // freed after the lock is released
     std::lock_guard lock(shard.mu);
-    auto it = shard.objects.find(key);
-    if (it == shard.objects.end()) return;
-    old = std::move(it->second);
-    shard.objects.erase(it);
+    old = shard.erase(key);
   }
 
   static Status not_found(std::string_view op, std::string_view key) {
