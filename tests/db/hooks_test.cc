@@ -433,6 +433,7 @@ TEST_P(HooksTest, AListenerHoldingTheLastHandleCanRemoveItself) {
     std::shared_ptr<HookId> id;
     void operator()(const ResourceEvent&) { r.remove_hook(*id); }
   };
+  const long client_refs = client_.use_count();
   {
     auto db = Database::open(client_, options());
     ASSERT_TRUE(db.ok());
@@ -444,6 +445,13 @@ TEST_P(HooksTest, AListenerHoldingTheLastHandleCanRemoveItself) {
     ASSERT_TRUE(r.insert({{"id", "a"}, {"name", "A"}}).ok());
   }  // our handles go; the listener's remains
   EXPECT_TRUE(gone->wait()) << "the listener (and the last handle it held) was never released";
+  // The Database goes on the (detached) dispatcher thread, which may still be finishing its
+  // release: wait until it let go of the Client, so that the Client (its pool threads, and with
+  // them the TLS library's per-thread state) is released here, before the process exits.
+  for (int i = 0; i < 3000 && client_.use_count() > client_refs; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(client_.use_count(), client_refs) << "the released Database still holds its Client";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HooksTest, ::testing::Values("memory", "file", "rgw"), backend_name);
