@@ -263,7 +263,9 @@ class Resource {
   //   one record may arrive in either order). A slow listener never blocks writes: past
   //   DatabaseOptions::event_queue_capacity waiting events (default 10,000) new ones are dropped
   //   and counted in events_dropped(). A listener that throws is ignored. When the last handle of
-  //   the Database goes, the queued events are still delivered (its release waits for them).
+  //   the Database goes, the queued events are still delivered (its release waits for them);
+  //   when it goes inside a listener, the release ends on the dispatcher thread after the
+  //   listener returns (a program that exits at that moment may cut it short).
   // - remove_hook(id): false when unknown. A removed listener is not running when remove_hook
   //   returns (unless called from a listener) and is never called again; a removed hook may
   //   still run in calls submitted before. A hook or listener that captures a Resource or Database
