@@ -102,9 +102,11 @@ SharedLimitState SharedLimit::stats() const {
 }
 
 void SharedLimit::set_cap(int n) {
+  {  // first: an op the new cap lets run may finish, and its caller read stats(), before we return
+    std::lock_guard<std::mutex> g(mu_);
+    stats_.held = static_cast<int>(ids_.size());
+  }
   pool_.set_cap(n);
-  std::lock_guard<std::mutex> g(mu_);
-  stats_.held = static_cast<int>(ids_.size());
 }
 
 void SharedLimit::kick() {
