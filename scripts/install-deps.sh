@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 build_pkgs=(build-essential cmake pkg-config g++ libssl-dev libcurl4-openssl-dev libpugixml-dev
-  nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libhiredis-dev libpcre2-dev libgtest-dev libgmock-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libhiredis-dev libpcre2-dev libsimdjson-dev libgtest-dev libgmock-dev
   librapidcheck-dev libbenchmark-dev prometheus-cpp-dev)
 test_pkgs=(radosgw ceph-mon ceph-osd ceph-common haproxy lua5.3 redis-server awscli curl openssl procps
   iproute2)

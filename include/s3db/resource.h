@@ -309,6 +309,24 @@ class Resource {
   Future<nlohmann::json> restore_async(nlohmann::json doc, IfExists if_exists = IfExists::kFail,
                                        OpOptions options = {});
 
+  // Writes from JSON text: insert() and restore() of the document in `text` (one JSON object,
+  // UTF-8), read, validated and encoded in one pass (simdjson On-Demand): no nlohmann::json of the
+  // document is built or freed. Same rules, same errors (every failing field named), same stored
+  // bytes as insert(nlohmann::json::parse(text)) / restore(...); a text that is not one JSON
+  // object is InvalidArgument "not valid JSON: <position>". Returns the record's id. Resources
+  // with hooks or partitions (both work on the document), texts that break a rule (the error
+  // names every field) and a few rare shapes (a key given twice, an integer beyond 64 bits) go
+  // through a parsed json instead: the same result, without the saving. docs/database.md,
+  // "Inserting from JSON text". The sync forms copy `text` into the op; the async forms take it.
+  Result<std::string> insert_json(std::string_view text, OpOptions options = {});
+  Future<std::string> insert_json_async(std::string text, OpOptions options = {});
+  Result<std::string> restore_json(std::string_view text, IfExists if_exists = IfExists::kFail,
+                                   OpOptions options = {});
+  Future<std::string> restore_json_async(std::string text, IfExists if_exists = IfExists::kFail,
+                                         OpOptions options = {});
+  // insert_json returning the stored document, like insert(): it parses the text into a json.
+  Result<nlohmann::json> insert_json_document(std::string_view text, OpOptions options = {});
+
   // Binary content: one opaque body per record (an image, a PDF...), stored at its own key beside
   // the record (docs/storage-format.md), so it never mixes with the record's own body (body-only,
   // body-overflow) and list/page/count/query never see it. One pool op per call; ids are checked
@@ -339,6 +357,9 @@ class Resource {
 
   // Bulk calls with backpressure; per-item results in input order.
   BulkResult insert_many(std::vector<nlohmann::json> docs, BulkOptions options = {});
+  // insert_json of every text (one JSON object each): ItemResult::id is the record's id and
+  // ItemResult::document stays null. The texts are read while the call runs.
+  BulkResult insert_many_json(const std::vector<std::string_view>& texts, BulkOptions options = {});
   BulkResult get_many(const std::vector<std::string>& ids, BulkOptions options = {});
   BulkResult remove_many(const std::vector<std::string>& ids, BulkOptions options = {});
 

@@ -47,14 +47,6 @@ Result<Layout> make_layout(std::string resource, int version, const Schema& sche
 
 namespace {
 
-// One encoded field before placement: `raw` views `owned` or a string inside the document.
-struct Field {
-  std::string_view key;
-  std::string owned;
-  std::string_view raw;
-  FieldType type;
-};
-
 // Associated data of a sealed secret: the place it belongs to. Format 2 binds the record id too
 // (NUL-separated: resource names and ids cannot hold a NUL, so the parts cannot be shifted);
 // format 1, written before, bound only "<resource>/<attribute>".
@@ -74,16 +66,17 @@ std::string secret_aad(const Layout& l, const Slot& s, std::string_view id, bool
 
 // An integer field as int64: validation refuses what does not fit, this refuses it again (no
 // silent wrap of 2^64-1 to -1, no undefined cast of 1e19).
-std::optional<std::int64_t> as_int64(const json& v) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
-    return static_cast<std::int64_t>(u);
+std::optional<std::int64_t> as_int64(const Scalar& v) {
+  switch (v.kind) {
+    case Scalar::Kind::kUnsigned:
+      if (v.u > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+      return static_cast<std::int64_t>(v.u);
+    case Scalar::Kind::kSigned: return v.i;
+    case Scalar::Kind::kFloat:
+      if (!(v.d >= -9223372036854775808.0 && v.d < 9223372036854775808.0)) return std::nullopt;
+      return static_cast<std::int64_t>(v.d);
+    default: return std::nullopt;
   }
-  if (v.is_number_integer()) return v.get<std::int64_t>();
-  const double d = v.get<double>();
-  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return std::nullopt;
-  return static_cast<std::int64_t>(d);
 }
 
 void append_chars(std::string& out, double v) {
@@ -92,15 +85,17 @@ void append_chars(std::string& out, double v) {
   out.append(buf, r.ptr);
 }
 
-Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretBox* box,
-                    std::string_view id, Field& f) {
+}  // namespace
+
+Status encode_scalar(const Slot& s, const Scalar& v, const Layout& l, const SecretBox* box, std::string_view id,
+                     Field& f) {
   switch (s.type) {
     case FieldType::kString: case FieldType::kEmail: case FieldType::kUrl: case FieldType::kDate:
-      if (v.is_string()) {
-        f.raw = v.get_ref<const std::string&>();
+      if (v.kind == Scalar::Kind::kString) {
+        f.raw = v.str;
         return Status::OK();
       }
-      dump_json(v, f.owned);  // kept unknown shapes (should not happen after validation)
+      dump_scalar(v, f.owned);  // kept unknown shapes (should not happen after validation)
       break;
     case FieldType::kInteger: {
       const auto n = as_int64(v);
@@ -109,30 +104,40 @@ Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretB
       break;
     }
     case FieldType::kNumber:
-      if (v.is_number_unsigned()) f.owned = std::to_string(v.get<std::uint64_t>());
-      else if (v.is_number_integer()) f.owned = std::to_string(v.get<std::int64_t>());
-      else append_chars(f.owned, v.get<double>());
+      if (v.kind == Scalar::Kind::kUnsigned) f.owned = std::to_string(v.u);
+      else if (v.kind == Scalar::Kind::kSigned) f.owned = std::to_string(v.i);
+      else append_chars(f.owned, v.d);
       break;
     case FieldType::kBoolean:
-      f.owned = v.get<bool>() ? "1" : "0";
+      f.owned = v.b ? "1" : "0";
       break;
     case FieldType::kSecret: {
       if (box == nullptr) {
         return Status::InvalidArgument("encode " + l.resource,
                                        "attribute " + s.name + " is secret: open the database with a passphrase");
       }
-      auto sealed = box->seal(v.get_ref<const std::string&>(), secret_aad(l, s, id, true));
+      auto sealed = box->seal(v.str, secret_aad(l, s, id, true));
       if (!sealed.ok()) return sealed.status();
       f.owned = kSecretV2Prefix;
       f.owned += *sealed;
       break;
     }
     default:
-      dump_json(v, f.owned);
+      dump_scalar(v, f.owned);
   }
   f.raw = f.owned;
   return Status::OK();
 }
+
+Status encode_value(const Slot& s, const json& v, const Layout& l, const SecretBox* box, std::string_view id,
+                    Field& f) {
+  if (v.is_string() || v.is_number() || v.is_boolean()) return encode_scalar(s, scalar_of(v), l, box, id, f);
+  dump_json(v, f.owned);
+  f.raw = f.owned;
+  return Status::OK();
+}
+
+namespace {
 
 std::size_t cost(const Field& f) { return f.key.size() + escaped_size(f.raw, true); }
 
@@ -228,7 +233,11 @@ Result<Encoded> encode(const json& doc, const Layout& layout, MetadataBudget beh
     dump_json(extra, f.owned);
     f.raw = f.owned;
   }
+  return place(fields, layout, behavior, write.stamp);
+}
 
+Result<Encoded> place(std::vector<Field>& fields, const Layout& layout, MetadataBudget behavior,
+                      const WriteStamp& stamp) {
   Encoded out;
   const std::size_t version_cost = kVersionKey.size() + layout.version_text.size();
   std::size_t total = version_cost;
@@ -238,7 +247,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, MetadataBudget beh
 
   if (total <= kMaxMetadataBytes && behavior != MetadataBudget::kBodyOnly) {
     for (Field& f : fields) take_meta(out.metadata, f);
-    out.body = bare_body(write.stamp);
+    out.body = bare_body(stamp);
     return out;
   }
   std::vector<const Field*> in_body;
@@ -288,7 +297,7 @@ Result<Encoded> encode(const json& doc, const Layout& layout, MetadataBudget beh
       break;
     }
   }
-  out.body = in_body.empty() ? bare_body(write.stamp) : body_of(in_body, write.stamp);
+  out.body = in_body.empty() ? bare_body(stamp) : body_of(in_body, stamp);
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <s3db/status.h>
 #include <s3db/storage_client.h>
 
+#include "db/scalar.h"
 #include "db/stamp.h"
 
 #include <nlohmann/json.hpp>
@@ -72,6 +73,28 @@ struct RecordBinding {
 // passphrase (`box` null). The 2 KB budget counts what S3 receives (metadata_value_size()).
 Result<Encoded> encode(const nlohmann::json& doc, const Layout& layout, MetadataBudget behavior,
                        const SecretBox* box, RecordBinding write);
+
+// ---- The parts of encode(), for insert_json's one-pass encoder (db/text_record.h) ----------
+
+// One encoded field before placement: `raw` views `owned` or a string that outlives placement.
+struct Field {
+  std::string_view key;  // the slot's short key (or kExtraKey)
+  std::string owned;
+  std::string_view raw;
+  FieldType type;
+};
+
+// The value of slot `s` (validated) into `f.raw` (a view of a string value, or f.owned). A
+// string, number or boolean given as a Scalar is encoded exactly as the same value parsed.
+Status encode_scalar(const Slot& s, const Scalar& v, const Layout& l, const SecretBox* box, std::string_view id,
+                     Field& f);
+Status encode_value(const Slot& s, const nlohmann::json& v, const Layout& l, const SecretBox* box,
+                    std::string_view id, Field& f);
+
+// Places encoded `fields` (slot order, then the kept unknown attributes under kExtraKey) in the
+// metadata and the body, as `behavior` says: the second half of encode().
+Result<Encoded> place(std::vector<Field>& fields, const Layout& layout, MetadataBudget behavior,
+                      const WriteStamp& stamp);
 
 // Schema version stored in a record's metadata; 0 when absent or malformed.
 int stored_version(const Metadata& metadata) noexcept;

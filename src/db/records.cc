@@ -133,15 +133,19 @@ Result<PutRequest> prepare_put(Resource::State& rs, const Runtime& rt, json& doc
       std::string("write ") + rt.def.name + "/" + std::string(id)));
   auto enc = encode(doc, *rt.layout, rt.def.behavior, rs.db->box.get(), RecordBinding{id, stamp});
   if (!enc.ok()) return enc.status();
-  if (enc->moved_to_body) {
+  return record_put(rt, id, std::move(enc).value());
+}
+
+PutRequest record_put(const Runtime& rt, std::string_view id, Encoded enc) {
+  if (enc.moved_to_body) {
     spdlog::warn("s3db: record {}/{} does not fit 2 KB of metadata; stored in the body (behavior user-managed)",
                  rt.def.name, id);
   }
   PutRequest put;
   put.key = data_key(rt, id);
-  put.metadata = std::move(enc->metadata);
-  if (!enc->body.empty()) {
-    put.body = std::move(enc->body);
+  put.metadata = std::move(enc.metadata);
+  if (!enc.body.empty()) {
+    put.body = std::move(enc.body);
     put.content_type = "application/json";
   }
   return put;

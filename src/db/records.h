@@ -53,6 +53,9 @@ Result<Stored> read_record(Resource::State& rs, std::string_view id, OpContext& 
 Result<PutRequest> prepare_put(Resource::State& rs, const Runtime& rt, nlohmann::json& doc, std::string_view id,
                                const WriteStamp& stamp);
 
+// The PUT of record `id` encoded as `enc` (what prepare_put ends with).
+PutRequest record_put(const Runtime& rt, std::string_view id, Encoded enc);
+
 // After a write or delete of record `id` whose references were `before` and are now `now`:
 // writes the missing references of `now` and removes those of `before` no longer present. When it
 // removed any, it reads the record back and writes the references of what is stored (and removes

@@ -8,6 +8,7 @@
 #include "db/records.h"
 #include "db/state.h"
 #include "db/record_write.h"
+#include "db/text_write.h"
 
 namespace s3db {
 
@@ -74,21 +75,20 @@ struct ForgetsReads {
 
 // Every record write is one RecordWrite op; its budget is what the pool will still do for it
 // (db/write_loop.h), so it is built from the same effective options the pool receives.
-template <class... Args>
-Result<json> write_sync(const StatePtr& rs, OpOptions options, Args&&... args) {
+// (Op: RecordWrite, or TextWrite for a document given as JSON text.)
+template <class Op = RecordWrite, class... Args>
+auto write_sync(const StatePtr& rs, OpOptions options, Args&&... args) {
   Client& c = rs->client();
   OpOptions o = c.effective(std::move(options));
-  ForgetsReads<RecordWrite> op{RecordWrite(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)),
-                               &c.pool()};
+  ForgetsReads<Op> op{Op(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)), &c.pool()};
   return c.pool().run(std::move(op), std::move(o));
 }
 
-template <class... Args>
-Future<json> write_async(const StatePtr& rs, OpOptions options, Args&&... args) {
+template <class Op = RecordWrite, class... Args>
+auto write_async(const StatePtr& rs, OpOptions options, Args&&... args) {
   Client& c = rs->client();
   OpOptions o = c.effective(std::move(options));
-  ForgetsReads<RecordWrite> op{RecordWrite(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)),
-                               &c.pool()};
+  ForgetsReads<Op> op{Op(rs, std::forward<Args>(args)..., db::AttemptBudget::of(c.pool(), o)), &c.pool()};
   return c.pool().submit(std::move(op), std::move(o));
 }
 
@@ -177,6 +177,28 @@ const std::vector<PartitionConfig>& Resource::partitions() const noexcept {
   return state_->runtime()->def.partitions;
 }
 
+
+Result<std::string> Resource::insert_json(std::string_view text, OpOptions options) {
+  return write_sync<db::TextWrite>(state_, std::move(options), WriteKind::kInsert, std::string(text));
+}
+
+Future<std::string> Resource::insert_json_async(std::string text, OpOptions options) {
+  return write_async<db::TextWrite>(state_, std::move(options), WriteKind::kInsert, std::move(text));
+}
+
+Result<std::string> Resource::restore_json(std::string_view text, IfExists if_exists, OpOptions options) {
+  return write_sync<db::TextWrite>(state_, std::move(options), restore_kind(if_exists), std::string(text));
+}
+
+Future<std::string> Resource::restore_json_async(std::string text, IfExists if_exists, OpOptions options) {
+  return write_async<db::TextWrite>(state_, std::move(options), restore_kind(if_exists), std::move(text));
+}
+
+Result<json> Resource::insert_json_document(std::string_view text, OpOptions options) {
+  auto doc = db::parse_document(text, WriteKind::kInsert, name());
+  if (!doc.ok()) return doc.status();
+  return insert(std::move(doc).value(), std::move(options));
+}
 
 Result<json> Resource::insert(json doc, OpOptions options) {
   return write_sync(state_, std::move(options), WriteKind::kInsert, std::move(doc));

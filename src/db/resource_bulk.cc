@@ -39,6 +39,9 @@ BulkResult run_bulk(Client& c, std::size_t n, const BulkOptions& o, Submit submi
     auto r = fut.get();
     if constexpr (std::is_void_v<T>) {
       item.status = std::move(r);
+    } else if constexpr (std::is_same_v<T, std::string>) {  // an id
+      if (r.ok()) item.id = std::move(r).value();
+      else item.status = r.status();
     } else {
       if (r.ok()) {
         if (r->is_object() && r->contains("id") && (*r)["id"].is_string()) item.id = (*r)["id"].template get<std::string>();
@@ -74,6 +77,14 @@ BulkResult Resource::insert_many(std::vector<json> docs, BulkOptions options) {
         auto it = docs[i].is_object() ? docs[i].find("id") : docs[i].end();
         return it != docs[i].end() && it->is_string() ? it->template get<std::string>() : std::string();
       });
+}
+
+BulkResult Resource::insert_many_json(const std::vector<std::string_view>& texts, BulkOptions options) {
+  Client& c = state_->client();
+  return run_bulk<std::string>(
+      c, texts.size(), options,
+      [&](std::size_t i) { return insert_json_async(std::string(texts[i]), options.op); },
+      [](std::size_t) { return std::string(); });  // known once written (a failed item: empty)
 }
 
 BulkResult Resource::get_many(const std::vector<std::string>& ids, BulkOptions options) {

@@ -79,14 +79,31 @@ std::string fmt_num(double v) {
 }
 
 // Integers are stored as 64-bit signed: 2^64-1 (parsed as unsigned) or 1e19 (a float) do not fit.
-bool fits_int64(const json& v) {
-  if (v.is_number_unsigned()) return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX);
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    return d >= -9223372036854775808.0 && d < 9223372036854775808.0;
-  }
+bool fits_int64(const Scalar& v) {
+  if (v.kind == Scalar::Kind::kUnsigned) return v.u <= static_cast<std::uint64_t>(INT64_MAX);
+  if (v.kind == Scalar::Kind::kFloat) return v.d >= -9223372036854775808.0 && v.d < 9223372036854775808.0;
   return true;
 }
+
+// A number or boolean as a json value: no allocation (strings are compared apart).
+json json_of(const Scalar& v) {
+  switch (v.kind) {
+    case Scalar::Kind::kSigned: return json(v.i);
+    case Scalar::Kind::kUnsigned: return json(v.u);
+    case Scalar::Kind::kFloat: return json(v.d);
+    case Scalar::Kind::kBool: return json(v.b);
+    case Scalar::Kind::kString: break;
+  }
+  return json();
+}
+
+// json's own equality (numbers of different classes compare by value), without a string copy.
+bool equals(const json& e, const Scalar& v) {
+  if (v.kind == Scalar::Kind::kString) return e.is_string() && e.get_ref<const std::string&>() == v.str;
+  return !e.is_string() && e == json_of(v);
+}
+
+bool is_scalar(const json& v) { return v.is_string() || v.is_number() || v.is_boolean(); }
 
 // Where a value sits, as a chain of links on the stack: the path text is built only when an
 // error is reported, so the valid path allocates nothing.
@@ -121,25 +138,13 @@ struct Checker {
   }
 
   void field(const FieldRule& r, json& v, const Path& at) {
-    if (!value_has_type(r.type, v)) {
-      // An item of the wrong type keeps the items:<type> rule of the string form.
-      add(at, std::string(at.item ? "items:" : "type:") + std::string(field_type_name(r.type)));
-      return;
+    if (is_scalar(v)) return scalar(r, scalar_of(v), at);
+    if (!type_ok(r, value_has_type(r.type, v), at)) return;
+    if (r.min || r.max) {
+      if (v.is_array()) bounds(r, static_cast<double>(v.size()), at);
     }
-    if (r.type == FieldType::kInteger && !fits_int64(v)) {
-      add(at, "range:int64");  // stored as int64: never silently rewritten
-      return;
-    }
-    bounds(r, v, at);
     if (!r.enum_values.empty() && std::find(r.enum_values.begin(), r.enum_values.end(), v) == r.enum_values.end()) {
       add(at, "enum");
-    }
-    if (r.matcher && v.is_string()) {
-      switch (r.matcher->search(v.get_ref<const std::string&>())) {
-        case CompiledPattern::Match::kYes: break;
-        case CompiledPattern::Match::kNo: add(at, "pattern"); break;
-        case CompiledPattern::Match::kLimit: add(at, "pattern:limit"); break;
-      }
     }
     if (v.is_array()) {
       if (r.unique) unique(v, at);
@@ -150,18 +155,42 @@ struct Checker {
     if (r.type == FieldType::kObject && !r.children.empty()) object(r.children, v, &at, false);
   }
 
-  void bounds(const FieldRule& r, const json& v, const Path& at) {
-    if (!r.min && !r.max) return;
-    double size = 0;
-    if (v.is_string()) {
-      size = static_cast<double>(encoding::utf8_length(v.get_ref<const std::string&>()));
-    } else if (v.is_number()) {
-      size = v.get<double>();
-    } else if (v.is_array()) {
-      size = static_cast<double>(v.size());
-    } else {
+  // The rules of a string, number or boolean: one implementation for parsed values and for the
+  // scalars of insert_json's reader.
+  void scalar(const FieldRule& r, const Scalar& v, const Path& at) {
+    if (!type_ok(r, value_has_type(r.type, v), at)) return;
+    if (r.type == FieldType::kInteger && !fits_int64(v)) {
+      add(at, "range:int64");  // stored as int64: never silently rewritten
       return;
     }
+    if (r.min || r.max) {
+      if (v.kind == Scalar::Kind::kString) {
+        bounds(r, static_cast<double>(encoding::utf8_length(v.str)), at);
+      } else if (v.is_number()) {
+        bounds(r, v.as_double(), at);
+      }
+    }
+    if (!r.enum_values.empty() &&
+        std::none_of(r.enum_values.begin(), r.enum_values.end(), [&](const json& e) { return equals(e, v); })) {
+      add(at, "enum");
+    }
+    if (r.matcher && v.kind == Scalar::Kind::kString) {
+      switch (r.matcher->search(v.str)) {
+        case CompiledPattern::Match::kYes: break;
+        case CompiledPattern::Match::kNo: add(at, "pattern"); break;
+        case CompiledPattern::Match::kLimit: add(at, "pattern:limit"); break;
+      }
+    }
+  }
+
+  bool type_ok(const FieldRule& r, bool has_type, const Path& at) {
+    // An item of the wrong type keeps the items:<type> rule of the string form.
+    if (!has_type) add(at, std::string(at.item ? "items:" : "type:") + std::string(field_type_name(r.type)));
+    return has_type;
+  }
+
+  // min/max of a string's length in code points, a number's value or an array's size.
+  void bounds(const FieldRule& r, double size, const Path& at) {
     if (r.min && size < *r.min) add(at, "min:" + fmt_num(*r.min));
     if (r.max && size > *r.max) add(at, "max:" + fmt_num(*r.max));
   }
@@ -223,23 +252,46 @@ bool is_reserved_attribute(std::string_view name) noexcept {
   return name == "id" || name == "createdAt" || name == "updatedAt";
 }
 
-bool value_has_type(FieldType t, const json& v) {
+bool value_has_type(FieldType t, const Scalar& v) {
+  const bool str = v.kind == Scalar::Kind::kString;
   switch (t) {
-    case FieldType::kString: case FieldType::kSecret: return v.is_string();
+    case FieldType::kString: case FieldType::kSecret: return str;
     case FieldType::kNumber: return v.is_number();
     case FieldType::kInteger:
-      return v.is_number_integer() ||
-             (v.is_number_float() && std::isfinite(v.get<double>()) &&
-              v.get<double>() == std::floor(v.get<double>()));
-    case FieldType::kBoolean: return v.is_boolean();
-    case FieldType::kEmail: return v.is_string() && valid_email(v.get_ref<const std::string&>());
-    case FieldType::kUrl: return v.is_string() && valid_url(v.get_ref<const std::string&>());
-    case FieldType::kDate: return v.is_string() && valid_date(v.get_ref<const std::string&>());
-    case FieldType::kArray: return v.is_array();
-    case FieldType::kObject: return v.is_object();
+      return v.kind == Scalar::Kind::kSigned || v.kind == Scalar::Kind::kUnsigned ||
+             (v.kind == Scalar::Kind::kFloat && std::isfinite(v.d) && v.d == std::floor(v.d));
+    case FieldType::kBoolean: return v.kind == Scalar::Kind::kBool;
+    case FieldType::kEmail: return str && valid_email(v.str);
+    case FieldType::kUrl: return str && valid_url(v.str);
+    case FieldType::kDate: return str && valid_date(v.str);
+    case FieldType::kArray: case FieldType::kObject: return false;
     case FieldType::kJson: case FieldType::kAny: return true;
   }
   return false;
+}
+
+bool value_has_type(FieldType t, const json& v) {
+  if (is_scalar(v)) return value_has_type(t, scalar_of(v));
+  switch (t) {
+    case FieldType::kArray: return v.is_array();
+    case FieldType::kObject: return v.is_object();
+    case FieldType::kJson: case FieldType::kAny: return true;
+    default: return false;
+  }
+}
+
+bool value_passes(const FieldRule& r, const Scalar& v) {
+  std::vector<FieldError> errors;  // allocates only when there is one
+  Checker c{UnknownAttributes::kKeep, false, errors};
+  c.scalar(r, v, Path{nullptr, r.name});
+  return errors.empty();
+}
+
+bool value_passes(const FieldRule& r, json& v, UnknownAttributes unknown) {
+  std::vector<FieldError> errors;
+  Checker c{unknown, false, errors};
+  c.field(r, v, Path{nullptr, r.name});
+  return errors.empty();
 }
 
 void check_document(const std::vector<FieldRule>& rules, json& doc, UnknownAttributes unknown, bool partial,

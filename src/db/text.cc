@@ -204,9 +204,7 @@ std::string key_segment(std::string_view v) {
   return encoding::percent_encode(v, kSegmentBytes);
 }
 
-namespace {
-
-void dump_string(const std::string& s, std::string& out) {
+void dump_string(std::string_view s, std::string& out) {
   out += '"';
   bool ascii = true;
   for (char ch : s) {
@@ -231,8 +229,10 @@ void dump_string(const std::string& s, std::string& out) {
   }
   out += '"';
   // Same contract as dump(): invalid UTF-8 is an error (nlohmann's type_error 316), not data.
-  if (!ascii && !encoding::valid_utf8(s)) (void)nlohmann::json(s).dump();
+  if (!ascii && !encoding::valid_utf8(s)) (void)nlohmann::json(std::string(s)).dump();
 }
+
+namespace {
 
 template <typename T>
 void dump_number(T v, std::string& out) {
@@ -243,22 +243,29 @@ void dump_number(T v, std::string& out) {
 
 }  // namespace
 
+void dump_scalar(const Scalar& v, std::string& out) {
+  switch (v.kind) {
+    case Scalar::Kind::kBool: out += v.b ? "true" : "false"; return;
+    case Scalar::Kind::kSigned: dump_number(v.i, out); return;
+    case Scalar::Kind::kUnsigned: dump_number(v.u, out); return;
+    case Scalar::Kind::kFloat: {
+      if (!std::isfinite(v.d)) { out += "null"; return; }  // as dump(): JSON has no NaN/inf
+      const std::size_t start = out.size();
+      dump_number(v.d, out);
+      if (out.find_first_of(".e", start) == std::string::npos) out += ".0";
+      return;
+    }
+    case Scalar::Kind::kString: dump_string(v.str, out); return;
+  }
+}
+
 void dump_json(const nlohmann::json& v, std::string& out) {
   using T = nlohmann::json::value_t;
   switch (v.type()) {
     case T::null: out += "null"; return;
-    case T::boolean: out += v.get<bool>() ? "true" : "false"; return;
-    case T::number_integer: dump_number(v.get<std::int64_t>(), out); return;
-    case T::number_unsigned: dump_number(v.get<std::uint64_t>(), out); return;
-    case T::number_float: {
-      const double d = v.get<double>();
-      if (!std::isfinite(d)) { out += "null"; return; }  // as dump(): JSON has no NaN/inf
-      const std::size_t start = out.size();
-      dump_number(d, out);
-      if (out.find_first_of(".e", start) == std::string::npos) out += ".0";
+    case T::boolean: case T::number_integer: case T::number_unsigned: case T::number_float: case T::string:
+      dump_scalar(scalar_of(v), out);
       return;
-    }
-    case T::string: dump_string(v.get_ref<const std::string&>(), out); return;
     case T::array: {
       out += '[';
       bool first = true;

@@ -1,6 +1,8 @@
 // Internal: small text encodings used by the storage format (docs/storage-format.md).
 #pragma once
 
+#include "db/scalar.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -37,6 +39,9 @@ std::optional<std::string> unescape_value(std::string_view stored);
 // About five times faster than dump(), which builds an output adapter per call: this runs for
 // every array/object/json field of every write. Invalid UTF-8 throws like dump() does.
 void dump_json(const nlohmann::json& v, std::string& out);
+// The same writer's forms of a scalar and of a string (dump_json's, for values read without a DOM).
+void dump_scalar(const Scalar& v, std::string& out);
+void dump_string(std::string_view s, std::string& out);
 
 // Percent-encodes a value for use as one key segment ('/', '%', '=' , controls, non-ASCII).
 std::string key_segment(std::string_view value);
