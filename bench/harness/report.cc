@@ -30,7 +30,7 @@ nlohmann::json improvements(const std::vector<ArmSummary>& arms) {
   const ArmSummary* pool = find_arm(arms, "pool");
   if (!pool || pool->duration_ms <= 0) return j;
   for (const auto& a : arms) {
-    if (&a == pool || a.duration_ms <= 0) continue;
+    if (&a == pool || a.duration_ms <= 0 || a.name == "pool-json") continue;  // pool-json: the pool too
     j[a.name] = {{"duration_reduction_pct", (a.duration_ms - pool->duration_ms) / a.duration_ms * 100},
                  {"speedup", a.duration_ms / pool->duration_ms},
                  {"throughput_ratio", a.ops_per_sec > 0 ? pool->ops_per_sec / a.ops_per_sec : 0.0}};
@@ -132,6 +132,10 @@ std::string report_text(const BenchOptions& o, const std::vector<ArmSummary>& ar
       if (o.ops == 10000)
         out += fmt::format("Here: pool {} — {:.0f}× the seed's OperationPool figure.\n",
                            ms(pool->duration_ms), kSeedPoolMs / pool->duration_ms);
+      if (const ArmSummary* text = find_arm(arms, "pool-json"); text && text->duration_ms > 0)
+        out += fmt::format("Here: pool-json {} — {:.0f}× the seed's OperationPool figure, {:.1f}× the pool arm.\n",
+                           ms(text->duration_ms), kSeedPoolMs / text->duration_ms * 10000.0 / static_cast<double>(o.ops),
+                           pool->duration_ms / text->duration_ms);
       else
         out += fmt::format("Here: pool {} for {} ops (compare with the seed at --ops 10000).\n",
                            ms(pool->duration_ms), o.ops);

@@ -1,11 +1,13 @@
 // `s3db bench` scenario "seed": the seed note's 10,000 inserts of ~200-byte records through
-// Resource::insert, in three arms run one after another in this process:
+// Resource::insert, in four arms run one after another in this process:
 //   batched   — pool bypassed; 100 operations started at once (one thread each), the batch
 //               awaited, then the next: the seed's "current" Promise.all-per-100 code;
 //   unbounded — pool bypassed; all N started at once, one thread per operation: the seed's
 //               "uncontrolled parallelism" (threads are what concurrent tasks cost in C++);
 //   pool      — all N submitted with Resource::insert_async to the pool (concurrency C), then
-//               all awaited.
+//               all awaited;
+//   pool-json — the same records as JSON text, submitted with Resource::insert_json_async (the
+//               one-pass reader: no nlohmann::json built or freed per record).
 // Every arm gets a fresh Database (its own memory store, or its own prefix on file:// / S3, removed
 // afterwards), pre-generated records, preallocated timestamp arrays and its own RSS sampler.
 // Per-op latency is submit → completion (a Future::then continuation in the pool arm).
@@ -131,10 +133,13 @@ ArmRun run_threaded(const BenchOptions& o, const std::string& name, int run, std
   return out;
 }
 
-ArmRun run_pool(const BenchOptions& o, int run, std::optional<PoolReport>& pool) {
-  ArmDb a = open_arm_db(o, "pool", run, /*pool=*/true);
+// pool / pool-json: all N submitted with `submit(item, i)` (a Future) to the pool, then all
+// awaited. `items` are made before the arm's timed window.
+template <class Item, class Submit>
+ArmRun run_pooled(const BenchOptions& o, const std::string& name, int run, std::optional<PoolReport>& pool,
+                  std::vector<Item> items, Submit submit) {
+  ArmDb a = open_arm_db(o, name, run, /*pool=*/true);
   const PoolWatch watch(o, a.db.client().pool());
-  std::vector<nlohmann::json> docs = seed_records(o.ops);
   OpTimes times;
   times.resize(o.ops);
   ErrorSink errors;
@@ -142,7 +147,7 @@ ArmRun run_pool(const BenchOptions& o, int run, std::optional<PoolReport>& pool)
   ArmTimer timer;
   for (std::uint64_t i = 0; i < o.ops; ++i) {
     times.start_ns[i] = timer.ns();
-    a.res.insert_async(std::move(docs[i])).then([&, i](Result<nlohmann::json> r) {
+    submit(a.res, std::move(items[i])).then([&, i](auto r) {
       times.end_ns[i] = timer.ns();
       if (!r.ok()) errors.add(r.status());
       if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) remaining.notify_all();
@@ -151,10 +156,24 @@ ArmRun run_pool(const BenchOptions& o, int run, std::optional<PoolReport>& pool)
   for (std::uint64_t left = remaining.load(std::memory_order_acquire); left != 0;
        left = remaining.load(std::memory_order_acquire))
     remaining.wait(left, std::memory_order_acquire);
-  ArmRun out = timer.finish("pool", o.ops, errors, times);
+  ArmRun out = timer.finish(name, o.ops, errors, times);
   pool = pool_report(a.db.client().pool());
   cleanup_arm_db(a);
   return out;
+}
+
+ArmRun run_pool(const BenchOptions& o, int run, std::optional<PoolReport>& pool) {
+  return run_pooled(o, "pool", run, pool, seed_records(o.ops),
+                    [](Resource& r, nlohmann::json doc) { return r.insert_async(std::move(doc)); });
+}
+
+// The same records given as JSON text (what a bulk loader reads): Resource::insert_json_async.
+ArmRun run_pool_json(const BenchOptions& o, int run, std::optional<PoolReport>& pool) {
+  std::vector<std::string> texts;
+  texts.reserve(o.ops);
+  for (std::uint64_t i = 0; i < o.ops; ++i) texts.push_back(seed_record(i).dump());
+  return run_pooled(o, "pool-json", run, pool, std::move(texts),
+                    [](Resource& r, std::string text) { return r.insert_json_async(std::move(text)); });
 }
 
 }  // namespace
@@ -168,6 +187,7 @@ std::vector<ArmRun> run_seed_once(const BenchOptions& o, int run, std::optional<
     out.push_back(run_threaded(o, "batched", run, static_cast<std::uint64_t>(std::max(1, o.batch))));
   if (wanted("unbounded")) out.push_back(run_threaded(o, "unbounded", run, o.ops));
   if (wanted("pool")) out.push_back(run_pool(o, run, pool));
+  if (wanted("pool-json")) out.push_back(run_pool_json(o, run, pool));
   return out;
 }
 

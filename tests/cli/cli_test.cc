@@ -305,8 +305,10 @@ TEST(CliImport, BadLinesAreCountedAndFailTheCommand) {
   EXPECT_EQ(j["failed"][2]["line"], 6);
   EXPECT_EQ(j["failed"][2]["code"], "InvalidArgument");
   expect_error_lines(r, 4);  // one per failed line, then the summary
-  EXPECT_NE(r.err.find("import line 3: InvalidArgument: not valid JSON"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("import line 4: InvalidArgument: not a JSON object"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("import line 3: InvalidArgument: restore users: not valid JSON: parse error at line 1, column 2"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("import line 4: InvalidArgument: restore users: the document is not a JSON object"),
+            std::string::npos) << r.err;
   EXPECT_NE(r.err.find("import line 6: InvalidArgument:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("3 of 6 lines failed"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos);
@@ -370,9 +372,9 @@ TEST(CliBench, SeedJsonShape) {
   EXPECT_EQ(j["concurrency"], 50);
   EXPECT_EQ(j["runs"], 1);
   EXPECT_TRUE(j["url"].get<std::string>().rfind("memory://", 0) == 0);
-  ASSERT_EQ(j["arms"].size(), 3u);
-  const char* names[] = {"batched", "unbounded", "pool"};
-  for (int i = 0; i < 3; ++i) {
+  ASSERT_EQ(j["arms"].size(), 4u);
+  const char* names[] = {"batched", "unbounded", "pool", "pool-json"};
+  for (int i = 0; i < 4; ++i) {
     const json& a = j["arms"][static_cast<std::size_t>(i)];
     EXPECT_EQ(a["name"], names[i]);
     for (const char* k : {"duration_ms", "ops_per_sec", "avg_latency_ms", "peak_rss_mb"}) {
@@ -383,6 +385,7 @@ TEST(CliBench, SeedJsonShape) {
     EXPECT_EQ(a["ops"], 200);
   }
   EXPECT_TRUE(j["improvement"].contains("batched"));
+  EXPECT_FALSE(j["improvement"].contains("pool-json"));  // the pool too: not an alternative to it
   EXPECT_EQ(j["seed_reference"]["current_ms"], 5953);
   EXPECT_EQ(j["seed_reference"]["pool_ms"], 3830);
 }
@@ -402,6 +405,7 @@ TEST(CliBench, PlotIsAnSvgWithBothChartsPerArm) {
   EXPECT_EQ(per_arm["batched"], 2);  // throughput and RSS
   EXPECT_EQ(per_arm["unbounded"], 2);
   EXPECT_EQ(per_arm["pool"], 2);
+  EXPECT_EQ(per_arm["pool-json"], 2);
   EXPECT_GE(doc.select_nodes("//text").size(), 20u);  // titles, axis labels, ticks, legend
 }
 

@@ -89,8 +89,8 @@ void add_bench(CLI::App& app, Command& cmd) {
   sub->add_option("--batch", o.batch, "seed: batch size of the batched arm")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  sub->add_option("--arm", o.arms, "seed: run only this arm (repeatable): batched | unbounded | pool")
-      ->check(CLI::IsMember({"batched", "unbounded", "pool"}));
+  sub->add_option("--arm", o.arms, "seed: run only this arm (repeatable): batched | unbounded | pool | pool-json")
+      ->check(CLI::IsMember({"batched", "unbounded", "pool", "pool-json"}));
   sub->callback([&cmd, args] { cmd.run = [&cmd, args] { return run(*cmd.globals, *args); }; });
 }
 

@@ -1,8 +1,9 @@
 // s3db import RESOURCE FILE.jsonl|- [--on-conflict fail|skip|replace] [--errors FILE]
 //              [--from-line N] [--max-line-bytes N] [--window N] [--metrics]
 //              [--metrics-listen 127.0.0.1:PORT]
-// Streams JSON Lines: each line is one restore_async (an insert that keeps "createdAt"/"updatedAt"
-// as given, so export → import round-trips them). At most --window writes are in flight and their
+// Streams JSON Lines: each line is one restore_json_async (an insert that keeps
+// "createdAt"/"updatedAt" as given, so export → import round-trips them; the line is read and
+// encoded in one pass, without a json document). At most --window writes are in flight and their
 // outcomes are taken in line order, so memory stays flat whatever the file size and "every line
 // up to N is done" (stored, skipped, or reported failed) always has a simple N: the last line
 // taken. Failed lines are named one by one (ImportFailures), not fatal: exit 1 at the end.
@@ -48,16 +49,12 @@ class Importer {
         if_exists_(a.on_conflict == "replace" ? IfExists::kReplace : IfExists::kFail),
         skip_existing_(a.on_conflict == "skip"), keep_text_(!a.errors_file.empty()) {}
 
+  // The line goes to the store as text: Resource::restore_json reads, checks and encodes it in one
+  // pass (no json document per line), and names what is wrong with it (not JSON, not an object,
+  // each failing field).
   void submit(std::uint64_t line, std::string_view text) {
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(text.begin(), text.end());
-    } catch (const nlohmann::json::parse_error& e) {
-      return fail(line, Status::InvalidArgument("not valid JSON", parse_error_text(e)), text);
-    }
-    if (!doc.is_object()) return fail(line, Status::InvalidArgument("not a JSON object"), text);
     make_room();
-    pending_.push_back({line, resource_.restore_async(std::move(doc), if_exists_), {},
+    pending_.push_back({line, resource_.restore_json_async(std::string(text), if_exists_), {},
                         keep_text_ ? std::string(text) : std::string(), 0});
   }
 
@@ -77,7 +74,7 @@ class Importer {
  private:
   struct Pending {
     std::uint64_t line;
-    Future<nlohmann::json> future;  // not valid: the line failed before it was submitted
+    Future<std::string> future;  // the id; not valid: the line failed before it was submitted
     Status failed;
     std::string text;               // kept only for --errors
     std::uint64_t too_long_bytes;
