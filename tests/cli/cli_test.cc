@@ -287,6 +287,25 @@ TEST(CliRoundTrip, UpdatePatchDelete) {
   EXPECT_EQ(run({"--url", url, "get", "users", "a"}).code, 1);
 }
 
+TEST(CliImport, CreatesTheResourceFirstWhenGivenADefinitionSoMemoryStoresCanBeFilled) {
+  const std::string input = "{\"id\":\"a\",\"name\":\"Ann\",\"age\":3}\n{\"name\":\"Bob\"}\n{\"age\":-1}\n";
+  CliRun r = run({"--url", "memory://import-create", "--json", "import", "users", "-", "--attr", "name=string|required",
+                  "--attr", "age=integer|min:0"},
+                 input);
+  EXPECT_EQ(r.code, 1) << r.err;  // the third line breaks two rules
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["imported"], 2);
+  EXPECT_EQ(j["errors"], 1);
+  EXPECT_NE(r.err.find("import line 3: InvalidArgument: write users/"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("age (min:0), name (required)"), std::string::npos) << r.err;
+  // Without a definition the resource must exist: memory:// starts empty in every process.
+  CliRun missing = run({"--url", "memory://import-create", "import", "users", "-"}, input);
+  EXPECT_EQ(missing.code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("users"), std::string::npos) << missing.err;
+  // A bad definition is a usage error before any line is read.
+  EXPECT_EQ(run({"--url", "memory://import-create", "import", "users", "-", "--attr", "name"}, input).code, 2);
+}
+
 TEST(CliImport, BadLinesAreCountedAndFailTheCommand) {
   TempDir d;
   const std::string url = d.url();

@@ -13,6 +13,7 @@
 // - Thread safety: the CLI is single-threaded apart from what the library and bench do inside.
 #pragma once
 
+#include <s3db/resource.h>
 #include <s3db/status.h>
 
 #include <CLI/CLI.hpp>
@@ -88,6 +89,18 @@ void print_error(std::string msg);
 
 // Prints `j` (with --json) or `text` (otherwise) to stdout followed by a newline.
 void emit(const Globals& g, const nlohmann::json& j, const std::string& text);
+
+// A resource definition given on the command line (create-resource; import, which can create the
+// resource it fills — the way to import into mem://). cmd_create_resource.cc.
+struct DefinitionArgs {
+  std::string schema_file, behavior;
+  std::vector<std::string> attrs, partitions;
+  bool timestamps = false;
+  bool given() const;  // any of the options was given
+};
+void add_definition_options(CLI::App* sub, DefinitionArgs& d);
+// The ResourceConfig they describe; UsageError (naming the file, the option, the field) when bad.
+ResourceConfig resource_config(const std::string& name, const DefinitionArgs& d);
 
 // Every command's registration function (one per cmd_*.cc file).
 void add_create_resource(CLI::App& app, Command& cmd);

@@ -17,9 +17,8 @@ namespace s3db::cli {
 namespace {
 
 struct Args {
-  std::string name, schema_file, behavior;
-  std::vector<std::string> attrs, partitions;
-  bool timestamps = false;
+  std::string name;
+  DefinitionArgs def;
 };
 
 // "schema file 'path'" (or "schema from stdin"): every message about the file starts with it.
@@ -101,9 +100,24 @@ nlohmann::json describe(const Resource& r) {
           {"attributes", r.schema().source()}, {"partitions", parts}};
 }
 
-int run(const Globals& g, const Args& a) {
+}  // namespace
+
+bool DefinitionArgs::given() const {
+  return !schema_file.empty() || !attrs.empty() || !behavior.empty() || !partitions.empty() || timestamps;
+}
+
+void add_definition_options(CLI::App* sub, DefinitionArgs& d) {
+  sub->add_option("--schema", d.schema_file, "JSON file: attributes, or {attributes, behavior, partitions}");
+  sub->add_option("--attr", d.attrs, "attribute rule inline, e.g. --attr 'name=string|required'");
+  sub->add_option("--behavior", d.behavior,
+                  "user-managed | enforce-limits | truncate-data | body-overflow | body-only");
+  sub->add_option("--partition", d.partitions, "partition NAME:field[,field...]");
+  sub->add_flag("--timestamps", d.timestamps, "maintain createdAt/updatedAt");
+}
+
+ResourceConfig resource_config(const std::string& name, const DefinitionArgs& a) {
   ResourceConfig cfg;
-  cfg.name = a.name;
+  cfg.name = name;
   const std::string where = schema_source(a.schema_file);
   if (!a.schema_file.empty()) {
     nlohmann::json doc = read_json_file(a.schema_file);
@@ -128,7 +142,13 @@ int run(const Globals& g, const Args& a) {
   if (!a.attrs.empty()) source += source.empty() ? "--attr" : " with --attr";
   if (!a.partitions.empty()) source += source.empty() ? "--partition" : " with --partition";
   if (Status valid = cfg.validate(); !valid.ok()) throw UsageError(source + ": " + valid.message());
+  return cfg;
+}
 
+namespace {
+
+int run(const Globals& g, const Args& a) {
+  ResourceConfig cfg = resource_config(a.name, a.def);
   Database db = open_database(g);
   Resource r = take(db.create_resource(std::move(cfg)));
   emit(g, describe(r),
@@ -145,12 +165,7 @@ void add_create_resource(CLI::App& app, Command& cmd) {
   auto args = std::make_shared<Args>();
   auto* sub = app.add_subcommand("create-resource", "create a resource (or a new schema version of it)");
   sub->add_option("name", args->name, "resource name")->required();
-  sub->add_option("--schema", args->schema_file, "JSON file: attributes, or {attributes, behavior, partitions}");
-  sub->add_option("--attr", args->attrs, "attribute rule inline, e.g. --attr 'name=string|required'");
-  sub->add_option("--behavior", args->behavior,
-                  "user-managed | enforce-limits | truncate-data | body-overflow | body-only");
-  sub->add_option("--partition", args->partitions, "partition NAME:field[,field...]");
-  sub->add_flag("--timestamps", args->timestamps, "maintain createdAt/updatedAt");
+  add_definition_options(sub, args->def);
   sub->callback([&cmd, args] { cmd.run = [&cmd, args] { return run(*cmd.globals, *args); }; });
 }
 

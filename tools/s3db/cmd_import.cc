@@ -1,6 +1,6 @@
 // s3db import RESOURCE FILE.jsonl|- [--on-conflict fail|skip|replace] [--errors FILE]
 //              [--from-line N] [--max-line-bytes N] [--window N] [--metrics]
-//              [--metrics-listen 127.0.0.1:PORT]
+//              [--metrics-listen 127.0.0.1:PORT] [create-resource's --schema/--attr/...]
 // Streams JSON Lines: each line is one restore_json_async (an insert that keeps
 // "createdAt"/"updatedAt" as given, so export → import round-trips them; the line is read and
 // encoded in one pass, without a json document). At most --window writes are in flight and their
@@ -38,6 +38,7 @@ struct Args {
   std::string metrics_listen;  // --metrics-listen HOST:PORT (empty = off)
   std::size_t window = 0, max_line_bytes = kDefaultMaxLineBytes;
   std::uint64_t from_line = 1;
+  DefinitionArgs def;  // given: create the resource first (or a new schema version), as create-resource
 };
 
 // Lines between submission and outcome. Outcomes are taken oldest first, which is what makes
@@ -145,7 +146,8 @@ int run(const Globals& g, const Args& a) {
   Database db = open_database(g, g.url, import_database_options());
   const Subscription breaker_notes = report_breaker(db.client().pool());
   const auto metrics_server = listen_metrics(a.metrics_listen, db.client());
-  Resource resource = open_resource(db, a.resource);
+  Resource resource = a.def.given() ? take(db.create_resource(resource_config(a.resource, a.def)))
+                                    : open_resource(db, a.resource);
   const std::size_t window =
       a.window > 0 ? a.window : 2 * static_cast<std::size_t>(std::max(1, db.client().pool().options().concurrency));
   Importer importer(resource, a, failures, window);
@@ -247,6 +249,9 @@ void add_import(CLI::App& app, Command& cmd) {
   sub->add_flag("--metrics", a->metrics, "print the pool's metrics at the end");
   add_metrics_listen_option(sub, a->metrics_listen);
   sub->add_option("--window", a->window, "writes in flight at most (default 2 × concurrency)");
+  // create-resource's options: the resource is created (or given a new schema version) first, in
+  // this process — what an import into mem:// needs.
+  add_definition_options(sub, a->def);
   sub->callback([&cmd, a] { cmd.run = [&cmd, a] { return run(*cmd.globals, *a); }; });
 }
 
