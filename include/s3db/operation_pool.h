@@ -457,6 +457,10 @@ class OperationPool {
   // Read-your-writes for deduplicated ops: ops submitted from now on with a dedup_key starting
   // with `key_prefix` join no op submitted before this call and reuse none of their results.
   void invalidate_dedup(std::string_view key_prefix);
+  // True while no dedup key is in flight or kept: invalidate_dedup() would have nothing to do, so
+  // a writer may skip building its prefix. An op entering the table later was submitted after
+  // this answer, so it cannot join a read older than the caller's write. Lock-free.
+  bool dedup_idle() const noexcept;
 
   PoolStats stats() const;
   PoolMetrics metrics() const;

@@ -63,7 +63,7 @@ struct ForgetsReads {
   OperationPool* pool;
   auto operator()(OpContext& ctx) {
     auto r = op(ctx);
-    pool->invalidate_dedup(read_scope(op.key()));
+    if (!pool->dedup_idle()) pool->invalidate_dedup(read_scope(op.key()));  // else: no key to build
     return r;
   }
   Status final_status(Status s) const

@@ -82,7 +82,7 @@ Status TextWrite::take_dom_path() {
   auto doc = parse_document(text_, kind_, rt_->def.name);
   if (!doc.ok()) return not_json_ = doc.status();
   std::string().swap(text_);
-  dom_.emplace(rs_, kind_, std::move(doc).value(), state_.budget);
+  dom_ = std::make_unique<RecordWrite>(rs_, kind_, std::move(doc).value(), state_.budget);
   return Status::OK();
 }
 

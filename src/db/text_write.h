@@ -10,7 +10,7 @@
 #include "db/record_write.h"
 #include "db/text_record.h"
 
-#include <optional>
+#include <memory>
 #include <string>
 
 namespace s3db::db {
@@ -25,7 +25,7 @@ class TextWrite final : public WriteSteps {
   Result<std::string> operator()(OpContext& ctx);
   Status final_status(Status s) const;
   // Which path the op took (tests): true once the text went to RecordWrite.
-  bool took_dom_path() const noexcept { return dom_.has_value(); }
+  bool took_dom_path() const noexcept { return dom_ != nullptr; }
 
   Target target() const override;
   Status read(Base& base, OpContext& ctx) override;
@@ -50,7 +50,8 @@ class TextWrite final : public WriteSteps {
   bool prepared_ = false;
   bool declined_ = false;  // the one pass declined the text (before anything was sent)
   Status not_json_;        // the text is not JSON: the op's answer, every time it is asked
-  std::optional<RecordWrite> dom_;
+  // Out of line: the op stays small enough for the pool's recycled task memory (512 bytes).
+  std::unique_ptr<RecordWrite> dom_;
 };
 
 // `text` parsed into the document of an insert or restore of `resource`; InvalidArgument "not

@@ -75,6 +75,7 @@ DedupTable::Verdict DedupTable::enter_locked(TaskBase* t, const OpOptions& o, co
   mine->keep = true;
   ex->dedup = e.get();
   by_key_.emplace(e->key, std::move(e));
+  keys_.store(by_key_.size(), std::memory_order_release);
   return Verdict::kLead;
 }
 
@@ -91,6 +92,7 @@ void DedupTable::leader_done_locked(TaskBase* t, const Status& status, TimePoint
       return;
     }
     by_key_.erase(it);
+    keys_.store(by_key_.size(), std::memory_order_release);
     return;
   }
   auto d = std::find_if(detached_.begin(), detached_.end(), [e](const auto& p) { return p.get() == e; });
@@ -115,6 +117,7 @@ void DedupTable::invalidate_locked(std::string_view key_prefix) {
     if (it->second->leader) detached_.push_back(std::move(it->second));  // its leader still needs it
     it = by_key_.erase(it);
   }
+  keys_.store(by_key_.size(), std::memory_order_release);
 }
 
 void DedupTable::unlink_all_locked(DedupEntry& e, Timers& timers, std::vector<TaskBase*>& out) {
@@ -207,8 +210,11 @@ void OperationPool::submit_dedup_erased(detail::TaskBase* task, OpOptions& optio
   p.submit_deduplicated(task, options, mine, type, wait);
 }
 
+bool OperationPool::dedup_idle() const noexcept { return impl_->dedup.keys() == 0; }
+
 void OperationPool::invalidate_dedup(std::string_view key_prefix) {
   pool::Engine& p = *impl_;
+  if (p.dedup.keys() == 0) return;  // nothing to forget: no lock taken (see dedup_idle())
   std::lock_guard<std::mutex> g(p.mu);
   p.dedup.invalidate_locked(key_prefix);
 }

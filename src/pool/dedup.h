@@ -71,6 +71,9 @@ class DedupTable {
   void invalidate_locked(std::string_view key_prefix);
 
   std::uint64_t joined() const noexcept { return joined_.load(std::memory_order_relaxed); }
+  // Keys in the table (read without the lock). 0 means no op of any key is in flight or kept: an
+  // op entering later was submitted after this read, so it can find nothing older to join.
+  std::size_t keys() const noexcept { return keys_.load(std::memory_order_acquire); }
 
  private:
   void unlink_all_locked(DedupEntry& e, Timers& timers, std::vector<detail::TaskBase*>& out);
@@ -80,6 +83,7 @@ class DedupTable {
   std::vector<std::unique_ptr<DedupEntry>> detached_;
   std::size_t sweep_at_ = 64;  // by_key_ size that triggers a sweep of expired TTL results
   std::atomic<std::uint64_t> joined_{0};
+  std::atomic<std::size_t> keys_{0};  // by_key_.size(), published after every change
 };
 
 }  // namespace s3db::pool

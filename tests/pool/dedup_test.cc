@@ -100,6 +100,30 @@ TEST(PoolDedup, HundredConcurrentIdenticalReadsRunOnce) {
   EXPECT_EQ(s.processed, 100u);  // every joiner still completes once
 }
 
+// dedup_idle() says when invalidate_dedup() has nothing to do (writers then skip building their
+// prefix): false while a keyed op is in flight or its result is kept, true once neither is.
+TEST(PoolDedup, IdleWhileNoKeyIsInFlightOrKept) {
+  OperationPool pool(testing::pool_options(2));
+  EXPECT_TRUE(pool.dedup_idle());
+  Gate gate;
+  auto read = [&gate](OpContext&) -> Result<int> {
+    gate.pass();
+    return 7;
+  };
+  auto leader = pool.submit(read, keyed("users:1"));
+  EXPECT_FALSE(pool.dedup_idle());
+  (void)pool.run([](OpContext&) { return Status::OK(); });  // an op without a key changes nothing
+  EXPECT_FALSE(pool.dedup_idle());
+  gate.open();
+  EXPECT_EQ(leader.get().value(), 7);
+  EXPECT_TRUE(testing::eventually([&] { return pool.dedup_idle(); }));
+  auto kept = pool.run(read, keyed("users:2", milliseconds(60000)));  // a result kept for its TTL
+  EXPECT_EQ(kept.value(), 7);
+  EXPECT_FALSE(pool.dedup_idle());
+  pool.invalidate_dedup("users:");
+  EXPECT_TRUE(pool.dedup_idle());
+}
+
 TEST(PoolDedup, JoinersGetTheLeadersError) {
   OperationPool pool(testing::pool_options(4));
   Gate gate;
