@@ -54,6 +54,26 @@ void BM_InsertSync(benchmark::State& state) {
 }
 BENCHMARK(BM_InsertSync)->Arg(1)->Arg(0)->ArgName("pool");
 
+// The same records given as JSON text: Resource::insert_json's one pass (no json built or freed).
+void BM_InsertJsonSync(benchmark::State& state) {
+  auto client = s3db::Client::wrap(std::shared_ptr<s3db::StorageClient>(s3db::make_memory_client()),
+                                   pool_options(state.range(0) != 0));
+  auto r = make_resource(client);
+  int i = 0;
+  char text[256];
+  for (auto _ : state) {
+    const int n = std::snprintf(text, sizeof text,
+                                R"({"name":"user number %06d","email":"someone.example@example.com","age":%d,)"
+                                R"("city":"Porto, Portugal — Ribeira","score":%.1f})",
+                                i, 20 + i % 50, 1234.5 + i);
+    ++i;
+    auto res = r.insert_json(std::string_view(text, static_cast<std::size_t>(n)));
+    if (!res.ok()) state.SkipWithError(res.status().to_string().c_str());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_InsertJsonSync)->Arg(1)->Arg(0)->ArgName("pool");
+
 // What `s3db bench` does: 10,000 insert_async submissions, then wait for all.
 void BM_Insert10kAsync(benchmark::State& state) {
   for (auto _ : state) {
