@@ -415,6 +415,13 @@ Result<TextPass> encode_text(std::string_view text, const Runtime& rt, const Sec
       r.state[slot] = kScalar;
     }
   }
+  // Every rule is checked before anything is encoded: the DOM path validates the whole document
+  // first, so a missing attribute is its error even where encoding would fail (a secret without
+  // a passphrase).
+  for (std::size_t slot = 0; slot < n_rules; ++slot) {
+    const bool missing = r.state[slot] == kAbsent || r.state[slot] == kNull;
+    if (missing && rules[slot].required && !rules[slot].default_value) return kDom;
+  }
   // Fields are made in place: a field's raw value may view its own (short) string.
   r.placed.clear();
   r.placed.reserve(n_slots + 1);
@@ -422,10 +429,7 @@ Result<TextPass> encode_text(std::string_view text, const Runtime& rt, const Sec
     const Slot& s = layout.slots[slot];
     const auto state = r.state[slot];
     const bool from_default = (state == kAbsent || state == kNull) && slot < n_rules && rules[slot].default_value;
-    if ((state == kAbsent || state == kNull) && !from_default) {
-      if (slot < n_rules && rules[slot].required) return kDom;
-      continue;
-    }
+    if ((state == kAbsent || state == kNull) && !from_default) continue;
     Field& f = r.placed.emplace_back();
     f.key = s.key;
     f.type = s.type;

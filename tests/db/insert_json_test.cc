@@ -328,6 +328,33 @@ TEST_P(InsertJsonTest, ValidRecordsOfTheSeedShapeTakeTheOnePassAndGeneratedIdsAr
   EXPECT_EQ((*r->get(bulk.items[0].id))["name"], "again");
 }
 
+// Without a passphrase a secret cannot be encoded, but the whole document is validated first:
+// a missing required attribute is the error, as insert() says.
+TEST_P(InsertJsonTest, ValidationComesBeforeEncodingAsInTheDomPath) {
+  ResourceConfig c;
+  c.name = "s";
+  c.attributes = {{"pin", "secret"}, {"zname", "string|required"}};
+  ASSERT_TRUE(db_text_->create_resource(c).ok());  // created where the passphrase is known
+  DatabaseOptions o = options();
+  o.prefix = prefix_ + "t";
+  auto db = Database::open(client_, o);  // the same database, opened without it
+  ASSERT_TRUE(db.ok());
+  auto r = db->resource("s");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  const std::string text = R"({"id":"x1","pin":"1234"})";
+  auto d = r->insert(json::parse(text));
+  auto t = r->insert_json(text);
+  ASSERT_FALSE(d.ok());
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(d.status().to_string(), t.status().to_string());
+  EXPECT_NE(t.status().to_string().find("zname (required)"), std::string::npos) << t.status().to_string();
+  auto t2 = r->insert_json(R"({"id":"x2","pin":"1234","zname":"z"})");
+  auto d2 = r->insert(json::parse(R"({"id":"x3","pin":"1234","zname":"z"})"));
+  ASSERT_FALSE(t2.ok());
+  EXPECT_EQ(t2.status().code(), d2.status().code());
+  EXPECT_EQ(t2.status().message(), d2.status().message());
+}
+
 TEST_P(InsertJsonTest, HooksAndPartitionsSeeTheDocumentThroughTheDomPath) {
   ResourceConfig c;
   c.name = "hooked";
