@@ -287,6 +287,21 @@ TEST(CliRoundTrip, UpdatePatchDelete) {
   EXPECT_EQ(run({"--url", url, "get", "users", "a"}).code, 1);
 }
 
+// A number JSON cannot hold (1e400) is malformed JSON like a syntax error: a usage error naming
+// it, never a raw library exception; in an import it is one failed line.
+TEST(CliJson, ANumberOverflowIsInvalidJson) {
+  CliRun r = run({"--url", "memory://overflow", "insert", "users", R"({"n":1e400})"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("is not valid JSON: number overflow parsing '1e400'"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("json.exception"), std::string::npos) << r.err;
+  CliRun imp = run({"--url", "memory://overflow", "--json", "import", "users", "-", "--attr", "n=number"},
+                   "{\"n\":1}\n{\"n\":1e400}\n{\"n\":2}\n");
+  EXPECT_EQ(imp.code, 1) << imp.err;
+  EXPECT_EQ(json::parse(imp.out)["imported"], 2);
+  EXPECT_NE(imp.err.find("import line 2: InvalidArgument: restore users: not valid JSON: number overflow"),
+            std::string::npos) << imp.err;
+}
+
 TEST(CliImport, CreatesTheResourceFirstWhenGivenADefinitionSoMemoryStoresCanBeFilled) {
   const std::string input = "{\"id\":\"a\",\"name\":\"Ann\",\"age\":3}\n{\"name\":\"Bob\"}\n{\"age\":-1}\n";
   CliRun r = run({"--url", "memory://import-create", "--json", "import", "users", "-", "--attr", "name=string|required",

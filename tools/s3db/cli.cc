@@ -15,15 +15,18 @@ nlohmann::json parse_json_arg(const std::string& text, const char* what) {
   if (text == "-") doc.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   try {
     return nlohmann::json::parse(doc);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for a number like 1e400
     throw UsageError(std::string(what) + " is not valid JSON: " + parse_error_text(e));
   }
 }
 
-std::string parse_error_text(const nlohmann::json::parse_error& e) {
-  // nlohmann's message names the position; keep just that part to stay on one line.
+std::string parse_error_text(const nlohmann::json::exception& e) {
+  // nlohmann's message names the position; drop its "[json.exception.parse_error.101] " prefix
+  // to stay on one line.
   std::string msg = e.what();
-  if (auto p = msg.find("parse error"); p != std::string::npos) msg = msg.substr(p);
+  if (msg.rfind("[json.exception.", 0) == 0) {
+    if (auto p = msg.find("] "); p != std::string::npos) msg.erase(0, p + 2);
+  }
   return msg;
 }
 

@@ -80,9 +80,9 @@ T take(Result<T>&& r) {
 
 // Parses a JSON document given on the command line ("-" reads stdin); UsageError when malformed.
 nlohmann::json parse_json_arg(const std::string& text, const char* what);
-// nlohmann's parse error without its "[json.exception.parse_error.101]" prefix: one line that
-// names the position, e.g. "parse error at line 1, column 2: syntax error ...".
-std::string parse_error_text(const nlohmann::json::parse_error& e);
+// nlohmann's parse error (or number overflow) without its "[json.exception.parse_error.101]"
+// prefix: one line that names the position, e.g. "parse error at line 1, column 2: syntax error ...".
+std::string parse_error_text(const nlohmann::json::exception& e);
 
 // Writes "s3db: <msg>" on stderr as one line (newlines in `msg` folded to spaces).
 void print_error(std::string msg);

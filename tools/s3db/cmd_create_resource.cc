@@ -30,7 +30,7 @@ nlohmann::json read_json_file(const std::string& path) {
   std::string text = InputFile::open(path).read_all();
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for 1e400
     throw UsageError(schema_source(path) + " is not valid JSON: " + parse_error_text(e));
   }
 }
