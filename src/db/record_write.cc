@@ -14,6 +14,8 @@ constexpr const char* kTimestampFields[] = {"createdAt", "updatedAt"};
 
 bool restoring(WriteKind k) { return k == WriteKind::kRestore || k == WriteKind::kRestoreReplace; }
 
+}  // namespace
+
 std::string_view verb(WriteKind k) {
   switch (k) {
     case WriteKind::kInsert: return "insert";
@@ -23,8 +25,6 @@ std::string_view verb(WriteKind k) {
   }
   return "write";
 }
-
-}  // namespace
 
 RecordWrite::RecordWrite(std::shared_ptr<Resource::State> rs, WriteKind kind, json doc, AttemptBudget budget)
     : rs_(std::move(rs)), kind_(kind), given_(std::move(doc)) {

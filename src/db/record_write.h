@@ -24,6 +24,9 @@ enum class WriteKind : std::uint8_t {
   kUpdate,          // a mutation of the stored record (update, patch, replace)
 };
 
+// "insert", "restore", "upsert", "update": how messages name a write of that kind.
+std::string_view verb(WriteKind k);
+
 // fn(current stored document) → the next document. May run more than once (once per conflict).
 using Mutation = std::function<Result<nlohmann::json>(nlohmann::json current)>;
 

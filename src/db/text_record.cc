@@ -104,8 +104,25 @@ bool read_scalar(od::value& v, od::json_type t, Scalar& s) {
 
 bool write_json(od::value v, std::string& out, Reader& r);
 
-// dump_json's text of the object the DOM would parse: members sorted by key, the last of a
-// repeated key kept.
+// Appends the object made of `members` (their values' texts in `values`, at offsets counted from
+// `base`) as dump_json writes what the DOM parses: sorted by key, the last of a repeated key
+// kept. Sorts the members in place.
+void append_sorted_object(std::vector<Member>::iterator first, std::vector<Member>::iterator last,
+                          const std::string& values, std::size_t base, std::string& out) {
+  std::stable_sort(first, last, [](const Member& a, const Member& b) { return a.key < b.key; });
+  out += '{';
+  bool any = false;
+  for (auto it = first; it != last; ++it) {
+    if (it + 1 != last && (it + 1)->key == it->key) continue;  // a later value wins
+    if (any) out += ',';
+    any = true;
+    dump_string(it->key, out);
+    out += ':';
+    out.append(values, it->begin - base, it->end - it->begin);
+  }
+  out += '}';
+}
+
 bool write_object(od::object o, std::string& out, Reader& r) {
   const std::size_t mark = r.members.size();
   const std::size_t start = out.size();
@@ -121,19 +138,7 @@ bool write_object(od::object o, std::string& out, Reader& r) {
   // The nested objects are written: the scratch is free until this one is.
   r.reorder.assign(out, start, std::string::npos);
   out.resize(start);
-  const auto first = r.members.begin() + static_cast<std::ptrdiff_t>(mark);
-  std::stable_sort(first, r.members.end(), [](const Member& a, const Member& b) { return a.key < b.key; });
-  out += '{';
-  bool any = false;
-  for (auto it = first; it != r.members.end(); ++it) {
-    if (it + 1 != r.members.end() && (it + 1)->key == it->key) continue;  // a later value wins
-    if (any) out += ',';
-    any = true;
-    dump_string(it->key, out);
-    out += ':';
-    out.append(r.reorder, it->begin - start, it->end - it->begin);
-  }
-  out += '}';
+  append_sorted_object(r.members.begin() + static_cast<std::ptrdiff_t>(mark), r.members.end(), r.reorder, start, out);
   r.members.resize(mark);
   return true;
 }
@@ -446,19 +451,8 @@ Result<TextPass> encode_text(std::string_view text, const Runtime& rt, const Sec
     Field& f = r.placed.emplace_back();
     f.key = kExtraKey;
     f.type = FieldType::kJson;
-    // The kept attributes as one object, written like a nested one: sorted, the last of a key kept.
-    std::stable_sort(r.members.begin(), r.members.end(), [](const Member& a, const Member& b) { return a.key < b.key; });
-    f.owned += '{';
-    bool any = false;
-    for (auto it = r.members.begin(); it != r.members.end(); ++it) {
-      if (it + 1 != r.members.end() && (it + 1)->key == it->key) continue;
-      if (any) f.owned += ',';
-      any = true;
-      dump_string(it->key, f.owned);
-      f.owned += ':';
-      f.owned.append(r.extra, it->begin, it->end - it->begin);
-    }
-    f.owned += '}';
+    // The kept attributes as one object, written like a nested one.
+    append_sorted_object(r.members.begin(), r.members.end(), r.extra, 0, f.owned);
     f.raw = f.owned;
   }
   auto placed = place(r.placed, layout, rt.def.behavior, stamp);

@@ -15,7 +15,6 @@ namespace {
 std::atomic<std::uint64_t> g_one_pass{0};
 std::atomic<std::uint64_t> g_dom{0};
 
-std::string_view verb(WriteKind k) { return k == WriteKind::kInsert ? "insert" : "restore"; }
 
 // nlohmann's message says what and where; its prefix ("[json.exception.parse_error.101] ") is
 // noise to a user.
