@@ -57,6 +57,9 @@ class Client {
   // The pool's metrics in the Prometheus text format (OperationPool::prometheus()), followed by
   // the shared limit's and rate caps' (s3db_shared_*, s3db_rate_cap_*; docs/coordination.md).
   std::string prometheus() const;
+  // Hedged reads of the storage (StorageClient::hedge_stats(); enabled = false when it does not
+  // hedge). In prometheus() too (s3db_hedge_*) and in the CLI's --metrics JSON ("hedging").
+  HedgeStats hedging() const { return raw_->hedge_stats(); }
 
   StorageClient& storage() noexcept { return *storage_; }
   // The storage as given to the Client, without its rate gates (to wrap it in another Client).

@@ -8,7 +8,8 @@
 // Params: region, session_token, path_style (true|false), verify_tls (true|false), ca_file
 //   (PEM bundle of the CAs to trust for https instead of the system store; read when a request
 //   is made), timeout_ms, connect_timeout_ms, low_speed_limit, low_speed_time_s,
-//   max_response_bytes, max_object_bytes, and the pool's: concurrency (a number, or auto),
+//   max_response_bytes, max_object_bytes, hedge (on|off, default on), hedge_budget (0.001..1,
+//   default 0.05), and the pool's: concurrency (a number, or auto),
 //   tuner (aimd|note), concurrency_min, concurrency_max, breaker (on|off), retry_budget
 //   (tokens|off), max_retries, and the shared limit's (below) — memory:// and file:// take only
 //   timeout_ms, the pool's and the shared limit's. Unknown params, and bad values (InvalidArgument
@@ -99,6 +100,11 @@ struct ConnectionOptions {
   std::chrono::seconds low_speed_time{30};
   std::uint64_t max_response_bytes = std::uint64_t{16} << 20;  // any body but an object's
   std::uint64_t max_object_bytes = std::uint64_t{5} << 30;     // an object's GET body
+  // Hedged reads (docs/s3-client.md "Hedged reads"): a GET, HEAD or LIST still unanswered at the
+  // live p95 of its kind sends one duplicate, the first answer wins. hedge=on|off; hedge_budget:
+  // duplicates per request at most (0.001..1), over any stretch of requests.
+  bool hedge = true;
+  double hedge_budget = 0.05;
   static constexpr std::chrono::milliseconds kDefaultRemoteTimeout{60000};
 
   // Pool settings carried by the URI, remote defaults included (see above); unset = the caller's

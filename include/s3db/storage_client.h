@@ -25,6 +25,7 @@
 #include <s3db/op_context.h>
 #include <s3db/status.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -93,6 +94,26 @@ struct DeleteManyResult {
   std::vector<std::pair<std::string, Status>> failed;  // key → why
 };
 
+// Hedged reads of an S3 store (docs/s3-client.md "Hedged reads"): a GET, HEAD or LIST still
+// unanswered at the live p95 of its kind sends one duplicate; the first answer wins and the other
+// transfer is aborted. A budget caps the duplicates. What StorageClient::hedge_stats() reports.
+struct HedgeStats {
+  struct Kind {
+    std::uint64_t requests = 0;            // requests of this kind sent (duplicates not counted)
+    std::uint64_t sent = 0;                // duplicates sent
+    std::uint64_t won = 0;                 // duplicates that answered first
+    std::chrono::nanoseconds delay{0};     // the live p95 a request waits before its duplicate;
+                                           // 0 while the kind has too few answers to tell
+  };
+  bool enabled = false;  // false: a store that does not hedge (memory, file, hedge=off)
+  double budget = 0;     // duplicates allowed per request (hedge_budget, 0.05 = 5 %)
+  double tokens = 0;     // duplicates the budget allows right now
+  Kind get, head, list;
+  std::uint64_t sent() const noexcept { return get.sent + head.sent + list.sent; }
+  std::uint64_t won() const noexcept { return get.won + head.won + list.won; }
+  std::uint64_t requests() const noexcept { return get.requests + head.requests + list.requests; }
+};
+
 class StorageClient {
  public:
   virtual ~StorageClient() = default;
@@ -112,6 +133,9 @@ class StorageClient {
                                                OpContext& ctx) = 0;
   virtual Result<PutResult> copy(const CopyRequest& request, OpContext& ctx) = 0;
   virtual Result<ListPage> list(const ListRequest& request, OpContext& ctx) = 0;
+
+  // Hedged reads so far; all zero (enabled = false) for a store that does not hedge.
+  virtual HedgeStats hedge_stats() const { return {}; }
 };
 
 // Forwards every call to a target; override some methods to inject faults or latency in tests.
@@ -129,6 +153,7 @@ class ForwardingClient : public StorageClient {
   }
   Result<PutResult> copy(const CopyRequest& r, OpContext& c) override { return target_->copy(r, c); }
   Result<ListPage> list(const ListRequest& r, OpContext& c) override { return target_->list(r, c); }
+  HedgeStats hedge_stats() const override { return target_->hedge_stats(); }
 
  protected:
   StorageClient& target() { return *target_; }

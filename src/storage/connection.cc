@@ -36,8 +36,8 @@ const std::vector<std::string_view> kCommonParams = {
     "retry_budget", "timeout_ms", "tuner"};
 const std::vector<std::string_view> kS3Params = {
     "breaker", "ca_file", "concurrency", "concurrency_max", "concurrency_min", "connect_timeout_ms",
-    "fallback_concurrency", "fallback_rate_share", "global_concurrency", "lease_ttl_ms", "low_speed_limit",
-    "low_speed_time_s", "max_object_bytes", "max_response_bytes", "max_retries", "path_style", "rate_get",
+    "fallback_concurrency", "fallback_rate_share", "global_concurrency", "hedge", "hedge_budget",
+    "lease_ttl_ms", "low_speed_limit", "low_speed_time_s", "max_object_bytes", "max_response_bytes", "max_retries", "path_style", "rate_get",
     "rate_put", "redis", "redis_key", "region", "retry_budget", "session_token", "timeout_ms", "tuner",
     "verify_tls"};
 // The shared limit's params that mean something only with redis=.
@@ -325,6 +325,15 @@ Status Parser::parse_params(std::string_view query, bool s3, ConnectionOptions& 
     auto n = integer("max_retries", 0, 1000);
     if (!n.ok()) return n.status();
     o.max_retries = static_cast<int>(*n);
+  }
+  if (const std::string* v = param("hedge")) {
+    if (*v != "on" && *v != "off") return fail("parameter 'hedge' must be on or off, got " + quote(*v));
+    o.hedge = *v == "on";
+  }
+  if (param("hedge_budget")) {
+    auto f = decimal("hedge_budget", 0.001, 1, "a share of requests in 0.001..1 (0.05 = 5 %)");
+    if (!f.ok()) return f.status();
+    o.hedge_budget = *f;
   }
   if (params_.count("verify_tls")) {
     auto b = boolean("verify_tls");

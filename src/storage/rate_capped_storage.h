@@ -35,6 +35,7 @@ class RateCappedStorage final : public StorageClient {
   Result<DeleteManyResult> remove_many(const std::vector<std::string>& k, OpContext& c) override;
   Result<PutResult> copy(const CopyRequest& r, OpContext& c) override;
   Result<ListPage> list(const ListRequest& r, OpContext& c) override;
+  HedgeStats hedge_stats() const override { return target_->hedge_stats(); }
 
  private:
   static Status admit(const std::atomic<coord::RateGate*>& gate, OpContext& ctx) {
