@@ -150,29 +150,21 @@ void HttpTransport::release(Handle* h) {
   idle_.push_back(h);
 }
 
-HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx) {
+// One transfer of a perform(): the request's first send, or its duplicate.
+struct HttpTransport::Leg {
+  Handle* h = nullptr;
   HttpResponse response;
-  if (ctx.cancelled()) {
-    response.curl_code = CURLE_ABORTED_BY_CALLBACK;
-    return response;
-  }
-  Handle* h = acquire();
-  if (h == nullptr) {
-    response.curl_code = CURLE_OUT_OF_MEMORY;
-    return response;
-  }
-  CURL* e = h->easy;
+  Transfer transfer{};
+  bool added = false;     // in the multi handle
+  bool done = false;
+  CURLcode result = CURLE_OK;
+};
+
+void HttpTransport::configure(Leg& leg, const HttpRequest& request, curl_slist* headers, long timeout_ms) {
+  CURL* e = leg.h->easy;
   // Reset keeps the handle's caches; every option is set again below.
   curl_easy_reset(e);
-  h->error[0] = '\0';
-  Transfer transfer{&response, &ctx, request.method != "HEAD",
-                    request.max_body_bytes != 0 ? request.max_body_bytes : options_.max_response_bytes,
-                    options_.max_response_bytes};
-
-  curl_slist* headers = nullptr;
-  for (const std::string& line : request.headers) headers = curl_slist_append(headers, line.c_str());
-  headers = curl_slist_append(headers, "Expect:");
-
+  leg.h->error[0] = '\0';
   curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(e, CURLOPT_SHARE, share_->sh);
@@ -180,20 +172,54 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx) 
   curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);  // keys like "a/../b" must reach the server as is
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->error);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, leg.h->error);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &leg.transfer);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &transfer);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &leg.transfer);
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &on_progress);
-  curl_easy_setopt(e, CURLOPT_XFERINFODATA, &transfer);
+  curl_easy_setopt(e, CURLOPT_XFERINFODATA, &leg.transfer);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  if (request.method == "HEAD") {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (request.method == "PUT" || request.method == "POST") {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, request.body.empty() ? "" : request.body.data());
+  } else if (request.method != "GET") {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+}
+
+HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx, HedgeGate* hedge) {
+  if (ctx.cancelled()) {
+    HttpResponse response;
+    response.curl_code = CURLE_ABORTED_BY_CALLBACK;
+    return response;
+  }
+  Leg legs[2];
+  Leg& first = legs[0];
+  first.h = acquire();
+  if (first.h == nullptr) {
+    HttpResponse response;
+    response.curl_code = CURLE_OUT_OF_MEMORY;
+    return response;
+  }
+  const std::uint64_t success_cap = request.max_body_bytes != 0 ? request.max_body_bytes : options_.max_response_bytes;
+  for (Leg& leg : legs) {
+    leg.transfer = Transfer{&leg.response, &ctx, request.method != "HEAD", success_cap, options_.max_response_bytes};
+  }
+
+  curl_slist* headers = nullptr;
+  for (const std::string& line : request.headers) headers = curl_slist_append(headers, line.c_str());
+  headers = curl_slist_append(headers, "Expect:");
 
   long timeout_ms = static_cast<long>(options_.timeout.count());
   if (ctx.deadline() != TimePoint::max()) {
@@ -204,57 +230,108 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx) 
       timeout_ms = static_cast<long>(left.count());
     }
   }
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  configure(first, request, headers, timeout_ms);
 
-  if (request.method == "HEAD") {
-    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-  } else if (request.method == "PUT" || request.method == "POST") {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, request.body.empty() ? "" : request.body.data());
-  } else if (request.method != "GET") {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  }
-
-  CURLM* m = h->multi;
+  CURLM* m = first.h->multi;
   ctx.on_cancel([m] { curl_multi_wakeup(m); });
-  CURLcode result = CURLE_OK;
-  bool finished = false;
-  if (curl_multi_add_handle(m, e) != CURLM_OK) {
-    result = CURLE_FAILED_INIT;
-    finished = true;
+  const auto started = SteadyClock::now();
+  // When the duplicate may go out (max: never, or already sent).
+  auto hedge_at = hedge != nullptr ? started + hedge->delay() : TimePoint::max();
+  Leg* winner = nullptr;
+  CURLcode failed = CURLE_OK;  // the loop's own failure (cancelled, a multi error)
+  if (curl_multi_add_handle(m, first.h->easy) != CURLM_OK) {
+    failed = CURLE_FAILED_INIT;
+  } else {
+    first.added = true;
   }
-  while (!finished) {
+  while (failed == CURLE_OK && winner == nullptr) {
     if (ctx.cancelled()) {
-      result = CURLE_ABORTED_BY_CALLBACK;
+      failed = CURLE_ABORTED_BY_CALLBACK;
       break;
     }
     int running = 0;
     if (curl_multi_perform(m, &running) != CURLM_OK) {
-      result = CURLE_FAILED_INIT;
+      failed = CURLE_FAILED_INIT;
       break;
     }
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(m, &queued)) {
-      if (msg->msg == CURLMSG_DONE && msg->easy_handle == e) {
-        result = msg->data.result;
-        finished = true;
+      if (msg->msg != CURLMSG_DONE) continue;
+      for (Leg& leg : legs) {
+        if (leg.added && !leg.done && msg->easy_handle == leg.h->easy) {
+          leg.done = true;
+          leg.result = msg->data.result;
+        }
       }
     }
-    if (finished || running == 0) break;
-    // Wakes on socket activity, curl's own timers or curl_multi_wakeup (cancellation).
-    curl_multi_poll(m, nullptr, 0, 1000, nullptr);
+    // The first answer wins. A leg that failed without one ends the exchange only when no other
+    // leg still runs (a first send that failed before its duplicate went out ends it: the pool
+    // owns retries).
+    for (Leg& leg : legs) {
+      if (winner == nullptr && leg.done && leg.result == CURLE_OK) winner = &leg;
+    }
+    const bool any_running = std::any_of(std::begin(legs), std::end(legs),
+                                         [](const Leg& l) { return l.added && !l.done; });
+    if (winner == nullptr && !any_running) {
+      for (Leg& leg : legs) {
+        if (leg.done) winner = &leg;  // the last to fail
+      }
+    }
+    if (winner != nullptr) break;
+    if (running == 0) {  // curl runs nothing we wait for (cannot happen: a belt)
+      failed = CURLE_FAILED_INIT;
+      break;
+    }
+    auto now = SteadyClock::now();
+    if (now >= hedge_at) {
+      hedge_at = TimePoint::max();
+      if (!first.done && hedge->may_send(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started))) {
+        Leg& second = legs[1];
+        second.h = acquire();
+        if (second.h != nullptr) {
+          configure(second, request, headers, timeout_ms);
+          second.added = curl_multi_add_handle(m, second.h->easy) == CURLM_OK;
+        }
+        continue;  // start it at once
+      }
+      if (!first.done) hedge_at = now + hedge->delay();  // refused: ask again one delay later
+    }
+    // Wakes on socket activity, curl's own timers, curl_multi_wakeup (cancellation), or when
+    // the duplicate may go out.
+    int wait_ms = 1000;
+    if (hedge_at != TimePoint::max()) {
+      const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(hedge_at - now).count() + 1;
+      wait_ms = static_cast<int>(std::clamp<std::int64_t>(until, 0, 1000));
+    }
+    curl_multi_poll(m, nullptr, 0, wait_ms, nullptr);
   }
   ctx.clear_on_cancel();
-  if (result == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &response.status);
-  curl_multi_remove_handle(m, e);
-  curl_slist_free_all(headers);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, nullptr);
-  response.curl_code = result;
-  if (result != CURLE_OK) {
-    response.curl_error = h->error[0] != '\0' ? std::string(h->error) : curl_easy_strerror(result);
+
+  HttpResponse response;
+  if (winner != nullptr && failed == CURLE_OK) {
+    if (winner->result == CURLE_OK) curl_easy_getinfo(winner->h->easy, CURLINFO_RESPONSE_CODE, &winner->response.status);
+    response = std::move(winner->response);
+    response.curl_code = winner->result;
+    if (winner->result != CURLE_OK) {
+      response.curl_error = winner->h->error[0] != '\0' ? std::string(winner->h->error) : curl_easy_strerror(winner->result);
+    }
+    response.duplicate_won = winner == &legs[1];
+  } else {
+    const CURLcode code = failed == CURLE_OK ? CURLE_FAILED_INIT : failed;
+    response.curl_code = code;
+    response.curl_error = curl_easy_strerror(code);
   }
-  release(h);
+  response.hedged = legs[1].added;
+  // Removing a transfer still running aborts it and closes its connection.
+  for (Leg& leg : legs) {
+    if (leg.h == nullptr) continue;
+    if (leg.added) curl_multi_remove_handle(m, leg.h->easy);
+    curl_easy_setopt(leg.h->easy, CURLOPT_HTTPHEADER, nullptr);
+  }
+  curl_slist_free_all(headers);
+  for (Leg& leg : legs) {
+    if (leg.h != nullptr) release(leg.h);
+  }
   return response;
 }
 

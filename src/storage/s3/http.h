@@ -20,6 +20,12 @@
 //   options' max_response_bytes), any other response's at most max_response_bytes. A body over
 //   its cap — announced by Content-Length or counted as it streams — stops the transfer at once
 //   (nothing beyond the cap is buffered): curl_code CURLE_WRITE_ERROR and body_limit = the cap.
+// - Hedging (perform() given a HedgeGate): once the request has waited the gate's delay without
+//   an answer, perform() asks the gate (may_send) and, when allowed, sends the same request again
+//   on a second handle, driven by the same poll loop; refused, it asks again one delay later. The
+//   first HTTP answer wins and the other transfer is aborted (its connection closed). A transfer
+//   that fails without an answer while the other still runs does not win: the other is awaited.
+//   Only for requests that may be sent twice (GET, HEAD).
 // - No retries, no redirects. curl's own "Expect: 100-continue" is disabled (an unsigned,
 //   empty "Expect:" line), never part of what is signed.
 // - perform() never throws; failures are in HttpResponse::curl_code / curl_error.
@@ -35,6 +41,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+struct curl_slist;
 
 namespace s3db::s3 {
 
@@ -53,6 +61,8 @@ struct HttpResponse {
   int curl_code = 0;  // CURLcode
   std::string curl_error;
   std::uint64_t body_limit = 0;  // nonzero: the body exceeded this cap and the transfer was cut
+  bool hedged = false;           // a duplicate was sent (HedgeGate)
+  bool duplicate_won = false;    // and this is its answer
 
   // First header with that lower-case name, or nullptr.
   const std::string* header(std::string_view lower_name) const;
@@ -69,6 +79,17 @@ struct HttpOptions {
   std::uint64_t max_response_bytes = 0;          // 0 = no cap
 };
 
+// What perform() asks before it sends a duplicate of a request (hedged reads).
+class HedgeGate {
+ public:
+  virtual std::chrono::nanoseconds delay() const noexcept = 0;  // > 0
+  // The request has waited `age` (≥ delay()) without an answer: send its duplicate now?
+  virtual bool may_send(std::chrono::nanoseconds age) noexcept = 0;
+
+ protected:
+  ~HedgeGate() = default;
+};
+
 class HttpTransport {
  public:
   explicit HttpTransport(HttpOptions options);
@@ -76,13 +97,17 @@ class HttpTransport {
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
 
-  HttpResponse perform(const HttpRequest& request, OpContext& ctx);
+  // `hedge`: may send one duplicate (see the contract); nullptr = never.
+  HttpResponse perform(const HttpRequest& request, OpContext& ctx, HedgeGate* hedge = nullptr);
 
  private:
   struct Handle;
   struct Share;
+  struct Leg;
   Handle* acquire();
   void release(Handle* h);
+  // Sets every option of `leg`'s easy handle for `request` (headers given, already with "Expect:").
+  void configure(Leg& leg, const HttpRequest& request, curl_slist* headers, long timeout_ms);
 
   HttpOptions options_;
   std::unique_ptr<Share> share_;

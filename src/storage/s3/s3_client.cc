@@ -47,9 +47,10 @@ class S3Client final : public StorageClient {
         root_(options_.prefix.empty() ? std::string() : options_.prefix + "/"),
         requester_(std::move(endpoint), options_.region,
                    Credentials{options_.access_key, options_.secret_key, options_.session_token},
-                   http_options(options_)) {}
+                   http_options(options_), options_.hedge ? options_.hedge_budget : 0) {}
 
   std::string_view kind() const noexcept override { return "s3"; }
+  HedgeStats hedge_stats() const override { return requester_.hedge_stats(); }
 
   std::string describe() const override {
     const Endpoint& ep = requester_.endpoint();

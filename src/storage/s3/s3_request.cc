@@ -4,6 +4,8 @@
 #include "storage/s3/digest.h"
 #include "storage/s3/strcat.h"
 
+#include <optional>
+
 namespace s3db::s3 {
 
 Result<Endpoint> resolve_endpoint(const ConnectionOptions& o) {
@@ -47,11 +49,37 @@ Result<Endpoint> resolve_endpoint(const ConnectionOptions& o) {
 }
 
 S3Requester::S3Requester(Endpoint endpoint, std::string region, Credentials credentials,
-                         HttpOptions http)
+                         HttpOptions http, double hedge_budget)
     : endpoint_(std::move(endpoint)),
       region_(std::move(region)),
       credentials_(std::move(credentials)),
-      transport_(http) {}
+      transport_(http),
+      hedger_(hedge_budget > 0 ? std::make_unique<Hedger>(hedge_budget) : nullptr) {}
+
+namespace {
+
+// The kind of a request that may be sent twice; nullopt for every other.
+std::optional<HedgeKind> hedge_kind(const S3Call& call) {
+  if (call.method == "HEAD") return HedgeKind::kHead;
+  if (call.method != "GET") return std::nullopt;
+  return call.key.empty() ? HedgeKind::kList : HedgeKind::kGet;
+}
+
+// A read's HedgeGate: the Hedger's delay for its kind, and its budget.
+class ReadHedge final : public HedgeGate {
+ public:
+  ReadHedge(Hedger& hedger, HedgeKind kind, std::chrono::nanoseconds delay)
+      : hedger_(hedger), kind_(kind), delay_(delay) {}
+  std::chrono::nanoseconds delay() const noexcept override { return delay_; }
+  bool may_send(std::chrono::nanoseconds age) noexcept override { return hedger_.take(kind_, delay_, age); }
+
+ private:
+  Hedger& hedger_;
+  HedgeKind kind_;
+  std::chrono::nanoseconds delay_;
+};
+
+}  // namespace
 
 std::string S3Requester::key_for(std::string_view date8) {
   std::lock_guard lock(key_mu_);
@@ -109,7 +137,17 @@ HttpRequest S3Requester::build(const S3Call& call, std::chrono::system_clock::ti
 HttpResponse S3Requester::send(const S3Call& call, OpContext& ctx) {
   std::string hash = call.body.empty() ? std::string(kEmptySha256) : sha256_hex(call.body);
   HttpRequest req = build(call, std::chrono::system_clock::now(), hash);
-  return transport_.perform(req, ctx);
+  const std::optional<HedgeKind> kind = hedger_ ? hedge_kind(call) : std::nullopt;
+  if (!kind) return transport_.perform(req, ctx);
+  const auto delay = hedger_->begin(*kind);
+  ReadHedge gate(*hedger_, *kind, delay);
+  const auto sent = SteadyClock::now();
+  HttpResponse resp = transport_.perform(req, ctx, delay.count() > 0 ? &gate : nullptr);
+  if (resp.status > 0) {
+    hedger_->answered(*kind, std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - sent),
+                      resp.duplicate_won);
+  }
+  return resp;
 }
 
 }  // namespace s3db::s3

@@ -9,11 +9,14 @@
 // - Every request carries host, x-amz-date, x-amz-content-sha256 (hex SHA-256 of the body) and
 //   x-amz-security-token when a session token is set; all of them plus the caller's headers are
 //   signed (SigV4, region from the options, service "s3").
+// - Hedged reads (with a hedge budget): a GET of an object, a HEAD and a LIST (a GET of the
+//   bucket) go through the Hedger (hedging.h) and may send one duplicate; nothing else does.
 #pragma once
 
 #include <s3db/connection.h>
 #include <s3db/status.h>
 
+#include "storage/s3/hedging.h"
 #include "storage/s3/http.h"
 #include "storage/s3/sigv4.h"
 
@@ -45,12 +48,16 @@ struct S3Call {
 
 class S3Requester {
  public:
-  S3Requester(Endpoint endpoint, std::string region, Credentials credentials, HttpOptions http);
+  // hedge_budget: duplicates per read at most (ConnectionOptions::hedge_budget); 0 = no hedging.
+  S3Requester(Endpoint endpoint, std::string region, Credentials credentials, HttpOptions http,
+              double hedge_budget = 0);
 
   HttpResponse send(const S3Call& call, OpContext& ctx);
   // The signed request line and headers send() would use at `now` (tests, debugging).
   HttpRequest build(const S3Call& call, std::chrono::system_clock::time_point now,
                     std::string_view payload_hash);
+
+  HedgeStats hedge_stats() const { return hedger_ ? hedger_->stats() : HedgeStats{}; }
 
   const Endpoint& endpoint() const noexcept { return endpoint_; }
   const std::string& region() const noexcept { return region_; }
@@ -62,6 +69,7 @@ class S3Requester {
   std::string region_;
   Credentials credentials_;
   HttpTransport transport_;
+  std::unique_ptr<Hedger> hedger_;  // null: no hedging
   std::mutex key_mu_;
   std::string key_date_, signing_key_;
 };
