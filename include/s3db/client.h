@@ -55,7 +55,8 @@ class Client {
   using SharedLimitState = s3db::SharedLimitState;
   SharedLimitState shared_limit() const;
   // The pool's metrics in the Prometheus text format (OperationPool::prometheus()), followed by
-  // the shared limit's and rate caps' (s3db_shared_*, s3db_rate_cap_*; docs/coordination.md).
+  // the shared limit's and rate caps' (s3db_shared_*, s3db_rate_cap_*; docs/coordination.md) and
+  // the hedged reads' (s3db_hedge*; docs/s3-client.md).
   std::string prometheus() const;
   // Hedged reads of the storage (StorageClient::hedge_stats(); enabled = false when it does not
   // hedge). In prometheus() too (s3db_hedge_*) and in the CLI's --metrics JSON ("hedging").

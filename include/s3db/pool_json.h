@@ -23,6 +23,7 @@
 
 #include <s3db/operation_pool.h>
 #include <s3db/shared_limit.h>
+#include <s3db/storage_client.h>
 
 #include <nlohmann/json.hpp>
 
@@ -35,5 +36,9 @@ void to_json(nlohmann::json& j, const PoolStats& s);
 // {"shared", "fallback", "permits": {"held", "leased", "returned", "lost", "excess_returned"}, "renewals",
 //  "fallbacks", "rate_cap": {"requests", "waits", "wait_s"}}.
 void to_json(nlohmann::json& j, const SharedLimitState& s);
+// Hedged reads (s3db/storage_client.h): null when the store does not hedge, else
+// {"budget", "tokens", "requests", "sent", "won", "extra" (sent / requests),
+//  "get" | "head" | "list": {"requests", "sent", "won", "delay_ms"}}.
+void to_json(nlohmann::json& j, const HedgeStats& s);
 
 }  // namespace s3db

@@ -25,6 +25,7 @@
 
 #include <s3db/operation_pool.h>
 #include <s3db/shared_limit.h>
+#include <s3db/storage_client.h>
 
 #include <prometheus/collectable.h>
 
@@ -43,5 +44,11 @@ std::shared_ptr<prometheus::Collectable> pool_collectable(const OperationPool& p
 // `read` must stay callable while the collectable is registered; the rest as above.
 std::shared_ptr<prometheus::Collectable> shared_limit_collectable(std::function<SharedLimitState()> read,
                                                                   std::string pool_name);
+
+// A Client's hedged reads (s3db/storage_client.h), the families Client::prometheus() adds
+// (s3db_hedge*; none while the store does not hedge), read on every Collect():
+//     auto hedging = s3db::hedge_collectable([&client] { return client.hedging(); },
+//                                            client.pool().options().name);
+std::shared_ptr<prometheus::Collectable> hedge_collectable(std::function<HedgeStats()> read, std::string pool_name);
 
 }  // namespace s3db

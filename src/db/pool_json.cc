@@ -67,4 +67,25 @@ void to_json(nlohmann::json& j, const SharedLimitState& s) {
        {"rate_cap", {{"requests", s.rate_requests}, {"waits", s.rate_waits}, {"wait_s", s.rate_wait_s}}}};
 }
 
+void to_json(nlohmann::json& j, const HedgeStats& s) {
+  if (!s.enabled) {
+    j = nullptr;
+    return;
+  }
+  auto kind = [](const HedgeStats::Kind& k) {
+    return nlohmann::json{{"requests", k.requests}, {"sent", k.sent}, {"won", k.won},
+                          {"delay_ms", std::chrono::duration<double, std::milli>(k.delay).count()}};
+  };
+  const std::uint64_t requests = s.requests();
+  j = {{"budget", s.budget},
+       {"tokens", s.tokens},
+       {"requests", requests},
+       {"sent", s.sent()},
+       {"won", s.won()},
+       {"extra", requests == 0 ? 0.0 : static_cast<double>(s.sent()) / static_cast<double>(requests)},
+       {"get", kind(s.get)},
+       {"head", kind(s.head)},
+       {"list", kind(s.list)}};
+}
+
 }  // namespace s3db

@@ -187,6 +187,31 @@ std::vector<MetricFamily> shared_families(const SharedLimitState& s, std::string
   return f.take();
 }
 
+std::vector<MetricFamily> hedge_families(const HedgeStats& s, std::string_view pool_name) {
+  Families f(pool_name);
+  if (!s.enabled) return f.take();
+  struct Named {
+    const char* kind;
+    const HedgeStats::Kind& k;
+  };
+  const Named kinds[] = {{"get", s.get}, {"head", s.head}, {"list", s.list}};
+  auto per_kind = [&](std::string_view name, MetricKind type, std::string_view help, auto value) {
+    auto& fam = f.family(name, type, help);
+    for (const Named& n : kinds) fam.sample(value(n.k), {{"kind", n.kind}});
+  };
+  per_kind("s3db_hedge_requests_total", kCounter, "Reads that may hedge, sent (their duplicates not counted).",
+           [](const HedgeStats::Kind& k) { return double(k.requests); });
+  per_kind("s3db_hedges_sent_total", kCounter, "Duplicates sent for reads unanswered at the live p95 of their kind.",
+           [](const HedgeStats::Kind& k) { return double(k.sent); });
+  per_kind("s3db_hedges_won_total", kCounter, "Duplicates that answered first.",
+           [](const HedgeStats::Kind& k) { return double(k.won); });
+  per_kind("s3db_hedge_delay_seconds", kGauge, "The live p95 a read waits before its duplicate (0 while warming up).",
+           [](const HedgeStats::Kind& k) { return std::chrono::duration<double>(k.delay).count(); });
+  f.family("s3db_hedge_budget_tokens", kGauge, "Duplicates the hedge budget allows right now.").sample(s.tokens);
+  f.family("s3db_hedge_budget_ratio", kGauge, "Duplicates allowed per read (hedge_budget).").sample(s.budget);
+  return f.take();
+}
+
 std::string to_text(const std::vector<MetricFamily>& families) {
   static const std::string kNone;
   std::string out;

@@ -13,6 +13,7 @@
 
 #include <s3db/operation_pool.h>
 #include <s3db/shared_limit.h>
+#include <s3db/storage_client.h>
 
 #include <string>
 #include <string_view>
@@ -39,6 +40,8 @@ struct MetricFamily {
 std::vector<MetricFamily> pool_families(const PoolStats& s, const PoolMetrics& m, std::string_view pool_name);
 // A Client's shared limit and rate caps (s3db/shared_limit.h); empty when none was joined.
 std::vector<MetricFamily> shared_families(const SharedLimitState& s, std::string_view pool_name);
+// A Client's hedged reads (s3db/storage_client.h); empty when its store does not hedge.
+std::vector<MetricFamily> hedge_families(const HedgeStats& s, std::string_view pool_name);
 std::string to_text(const std::vector<MetricFamily>& families);
 
 }  // namespace s3db::pool

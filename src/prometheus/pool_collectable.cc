@@ -69,17 +69,17 @@ class PoolCollectable final : public prometheus::Collectable {
   const OperationPool& pool_;
 };
 
-class SharedLimitCollectable final : public prometheus::Collectable {
+// Families read from a snapshot function on every Collect() (the shared limit's, the hedges').
+template <typename Snapshot, auto kFamilies>
+class SnapshotCollectable final : public prometheus::Collectable {
  public:
-  SharedLimitCollectable(std::function<SharedLimitState()> read, std::string pool_name)
+  SnapshotCollectable(std::function<Snapshot()> read, std::string pool_name)
       : read_(std::move(read)), pool_name_(std::move(pool_name)) {}
 
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    return convert(pool::shared_families(read_(), pool_name_));
-  }
+  std::vector<prometheus::MetricFamily> Collect() const override { return convert(kFamilies(read_(), pool_name_)); }
 
  private:
-  std::function<SharedLimitState()> read_;
+  std::function<Snapshot()> read_;
   std::string pool_name_;
 };
 
@@ -91,7 +91,13 @@ std::shared_ptr<prometheus::Collectable> pool_collectable(const OperationPool& p
 
 std::shared_ptr<prometheus::Collectable> shared_limit_collectable(std::function<SharedLimitState()> read,
                                                                   std::string pool_name) {
-  return std::make_shared<SharedLimitCollectable>(std::move(read), std::move(pool_name));
+  return std::make_shared<SnapshotCollectable<SharedLimitState, &pool::shared_families>>(std::move(read),
+                                                                                       std::move(pool_name));
+}
+
+std::shared_ptr<prometheus::Collectable> hedge_collectable(std::function<HedgeStats()> read, std::string pool_name) {
+  return std::make_shared<SnapshotCollectable<HedgeStats, &pool::hedge_families>>(std::move(read),
+                                                                                 std::move(pool_name));
 }
 
 }  // namespace s3db

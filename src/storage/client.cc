@@ -81,7 +81,8 @@ SharedLimitConfig merged(SharedLimitConfig url, const SharedLimitConfig& caller)
 }  // namespace
 
 std::string Client::prometheus() const {
-  return pool_->prometheus() + pool::to_text(pool::shared_families(shared_limit(), pool_->options().name));
+  return pool_->prometheus() + pool::to_text(pool::shared_families(shared_limit(), pool_->options().name)) +
+         pool::to_text(pool::hedge_families(hedging(), pool_->options().name));
 }
 
 Result<std::shared_ptr<Client>> Client::open(std::string_view uri, ClientOptions options) {

@@ -60,5 +60,25 @@ TEST(PoolJson, OffPartsAreNullAndStatsFlat) {
   EXPECT_EQ(js["paused"], true);
 }
 
+TEST(PoolJson, HedgingIsNullWhenTheStoreDoesNotHedge) {
+  HedgeStats s;
+  EXPECT_TRUE(nlohmann::json(s).is_null());
+  s.enabled = true;
+  s.budget = 0.05;
+  s.get.requests = 200;
+  s.get.sent = 6;
+  s.get.won = 5;
+  s.get.delay = std::chrono::microseconds(2500);
+  s.head.requests = 100;
+  s.head.sent = 3;
+  const nlohmann::json j = s;
+  EXPECT_EQ(j["requests"], 300);
+  EXPECT_EQ(j["sent"], 9);
+  EXPECT_EQ(j["won"], 5);
+  EXPECT_DOUBLE_EQ(j["extra"].get<double>(), 0.03);
+  EXPECT_DOUBLE_EQ(j["get"]["delay_ms"].get<double>(), 2.5);
+  EXPECT_EQ(j["list"]["sent"], 0);
+}
+
 }  // namespace
 }  // namespace s3db

@@ -114,5 +114,21 @@ TEST(SharedLimitCollectable, ReadsTheStateOnEveryCollect) {
   EXPECT_NE(serialize(c->Collect()).find("s3db_shared_permits_held{pool=\"app\"} 1"), std::string::npos);
 }
 
+// The hedged reads' families: none while the store does not hedge, then per kind.
+TEST(HedgeCollectable, ReadsTheStatsOnEveryCollect) {
+  HedgeStats stats;
+  auto c = hedge_collectable([&] { return stats; }, "app");
+  EXPECT_TRUE(c->Collect().empty()) << "a store that does not hedge";
+  stats.enabled = true;
+  stats.budget = 0.05;
+  stats.tokens = 2.5;
+  stats.get.sent = 4;
+  stats.list.won = 1;
+  const std::string text = serialize(c->Collect());
+  EXPECT_NE(text.find("s3db_hedges_sent_total{pool=\"app\",kind=\"get\"} 4"), std::string::npos) << text;
+  EXPECT_NE(text.find("s3db_hedges_won_total{pool=\"app\",kind=\"list\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("s3db_hedge_budget_tokens{pool=\"app\"} 2.5"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace s3db

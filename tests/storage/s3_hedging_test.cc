@@ -296,6 +296,10 @@ TEST(HedgedReads, ASlowGetIsAnsweredByItsDuplicateAndTheFirstTransferIsAborted) 
   EXPECT_LE(static_cast<double>(s.sent()), s.budget * static_cast<double>(s.requests()));
   // The held request's connection was closed by the client, not left running.
   EXPECT_TRUE(eventually([&] { return server.abandoned() == 1; }));
+  // And the Client shows it.
+  const std::string text = client->prometheus();
+  EXPECT_NE(text.find("s3db_hedges_sent_total{pool="), std::string::npos) << text;
+  EXPECT_NE(text.find("s3db_hedge_delay_seconds{pool="), std::string::npos) << text;
 }
 
 TEST(HedgedReads, HeadAndListHedgeToo) {

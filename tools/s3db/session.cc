@@ -68,6 +68,7 @@ nlohmann::json metrics_json(const PoolMetrics& m, const PoolStats& s) {
 nlohmann::json metrics_json(const Client& client) {
   nlohmann::json j = metrics_json(client.pool().metrics(), client.pool().stats());
   if (const SharedLimitState s = client.shared_limit(); s.joined) j["shared_limit"] = s;
+  if (const HedgeStats h = client.hedging(); h.enabled) j["hedging"] = h;
   return j;
 }
 
