@@ -13,7 +13,7 @@
 # `s3db bench reads` (HEDGE_OBJECTS objects written, HEDGE_OPS GETs, HEDGE_CONCURRENCY in flight)
 # once with hedge=off and once with hedge=on&hedge_budget=HEDGE_BUDGET in the URL, and prints per
 # bench: p50, p95, p99, max, errors, hedges sent / won and the extra requests the client counted,
-# and what haproxy saw in the GET phase from its request log: GET requests (originals and
+# and what haproxy saw in the GET phase, counted on its stats page: GET requests (originals and
 # duplicates, aborted ones included), how many of them it delayed, and the extra requests that
 # makes over the bench's GETs. Then the p99 ratio off / on of each run and whether the targets
 # hold (ratio ≥ 5, extra requests ≤ 5 %, both the client's count and haproxy's). Everything is
@@ -66,17 +66,28 @@ mkdir -p "$DIR" "$RUN/logs"
 rgw_and_cli_ready
 
 # --- the proxy ------------------------------------------------------------------------------
-# One log line per request: "<method> <delayed: 1 or -> <status> <total ms> <termination state>".
+# Three backends to the same RGW, so that haproxy's stats page counts exactly (its request log
+# may drop lines): reads_fast (GET/HEAD passed at once), reads_slow (GET/HEAD delayed) and
+# others (PUT, POST, DELETE). Without abortonclose, a request whose client gave up during the
+# delay (a hedge won) still goes on to its backend afterwards, so it is counted too.
+# The log: one line per request, "<method> <delayed: 1 or -> <status> <total ms> <termination>".
 { private_haproxy_head 4096; cat <<EOF
-backend rgw
+backend reads_fast
+  server rgw 127.0.0.1:$RGW_PORT
+backend reads_slow
+  server rgw 127.0.0.1:$RGW_PORT
+backend others
   server rgw 127.0.0.1:$RGW_PORT
 frontend hedge
   bind 127.0.0.1:$PROXY_PORT
   log stdout format raw local0 info
   log-format "%HM %[var(txn.slow)] %ST %Tt %tsc"
-  http-request set-var(txn.slow) int(1) if { method GET HEAD } { rand(10000) lt $PER10K }
+  acl read method GET HEAD
+  http-request set-var(txn.slow) int(1) if read { rand(10000) lt $PER10K }
   http-request lua.delay $SLOW_MS if { var(txn.slow) -m int 1 }
-  default_backend rgw
+  use_backend reads_slow if { var(txn.slow) -m int 1 }
+  use_backend reads_fast if read
+  default_backend others
 EOF
 } >"$DIR/haproxy.cfg"
 : >"$DIR/haproxy.log"
@@ -89,10 +100,12 @@ url() {  # url MODE: the bench's URL through the proxy, hedging on or off
   echo "http://$S3DB_TEST_ACCESS_KEY:$S3DB_TEST_SECRET_KEY@127.0.0.1:$PROXY_PORT/$S3DB_TEST_BUCKET/prove-hedging?$params"
 }
 
-# log_gets FROM_LINE: "GETS DELAYED" among the requests logged since that line of the log. The
-# bench's only GETs are those of its GET phase (setup: PUT, clean-up: POST).
-log_gets() {
-  tail -n "+$1" "$DIR/haproxy.log" | awk '$1 == "GET" { n++; if ($2 == "1") d++ } END { printf "%d %d", n, d }'
+# reads: "ALL DELAYED", the GET/HEAD requests haproxy passed on so far (stats page, exact). The
+# bench's only reads are the GETs of its GET phase (setup: PUT, clean-up: POST).
+reads() {
+  local fast slow
+  fast=$(haproxy_stat "$STATS_PORT" reads_fast 1 req_tot) slow=$(haproxy_stat "$STATS_PORT" reads_slow 1 req_tot)
+  echo "$((fast + slow)) $slow"
 }
 
 result() { echo "$*" | tee -a "$DIR/results.txt"; }
@@ -107,7 +120,7 @@ failed=0
 for ((r = 1; r <= RUNS; r++)); do
   for mode in off on; do
     out="$DIR/run$r-$mode.json"
-    from=$(($(wc -l <"$DIR/haproxy.log") + 1))
+    read -r gets0 delayed0 <<<"$(reads)"
     rc=0
     timeout "$LIMIT_S" "$CLI" --url "$(url "$mode")" --concurrency "$CONC" --json bench reads \
       --ops "$OPS" --objects "$OBJECTS" --size "$SIZE" >"$out" 2>"$DIR/run$r-$mode.err" || rc=$?
@@ -116,9 +129,10 @@ for ((r = 1; r <= RUNS; r++)); do
       failed=1
       continue
     fi
-    # A GET delayed then abandoned for its duplicate is logged when haproxy lets go of it.
+    # A GET delayed then abandoned for its duplicate reaches its backend when the delay ends.
     sleep "$(awk -v ms="$SLOW_MS" 'BEGIN { printf "%.1f", ms / 1000 + 1 }')"
-    read -r gets delayed <<<"$(log_gets "$from")"
+    read -r gets delayed <<<"$(reads)"
+    gets=$((gets - gets0)) delayed=$((delayed - delayed0))
     pextra=$(awk -v g="$gets" -v n="$OPS" 'BEGIN { printf "%.2f", (g - n) * 100 / n }')
     IFS=$'\t' read -r p50 p95 p99 max errors sent won extra < <(jq -r '.arms[0] as $a | .hedging as $h |
         [$a.p50_latency_ms, $a.p95_latency_ms, $a.p99_latency_ms, $a.max_latency_ms, $a.errors,
