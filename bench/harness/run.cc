@@ -12,9 +12,14 @@ BenchResult run_bench(const BenchOptions& o) {
                      : o.scenario == "memory"   ? &run_memory_once
                      : o.scenario == "overhead" ? &run_overhead_once
                                                 : nullptr;
-  if (!run_once) throw std::invalid_argument("unknown scenario '" + o.scenario + "'");
+  const bool reads = o.scenario == "reads";
+  if (!run_once && !reads) throw std::invalid_argument("unknown scenario '" + o.scenario + "'");
   BenchResult result;
   for (int r = 0; r < o.runs; ++r) {
+    if (reads) {
+      result.runs.push_back(run_reads_once(o, r, result.pool, result.hedging));
+      continue;
+    }
     for (auto& arm : run_once(o, r, result.pool)) result.runs.push_back(std::move(arm));
   }
   result.arms = summarize(result.runs);

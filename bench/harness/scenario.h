@@ -1,4 +1,4 @@
-// bench/harness/scenario.h — what the scenarios (seed.cc, memory.cc, overhead.cc) share inside the
+// bench/harness/scenario.h — what the scenarios (seed.cc, memory.cc, overhead.cc, reads.cc) share inside the
 // harness: per-op timestamps, the timed window of an arm, its error count, its database.
 // Internal to s3db_bench_harness: callers use harness.h.
 //
@@ -74,6 +74,12 @@ class ArmTimer {
 std::vector<ArmRun> run_seed_once(const BenchOptions& o, int run_index, std::optional<PoolReport>& pool);
 std::vector<ArmRun> run_memory_once(const BenchOptions& o, int run_index, std::optional<PoolReport>& pool);
 std::vector<ArmRun> run_overhead_once(const BenchOptions& o, int run_index, std::optional<PoolReport>& pool);
+// reads: one arm "get"; adds this run's hedged reads to `hedging`.
+ArmRun run_reads_once(const BenchOptions& o, int run_index, std::optional<PoolReport>& pool, HedgeReport& hedging);
+
+// Latency quantile q (0..1) in ms of `times` (ops with end_ns == 0 ignored), the same rank rule as
+// finish_arm's p50/p99 (index floor(q × (n − 1)) of the sorted latencies); 0 without samples.
+double latency_quantile_ms(const OpTimes& times, double q);
 
 // The seed's record (name, email, age, status, tags, metadata object), ~200 bytes as JSON.
 nlohmann::json seed_record(std::uint64_t i);

@@ -48,6 +48,17 @@ void finish_arm(ArmRun& run, OpTimes& times) {
   }
 }
 
+double latency_quantile_ms(const OpTimes& times, double q) {
+  std::vector<std::int64_t> lat;
+  lat.reserve(times.end_ns.size());
+  for (std::size_t i = 0; i < times.end_ns.size(); ++i)
+    if (times.end_ns[i] > 0) lat.push_back(times.end_ns[i] - times.start_ns[i]);
+  if (lat.empty()) return 0;
+  auto k = static_cast<std::size_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(lat.size() - 1));
+  std::nth_element(lat.begin(), lat.begin() + static_cast<std::ptrdiff_t>(k), lat.end());
+  return static_cast<double>(lat[k]) / 1e6;
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());

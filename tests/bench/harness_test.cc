@@ -117,5 +117,44 @@ TEST(BenchHarness, SummarizeTakesMediansPerArmInFirstSeenOrder) {
   EXPECT_EQ(s[1].errors, 1u);
 }
 
+TEST(BenchHarness, ReadsGetsEveryObjectBackAndReportsHedgingOfTheGetPhase) {
+  BenchOptions o;
+  o.scenario = "reads";
+  o.ops = 120;
+  o.objects = 7;
+  o.object_size = 33;
+  o.runs = 2;
+  o.concurrency = 4;
+  const BenchResult r = run_bench(o);
+  ASSERT_EQ(r.runs.size(), 2u);
+  ASSERT_EQ(names(r.arms), (std::vector<std::string>{"get"}));
+  EXPECT_EQ(r.arms[0].ops, 120u);
+  EXPECT_EQ(r.arms[0].errors, 0u) << r.arms[0].first_error;
+  for (const auto& run : r.runs) {
+    EXPECT_EQ(run.extra.value("cleanup_errors", -1.0), 0.0);
+    EXPECT_LE(run.p50_latency_ms, run.extra.value("p90_latency_ms", 0.0));
+    EXPECT_LE(run.extra.value("p95_latency_ms", 0.0), run.p99_latency_ms);
+    EXPECT_LE(run.p99_latency_ms, run.extra.value("p999_latency_ms", 0.0));
+    EXPECT_LE(run.extra.value("p999_latency_ms", 0.0), run.extra.value("max_latency_ms", 0.0));
+  }
+  EXPECT_FALSE(r.hedging.enabled);  // memory:// does not hedge
+  EXPECT_EQ(r.hedging.sent, 0u);
+  EXPECT_EQ(r.hedging.extra_pct(), 0.0);
+  EXPECT_EQ(r.hedging.per_run.size(), 2u);
+  EXPECT_TRUE(r.pool.has_value());
+  const nlohmann::json j = report_reads_json(o, r);
+  EXPECT_EQ(j["objects"], 7);
+  EXPECT_EQ(j["size"], 33);
+  EXPECT_EQ(j["hedging"]["enabled"], false);
+  EXPECT_NE(report_reads_text(o, r).find("| Extra requests"), std::string::npos);
+
+  BenchOptions none = o;
+  none.objects = 0;
+  EXPECT_THROW(run_bench(none), std::invalid_argument);
+  BenchOptions bad_url = o;
+  bad_url.url = "nonsense://x";
+  EXPECT_THROW(run_bench(bad_url), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace s3db::bench

@@ -1,5 +1,6 @@
-// s3db bench [seed|memory|overhead] [--ops N] [--runs R] [--plot FILE.svg] [--metrics] [--batch B]
+// s3db bench [seed|memory|overhead|reads] [--ops N] [--runs R] [--plot FILE.svg] [--metrics] [--batch B]
 //            [--metrics-listen 127.0.0.1:PORT]  (serves the running arm's pool; empty between arms)
+//            [--objects N] [--size BYTES]  (reads)
 // (with the global --url, --concurrency, --json). Options and printing only: the harness
 // (bench/harness, library s3db_bench_harness) runs the scenario R times and takes the median of
 // each figure per arm; this prints the seed's table (text) or one stable JSON object (docs/bench.md).
@@ -21,6 +22,7 @@ struct BenchArgs {
   std::string plot;      // SVG path, empty = none
   bool metrics = false;  // print the pool's metrics (Prometheus, or in the JSON) at the end
   std::string metrics_listen;  // --metrics-listen HOST:PORT (empty = off)
+  bool ops_given = false;      // --ops on the command line (else the scenario's default)
 };
 
 // The pool of the arm now running, for --metrics-listen: set and cleared by the harness thread,
@@ -46,7 +48,10 @@ std::unique_ptr<MetricsServer> serve_live_pool(const std::string& address, bench
 int run(const Globals& g, BenchArgs args) {
   bench::BenchOptions& o = args.options;
   o.url = g.url;
-  o.concurrency = g.concurrency.value_or(50);  // a bench compares runs: a fixed default, or auto if asked
+  const bool reads = o.scenario == "reads";
+  // A bench compares runs: a fixed default, or auto if asked.
+  o.concurrency = g.concurrency.value_or(reads ? bench::kReadsDefaultConcurrency : 50);
+  if (reads && !args.ops_given) o.ops = bench::kReadsDefaultOps;
   if (o.ops == 0) throw UsageError("--ops must be at least 1");
   if (auto parsed = ConnectionOptions::FromUri(o.url); !parsed.ok())
     throw UsageError("invalid --url: " + parsed.status().message());
@@ -55,13 +60,13 @@ int run(const Globals& g, BenchArgs args) {
   const bench::BenchResult result = bench::run_bench(o);
   if (!args.plot.empty()) bench::write_plot(o, result.arms, result.runs, args.plot);
   if (g.json) {
-    nlohmann::json j = bench::report_json(o, result.arms);
+    nlohmann::json j = reads ? bench::report_reads_json(o, result) : bench::report_json(o, result.arms);
     if (!args.plot.empty()) j["plot"] = args.plot;
     if (args.metrics)
       j["metrics"] = result.pool ? metrics_json(result.pool->metrics, result.pool->stats) : nlohmann::json();
     std::cout << j.dump() << '\n';
   } else {
-    std::cout << bench::report_text(o, result.arms);
+    std::cout << (reads ? bench::report_reads_text(o, result) : bench::report_text(o, result.arms));
     if (!args.plot.empty()) std::cout << "Plot written to " << args.plot << '\n';
     if (args.metrics)
       std::cout << "\nPool metrics (last run):\n" << (result.pool ? result.pool->prometheus : "");
@@ -75,11 +80,24 @@ int run(const Globals& g, BenchArgs args) {
 void add_bench(CLI::App& app, Command& cmd) {
   auto args = std::make_shared<BenchArgs>();
   bench::BenchOptions& o = args->options;
-  auto* sub = app.add_subcommand("bench", "reproduce the seed note's benchmarks (uses --url, --concurrency, --json)");
-  sub->add_option("scenario", o.scenario, "seed (default) | memory | overhead")
-      ->check(CLI::IsMember({"seed", "memory", "overhead"}))
+  auto* sub = app.add_subcommand(
+      "bench",
+      "reproduce the seed note's benchmarks, or measure read latency and hedged reads (uses --url, "
+      "--concurrency, --json; --concurrency defaults to 50, and to 16 GETs in flight for reads)");
+  sub->add_option("scenario", o.scenario,
+                  "seed (default) | memory | overhead | reads (GET latency p50..max and hedged reads: "
+                  "--objects written first, then --ops GETs with --concurrency in flight, default 16)")
+      ->check(CLI::IsMember({"seed", "memory", "overhead", "reads"}))
       ->capture_default_str();
-  sub->add_option("--ops", o.ops, "operations per arm")->capture_default_str();
+  sub->add_option("--ops", o.ops, "operations per arm (reads: GETs, default 2000)")
+      ->capture_default_str()
+      ->each([args](const std::string&) { args->ops_given = true; });
+  sub->add_option("--objects", o.objects, "reads: distinct objects written first; the GETs cycle over them")
+      ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(10000000)))
+      ->capture_default_str();
+  sub->add_option("--size", o.object_size, "reads: bytes of each object")
+      ->check(CLI::Range(static_cast<std::uint64_t>(0), static_cast<std::uint64_t>(1) << 30))
+      ->capture_default_str();
   sub->add_option("--runs", o.runs, "runs; each figure is the median over runs")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
