@@ -198,7 +198,7 @@ TEST(ConnectionTest, UnknownParamNamedWithAllowedList) {
   auto m = error_of("s3://K:S@bucket-1?regoin=eu-west-1");
   EXPECT_NE(m.find("'regoin'"), std::string::npos) << m;
   EXPECT_NE(m.find("allowed: breaker, ca_file, concurrency, concurrency_max, concurrency_min, connect_timeout_ms, "
-                   "fallback_concurrency, fallback_rate_share, global_concurrency, lease_ttl_ms, "
+                   "fallback_concurrency, fallback_rate_share, global_concurrency, hedge, hedge_budget, lease_ttl_ms, "
                    "low_speed_limit, low_speed_time_s, max_object_bytes, max_response_bytes, max_retries, "
                    "path_style, rate_get, rate_put, redis, redis_key, region, retry_budget, session_token, timeout_ms, "
                    "tuner, verify_tls"),
@@ -327,6 +327,23 @@ TEST(ConnectionTest, PoolParamsApplyToPoolOptions) {
   EXPECT_FALSE(local.adaptive.enabled);
   EXPECT_FALSE(local.breaker.enabled);
   EXPECT_FALSE(local.retry_budget.enabled);
+}
+
+TEST(ConnectionTest, HedgeParams) {
+  EXPECT_TRUE(ok("s3://bucket-1").hedge) << "on by default for remote stores";
+  EXPECT_DOUBLE_EQ(ok("s3://bucket-1").hedge_budget, 0.05);
+  EXPECT_FALSE(ok("http://K:S@h:1/b?hedge=off").hedge);
+  EXPECT_DOUBLE_EQ(ok("http://K:S@h:1/b?hedge_budget=0.2").hedge_budget, 0.2);
+  EXPECT_EQ(ok("http://K:S@h:1/b").to_string(), "http://K:***@h:1/b") << "defaults are not spelled out";
+  EXPECT_EQ(ok("http://K:S@h:1/b?hedge=off&hedge_budget=0.125").to_string(),
+            "http://K:***@h:1/b?hedge=off&hedge_budget=0.125");
+  for (const char* bad : {"s3://bucket-1?hedge=yes", "s3://bucket-1?hedge_budget=0", "s3://bucket-1?hedge_budget=1.5",
+                          "s3://bucket-1?hedge_budget=five", "s3://bucket-1?hedge_budget=-0.1"}) {
+    const std::string m = error_of(bad);
+    EXPECT_NE(m.find("'hedge"), std::string::npos) << bad << " → " << m;
+  }
+  EXPECT_NE(error_of("memory://b?hedge=on").find("unknown parameter 'hedge'"), std::string::npos)
+      << "only remote stores hedge";
 }
 
 TEST(ConnectionTest, PoolParamsRoundTripThroughToString) {

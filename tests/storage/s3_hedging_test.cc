@@ -35,14 +35,17 @@ using s3::Hedger;
 
 TEST(Hedger, NoDelayUntilTheKindHasEnoughAnswers) {
   Hedger h(0.05);
+  for (int i = 0; i < 200; ++i) h.begin(HedgeKind::kGet);  // plenty of tokens
   for (int i = 0; i < Hedger::kWarmup - 1; ++i) {
-    EXPECT_EQ(h.begin(HedgeKind::kGet).count(), 0) << i;
+    EXPECT_EQ(h.delay(HedgeKind::kGet).count(), 0) << i;
+    EXPECT_EQ(h.decide(HedgeKind::kGet, 1h), Hedger::kWarmupProbe) << "warming up: ask again later";
     h.answered(HedgeKind::kGet, 1ms, false);
   }
-  h.begin(HedgeKind::kGet);
   h.answered(HedgeKind::kGet, 1ms, false);
-  EXPECT_GT(h.begin(HedgeKind::kGet).count(), 0);
-  EXPECT_EQ(h.begin(HedgeKind::kHead).count(), 0) << "each kind warms up on its own answers";
+  EXPECT_EQ(h.delay(HedgeKind::kGet), 1ms);
+  EXPECT_EQ(h.decide(HedgeKind::kGet, 0ms), 1ms) << "not due: the rest of the delay";
+  EXPECT_EQ(h.decide(HedgeKind::kGet, 1h).count(), 0) << "a request sent while warming up is hedged now";
+  EXPECT_EQ(h.delay(HedgeKind::kHead).count(), 0) << "each kind warms up on its own answers";
   EXPECT_EQ(h.stats().head.delay.count(), 0);
 }
 
@@ -64,9 +67,9 @@ TEST(Hedger, DuplicatesNeverExceedTheBudgetOfTheRequestsSoFar) {
   for (int i = 0; i < Hedger::kWarmup; ++i) h.answered(HedgeKind::kGet, 2ms, false);
   std::uint64_t taken = 0;
   for (int i = 1; i <= 5000; ++i) {
-    const auto delay = h.begin(HedgeKind::kGet);
+    h.begin(HedgeKind::kGet);
     // Every request as overdue as can be: only the budget says no.
-    if (h.take(HedgeKind::kGet, delay, 1h)) ++taken;
+    if (h.decide(HedgeKind::kGet, 1h).count() == 0) ++taken;
     ASSERT_LE(static_cast<double>(taken), 0.05 * i + 1e-9) << "after " << i << " requests";
   }
   EXPECT_GE(taken, 249u);  // and it is spent: 5 % of 5,000, give or take the last fraction
@@ -80,6 +83,7 @@ TEST(Hedger, WhileTheBudgetIsScarceTheMostOverdueGoFirst) {
   for (int i = 0; i < 60; ++i) h.begin(HedgeKind::kGet);  // 3 tokens
   EXPECT_NEAR(h.stats().tokens, 3.0, 1e-6);
   EXPECT_FALSE(h.take(HedgeKind::kGet, 2ms, 1ms)) << "not yet due";
+  EXPECT_EQ(h.decide(HedgeKind::kGet, 3ms), 2ms) << "refused: ask again one delay later";
   EXPECT_FALSE(h.take(HedgeKind::kGet, 2ms, 2ms)) << "just due: needs 1 + 4 tokens";
   EXPECT_FALSE(h.take(HedgeKind::kGet, 2ms, 3ms)) << "needs 1 + 4 × 2/3 tokens";
   EXPECT_TRUE(h.take(HedgeKind::kGet, 2ms, 8ms)) << "four delays overdue: needs 2";

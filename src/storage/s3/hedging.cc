@@ -8,14 +8,19 @@ namespace s3db::s3 {
 Hedger::Hedger(double budget)
     : budget_(budget), share_(static_cast<std::int64_t>(std::llround(budget * static_cast<double>(kMicro)))) {}
 
-std::chrono::nanoseconds Hedger::begin(HedgeKind kind) noexcept {
-  Window& w = window(kind);
-  w.requests.fetch_add(1, std::memory_order_relaxed);
+void Hedger::begin(HedgeKind kind) noexcept {
+  window(kind).requests.fetch_add(1, std::memory_order_relaxed);
   constexpr auto cap = static_cast<std::int64_t>(kBurst * kMicro);
   std::int64_t t = tokens_.load(std::memory_order_relaxed);
   while (t < cap && !tokens_.compare_exchange_weak(t, std::min(cap, t + share_), std::memory_order_relaxed)) {
   }
-  return std::chrono::nanoseconds(w.delay_ns.load(std::memory_order_relaxed));
+}
+
+std::chrono::nanoseconds Hedger::decide(HedgeKind kind, std::chrono::nanoseconds age) noexcept {
+  const std::chrono::nanoseconds d = delay(kind);
+  if (d.count() == 0) return kWarmupProbe;
+  if (age < d) return d - age;
+  return take(kind, d, age) ? std::chrono::nanoseconds(0) : d;
 }
 
 bool Hedger::take(HedgeKind kind, std::chrono::nanoseconds delay, std::chrono::nanoseconds age) noexcept {

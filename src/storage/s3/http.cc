@@ -235,8 +235,9 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx, 
   CURLM* m = first.h->multi;
   ctx.on_cancel([m] { curl_multi_wakeup(m); });
   const auto started = SteadyClock::now();
-  // When the duplicate may go out (max: never, or already sent).
-  auto hedge_at = hedge != nullptr ? started + hedge->delay() : TimePoint::max();
+  // When to ask the gate again (max: never, or the duplicate is out).
+  auto age = [&started](TimePoint now) { return std::chrono::duration_cast<std::chrono::nanoseconds>(now - started); };
+  auto hedge_at = hedge != nullptr ? started + hedge->decide(std::chrono::nanoseconds(0)) : TimePoint::max();
   Leg* winner = nullptr;
   CURLcode failed = CURLE_OK;  // the loop's own failure (cancelled, a multi error)
   if (curl_multi_add_handle(m, first.h->easy) != CURLM_OK) {
@@ -284,8 +285,11 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx, 
     }
     auto now = SteadyClock::now();
     if (now >= hedge_at) {
-      hedge_at = TimePoint::max();
-      if (!first.done && hedge->may_send(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started))) {
+      const auto wait = hedge->decide(age(now));
+      if (wait.count() > 0) {
+        hedge_at = now + wait;
+      } else {
+        hedge_at = TimePoint::max();
         Leg& second = legs[1];
         second.h = acquire();
         if (second.h != nullptr) {
@@ -294,7 +298,6 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx, 
         }
         continue;  // start it at once
       }
-      if (!first.done) hedge_at = now + hedge->delay();  // refused: ask again one delay later
     }
     // Wakes on socket activity, curl's own timers, curl_multi_wakeup (cancellation), or when
     // the duplicate may go out.

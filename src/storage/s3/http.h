@@ -20,9 +20,10 @@
 //   options' max_response_bytes), any other response's at most max_response_bytes. A body over
 //   its cap — announced by Content-Length or counted as it streams — stops the transfer at once
 //   (nothing beyond the cap is buffered): curl_code CURLE_WRITE_ERROR and body_limit = the cap.
-// - Hedging (perform() given a HedgeGate): once the request has waited the gate's delay without
-//   an answer, perform() asks the gate (may_send) and, when allowed, sends the same request again
-//   on a second handle, driven by the same poll loop; refused, it asks again one delay later. The
+// - Hedging (perform() given a HedgeGate): perform() asks the gate when to ask again (decide) as
+//   it sends the request, and at each time the gate named while no answer came; when the gate
+//   says "now", it sends the same request again on a second handle, driven by the same poll loop,
+//   and asks no more. The
 //   first HTTP answer wins and the other transfer is aborted (its connection closed). A transfer
 //   that fails without an answer while the other still runs does not win: the other is awaited.
 //   Only for requests that may be sent twice (GET, HEAD).
@@ -82,9 +83,9 @@ struct HttpOptions {
 // What perform() asks before it sends a duplicate of a request (hedged reads).
 class HedgeGate {
  public:
-  virtual std::chrono::nanoseconds delay() const noexcept = 0;  // > 0
-  // The request has waited `age` (≥ delay()) without an answer: send its duplicate now?
-  virtual bool may_send(std::chrono::nanoseconds age) noexcept = 0;
+  // The request has waited `age` without an answer (0: it is about to be sent). Zero: send its
+  // duplicate now; otherwise ask again after that long.
+  virtual std::chrono::nanoseconds decide(std::chrono::nanoseconds age) noexcept = 0;
 
  protected:
   ~HedgeGate() = default;

@@ -65,18 +65,17 @@ std::optional<HedgeKind> hedge_kind(const S3Call& call) {
   return call.key.empty() ? HedgeKind::kList : HedgeKind::kGet;
 }
 
-// A read's HedgeGate: the Hedger's delay for its kind, and its budget.
+// A read's HedgeGate: its kind's delay and budget, as the Hedger has them when asked.
 class ReadHedge final : public HedgeGate {
  public:
-  ReadHedge(Hedger& hedger, HedgeKind kind, std::chrono::nanoseconds delay)
-      : hedger_(hedger), kind_(kind), delay_(delay) {}
-  std::chrono::nanoseconds delay() const noexcept override { return delay_; }
-  bool may_send(std::chrono::nanoseconds age) noexcept override { return hedger_.take(kind_, delay_, age); }
+  ReadHedge(Hedger& hedger, HedgeKind kind) : hedger_(hedger), kind_(kind) {}
+  std::chrono::nanoseconds decide(std::chrono::nanoseconds age) noexcept override {
+    return hedger_.decide(kind_, age);
+  }
 
  private:
   Hedger& hedger_;
   HedgeKind kind_;
-  std::chrono::nanoseconds delay_;
 };
 
 }  // namespace
@@ -139,10 +138,10 @@ HttpResponse S3Requester::send(const S3Call& call, OpContext& ctx) {
   HttpRequest req = build(call, std::chrono::system_clock::now(), hash);
   const std::optional<HedgeKind> kind = hedger_ ? hedge_kind(call) : std::nullopt;
   if (!kind) return transport_.perform(req, ctx);
-  const auto delay = hedger_->begin(*kind);
-  ReadHedge gate(*hedger_, *kind, delay);
+  hedger_->begin(*kind);
+  ReadHedge gate(*hedger_, *kind);
   const auto sent = SteadyClock::now();
-  HttpResponse resp = transport_.perform(req, ctx, delay.count() > 0 ? &gate : nullptr);
+  HttpResponse resp = transport_.perform(req, ctx, &gate);
   if (resp.status > 0) {
     hedger_->answered(*kind, std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - sent),
                       resp.duplicate_won);
