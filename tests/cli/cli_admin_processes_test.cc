@@ -432,7 +432,7 @@ TEST_F(AdminProcesses, DropKilledPartWayThenRerunRemovesEverything) {
 // Secrets: drop-resource, truncate, migrate, content put and content get failing every way a user
 // can make them fail never show the passphrase (S3DB_PASSPHRASE), a secret key of the URL or of
 // AWS_SECRET_ACCESS_KEY, nor a secret attribute's value — raw, percent-encoded (either case) or
-// any 5-byte piece — on stdout or stderr, with or without -vv.
+// any 5-byte piece — on stdout or stderr, with or without -vv or --json.
 
 namespace {
 
@@ -473,20 +473,22 @@ struct Case {
   int code;
 };
 
-// Runs each case as is and with -vv (debug and trace logs on stderr), under `env`: the exit code
-// is the one expected and no secret shows.
+// Runs each case as is, with -vv (debug and trace logs on stderr) and with --json (the error
+// also in the output object), under `env`: the exit code is the one expected and no secret shows.
 void expect_failures_hide_secrets(const std::string& url, const std::vector<Case>& cases,
                                   const std::map<std::string, std::string>& env) {
   for (const Case& c : cases) {
-    for (const bool verbose : {false, true}) {
+    for (const char* extra : {"", "-vv", "--json"}) {
       std::vector<std::string> args = {"--url", url};
-      if (verbose) args.push_back("-vv");
+      if (*extra) args.push_back(extra);
       CliRun r = run(cat(args, c.args), "", env);
-      const std::string what = c.what + (verbose ? " (-vv)" : "") + " on " + s3db::redact_uri(url);
-      EXPECT_EQ(r.code, c.code) << what << ": " << r.out << r.err;
-      if (!verbose) {
-        EXPECT_FALSE(r.err.empty()) << what;
+      const std::string what = c.what + " " + extra + " on " + s3db::redact_uri(url);
+      if (std::string_view(extra) != "--json") {  // (--json with get to stdout is a usage error)
+        EXPECT_EQ(r.code, c.code) << what << ": " << r.out << r.err;
+      } else {
+        EXPECT_NE(r.code, 0) << what << ": " << r.out << r.err;
       }
+      EXPECT_FALSE(r.err.empty()) << what;
       expect_hidden(r, what);
     }
   }
