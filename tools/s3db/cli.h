@@ -60,6 +60,9 @@ struct Globals {
   std::string redis;
   int global_concurrency = 0;
   double rate_put = 0, rate_get = 0;
+  // env S3DB_PASSPHRASE (DatabaseOptions::passphrase, for secret attributes): an environment
+  // variable only, never an option, so that it is not in the process list; never shown.
+  std::string passphrase;
   bool json = false;
   int verbose = 0;
 };

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
             return v == "auto" || number ? std::string() : "must be auto or an integer in 1..100000";
           },
           "N|auto"));
+  if (const char* env = std::getenv("S3DB_PASSPHRASE"); env && *env) g.passphrase = env;
   const char* redis_env = std::getenv("S3DB_REDIS_URL");
   if (redis_env && *redis_env) g.redis = redis_env;
   app.add_option("--redis", g.redis,

@@ -25,6 +25,7 @@ Database open_database(const Globals& g, const std::string& url, DatabaseOptions
   auto parsed = ConnectionOptions::FromUri(url);
   if (!parsed.ok()) throw UsageError("invalid --url: " + parsed.status().message());
   if (g.concurrency) opts.client.concurrency = *g.concurrency;
+  if (opts.passphrase.empty()) opts.passphrase = g.passphrase;
   if (!g.redis.empty() && g.global_concurrency < 1 && g.rate_put == 0 && g.rate_get == 0) {
     throw UsageError("--redis needs --global-concurrency N, --rate-put R or --rate-get R");
   }
