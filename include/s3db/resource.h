@@ -408,6 +408,10 @@ class Resource {
     std::size_t deleted = 0;  // keys removed (records, partition references, every other key)
     std::size_t failed = 0;   // keys the store refused to remove (per-key DeleteObjects errors)
     Status first_error;       // the first of those, naming its key; OK when failed == 0
+    // Records a concurrent writer stored while the sweep ran, found by one more LIST of the
+    // records after it (resources with partitions only): kept, their partition references
+    // restored (the sweep, records before references, may have removed them).
+    std::size_t survivors = 0;
   };
   struct RemoveAllOptions {
     OpOptions op;
@@ -420,7 +424,9 @@ class Resource {
   // resource is empty, same schema. Keys the store refuses are counted in `failed` (first error
   // kept) and skipped — never silently dropped; a failed LIST or DeleteObjects request is the
   // returned Status. Not a fence: a record written by a concurrent writer while it runs may
-  // survive (stop the writers first). Reads deduplicated before it are not shared after it.
+  // survive (stop the writers first); such survivors are found by one more LIST of the records
+  // after the sweep and keep their partition references (RemoveAllResult::survivors). Reads
+  // deduplicated before it are not shared after it.
   Result<RemoveAllResult> remove_all(RemoveAllOptions options);
   Result<RemoveAllResult> remove_all();
 

@@ -4,6 +4,8 @@
 #include <s3db/client.h>
 #include <s3db/resource.h>
 
+#include "db/state.h"
+
 #include <string>
 #include <string_view>
 
@@ -19,6 +21,13 @@ std::string resource_root(const std::string& db_prefix, std::string_view name);
 // removed before stays counted.
 Status remove_root(Client& client, const std::string& root, const Resource::RemoveAllOptions& options,
                    Resource::RemoveAllResult& total);
+
+// After remove_root of a resource with partitions: one more listing of its records (one LIST when
+// none is left); a record found — stored by a concurrent writer during the sweep — keeps it and
+// gets its partition references back (read + the missing reference PUTs: one pool op each),
+// counted in total.survivors. The first failed request is the Status.
+Status restore_survivors(Resource::State& rs, const std::shared_ptr<const Runtime>& rt, const OpOptions& op,
+                         Resource::RemoveAllResult& total);
 
 // OK when remove_root left nothing behind; else the first refused key's error and their count.
 Status all_removed(const Resource::RemoveAllResult& total);

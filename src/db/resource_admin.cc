@@ -2,6 +2,7 @@
 // Database::drop_resource is in database.cc, beside the catalog's write loop it reuses.
 #include "db/admin.h"
 
+#include "db/records.h"
 #include "db/state.h"
 
 #include <utility>
@@ -75,6 +76,49 @@ Status remove_root(Client& client, const std::string& root, const Resource::Remo
   }
 }
 
+namespace {
+
+// One pool op: the partition references of record `id` as it is stored now. For a record a
+// concurrent writer stored while remove_all swept: the sweep goes in key order, records before
+// references, so it may have removed the references of a record stored behind it.
+struct RestoreRefs {
+  Resource::State* rs;
+  std::shared_ptr<const Runtime> rt;
+  std::string id;
+  Result<bool> operator()(OpContext& ctx) {
+    auto cur = read_record(*rs, id, ctx);
+    if (!cur.ok()) {
+      if (cur.status().is_not_found()) return false;  // removed meanwhile
+      return cur.status();
+    }
+    S3DB_RETURN_IF_ERROR(move_refs(*rs, *rt, id, {}, partition_keys(*rt, cur->doc, id), ctx));
+    return true;
+  }
+};
+
+}  // namespace
+
+Status restore_survivors(Resource::State& rs, const std::shared_ptr<const Runtime>& rt, const OpOptions& op,
+                         Resource::RemoveAllResult& total) {
+  if (rt->def.partitions.empty()) return Status::OK();
+  Client& client = rs.client();
+  Status failed;
+  Status listed = client.list_each(
+      rt->data_prefix,
+      [&](ObjectMeta& obj) {
+        auto restored = client.pool().run(RestoreRefs{&rs, rt, std::string(id_of_key(obj.key))}, client.effective(op));
+        if (!restored.ok()) {
+          failed = restored.status().with_context("restore the references of a record stored during the sweep");
+          return false;
+        }
+        if (*restored) ++total.survivors;
+        return true;
+      },
+      client.effective(op));
+  S3DB_RETURN_IF_ERROR(failed);
+  return listed;
+}
+
 Status all_removed(const Resource::RemoveAllResult& total) {
   if (total.failed == 0) return Status::OK();
   return total.first_error.with_context(std::to_string(total.failed) + " key(s) could not be removed; the first");
@@ -97,6 +141,7 @@ Result<Resource::RemoveAllResult> Resource::remove_all(RemoveAllOptions options)
   const auto rt = state_->runtime();
   RemoveAllResult total;
   S3DB_RETURN_IF_ERROR(db::remove_root(state_->client(), rt->root, options, total).with_context("remove_all " + rt->def.name));
+  S3DB_RETURN_IF_ERROR(db::restore_survivors(*state_, rt, options.op, total).with_context("remove_all " + rt->def.name));
   return total;
 }
 

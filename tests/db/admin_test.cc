@@ -22,7 +22,15 @@ class HookedStorage : public ForwardingClient {
   std::string before_put_key;
   std::function<void()> before_put;
 
+  // Runs once, just before the first remove_many is forwarded.
+  std::function<void()> before_remove;
+
   Result<DeleteManyResult> remove_many(const std::vector<std::string>& keys, OpContext& ctx) override {
+    if (before_remove) {
+      auto fn = std::move(before_remove);
+      before_remove = nullptr;
+      fn();
+    }
     std::vector<std::string> rest;
     for (const auto& k : keys) {
       if (k != refuse_key) rest.push_back(k);
@@ -141,6 +149,40 @@ TEST_P(AdminTest, RemoveAllEmptiesTheRootInPagesAndKeepsTheCatalog) {
   EXPECT_EQ(r.list(by_tag).value().size(), 1u);
   auto reopened = open_db();
   EXPECT_EQ(reopened->resource("items").value().schema_version(), 1);
+}
+
+// A record stored while the sweep runs, behind it: its data key was passed, its partition
+// reference is still ahead. The sweep removes the reference; remove_all finds the record in one
+// more listing and restores it, so the record is in its partition again.
+TEST_P(AdminTest, ARecordStoredDuringTheSweepKeepsItsPartitionReference) {
+  Resource r = make(items());
+  std::vector<json> docs;
+  for (int i = 0; i < 1500; ++i) docs.push_back({{"id", std::string("i").append(std::to_string(i))}, {"n", i}, {"tag", "t0"}});
+  BulkOptions bulk;
+  bulk.keep_documents = false;
+  ASSERT_EQ(r.insert_many(std::move(docs), bulk).succeeded, 1500u);
+
+  std::shared_ptr<HookedStorage> hooks;
+  auto db = hooked_db(hooks);
+  ASSERT_TRUE(db);
+  Resource hooked = db->resource("items").value();
+  // During the first batch (the first 1,000 data keys, listed already): "a-late" sorts before
+  // them, so no later page lists its record; its reference sorts after every record.
+  hooks->before_remove = [&r] { ASSERT_TRUE(r.insert({{"id", "a-late"}, {"n", -1}, {"tag", "t0"}}).ok()); };
+  auto removed = hooked.remove_all();
+  ASSERT_TRUE(removed.ok()) << removed.status().to_string();
+  EXPECT_EQ(removed->survivors, 1u);
+  std::set<std::string> left;
+  for (const std::string& k : raw_keys("resource=items/")) left.insert(k.substr(prefix_.size()));
+  EXPECT_EQ(left, (std::set<std::string>{"/resource=items/data/id=a-late",
+                                         "/resource=items/partition=byTag/tag=t0/id=a-late"}));
+  ListOptions by_tag;
+  by_tag.partition = "byTag";
+  by_tag.values = {{"tag", "t0"}};
+  auto listed = r.list(by_tag);
+  ASSERT_TRUE(listed.ok()) << listed.status().to_string();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0]["id"], "a-late");
 }
 
 TEST_P(AdminTest, RefusedKeysAreCountedAndStopADrop) {

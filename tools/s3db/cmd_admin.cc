@@ -52,8 +52,9 @@ Resource::RemoveAllOptions with_progress(ProgressBar& bar) {
 // Exit 1 with the first refused key's error when remove_all left keys behind.
 int report_removed(const Globals& g, const std::string& verb, const std::string& resource,
                    const Resource::RemoveAllResult& r) {
-  nlohmann::json j = {{"resource", resource}, {"deleted", r.deleted}, {"failed", r.failed}};
+  nlohmann::json j = {{"resource", resource}, {"deleted", r.deleted}, {"failed", r.failed}, {"survivors", r.survivors}};
   std::string text = fmt::format("{} {}: deleted {} keys", verb, resource, r.deleted);
+  if (r.survivors > 0) text += fmt::format(", {} records stored meanwhile kept", r.survivors);
   if (r.failed > 0) {
     j["first_error"] = r.first_error.to_string();
     text += fmt::format(", {} could not be removed", r.failed);
