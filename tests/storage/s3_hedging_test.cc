@@ -7,11 +7,9 @@
 
 #include <s3db/client.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
+#include "support/loopback_server.h"
+
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -108,86 +106,29 @@ TEST(Hedger, CountsWhatTheDuplicatesWon) {
 constexpr auto kHangBound = 60s;  // only reached when something hangs
 
 // An S3-speaking HTTP/1.1 server on 127.0.0.1 (keep-alive, a thread per connection). A request
-// for a path containing "/slow" is held the first time that method+path is seen: until the
-// client hangs up (counted as abandoned) or `hold` passes. Every other request answers at once:
+// whose target (path and query) contains "slow" is held the first time that method+target is
+// seen, one whose target contains "hang" every time: until the client hangs up (counted as
+// abandoned) or `hold` passes. Every other request answers at once:
 // GET of the bucket → an empty listing, GET → "hello", HEAD → its headers, PUT → an ETag.
-class ScriptedServer {
+class ScriptedServer : public testing::LoopbackServer {
  public:
-  explicit ScriptedServer(std::chrono::milliseconds hold = kHangBound) : hold_(hold) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listener_, 64) != 0 || ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      return;
-    }
-    port_ = ntohs(addr.sin_port);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-  ScriptedServer(const ScriptedServer&) = delete;
-  ScriptedServer& operator=(const ScriptedServer&) = delete;
-  ~ScriptedServer() {
-    stop_ = true;
-    if (acceptor_.joinable()) acceptor_.join();
-    {
-      std::lock_guard lock(mu_);
-      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-    }
-    for (auto& t : handlers_) t.join();
-    for (int fd : fds_) ::close(fd);
-    if (listener_ >= 0) ::close(listener_);
-  }
+  explicit ScriptedServer(std::chrono::milliseconds hold = kHangBound) : hold_(hold) { start(); }
+  ~ScriptedServer() override { stop(); }
 
-  std::string url(std::string_view params) const {
-    return "http://AKID:secret@127.0.0.1:" + std::to_string(port_) + "/bucket?" + std::string(params);
-  }
+  std::string url(std::string_view params) const { return LoopbackServer::url("secret", params); }
   // Requests seen for "METHOD target" ("GET /bucket/key", "GET /bucket?list-type=2&prefix=…").
-  int seen(const std::string& method_path) const {
+  int seen(const std::string& method_target) const {
     std::lock_guard lock(mu_);
-    auto it = seen_.find(method_path);
+    auto it = seen_.find(method_target);
     return it == seen_.end() ? 0 : it->second;
   }
   int abandoned() const { return abandoned_.load(); }
 
  private:
-  void accept_loop() {
-    while (!stop_) {
-      struct pollfd p{listener_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      std::lock_guard lock(mu_);
-      fds_.push_back(fd);
-      handlers_.emplace_back([this, fd] { serve(fd); });
-    }
-  }
-  static bool send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-      const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  // True when the client hung up before `hold` passed.
-  bool hold_until_hangup(int fd) const {
-    const auto until = std::chrono::steady_clock::now() + hold_;
-    while (!stop_ && std::chrono::steady_clock::now() < until) {
-      struct pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 20) > 0) {
-        char c;
-        if (::recv(fd, &c, 1, MSG_PEEK) <= 0) return true;
-      }
-    }
-    return stop_;
-  }
-
-  void serve(int fd) {
+  void serve(int fd) override {
     std::string buffer;
     char chunk[4096];
-    while (!stop_) {
+    while (!stopping()) {
       std::size_t end;
       while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
         const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
@@ -218,7 +159,7 @@ class ScriptedServer {
       }
       const bool held = (target.find("slow") != std::string::npos && count == 1) ||
                         target.find("hang") != std::string::npos;
-      if (held && hold_until_hangup(fd)) {
+      if (held && hung_up_within(fd, hold_)) {
         ++abandoned_;
         return;
       }
@@ -239,14 +180,8 @@ class ScriptedServer {
     }
   }
 
-  std::chrono::milliseconds hold_;
-  int listener_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread acceptor_;
+  const std::chrono::milliseconds hold_;
   mutable std::mutex mu_;
-  std::vector<int> fds_;
-  std::vector<std::thread> handlers_;
   std::map<std::string, int> seen_;
   std::atomic<int> abandoned_{0};
 };

@@ -4,6 +4,8 @@
 // with InvalidArgument naming the body cap (not retried) — as the connection string's limits say.
 #include <s3db/client.h>
 
+#include "support/loopback_server.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -37,83 +39,16 @@ enum class Misbehaviour {
   kServesHello,       // "200 OK" with the 5-byte body "hello" (a well-behaved answer)
 };
 
-// An HTTP server on 127.0.0.1:<ephemeral>, one thread per connection. Destruction shuts every
-// connection down (which also ends a transfer some test left hanging) and joins the threads.
-class BadServer {
+// An HTTP server on 127.0.0.1 (tests/support/loopback_server.h) that misbehaves `how`.
+class BadServer : public testing::LoopbackServer {
  public:
-  explicit BadServer(Misbehaviour how, int status = 200) : how_(how), status_(status) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listener_, 16) != 0 || ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      return;
-    }
-    port_ = ntohs(addr.sin_port);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-  BadServer(const BadServer&) = delete;
-  BadServer& operator=(const BadServer&) = delete;
-  ~BadServer() {
-    stop_ = true;
-    if (acceptor_.joinable()) acceptor_.join();
-    {
-      std::lock_guard lock(mu_);
-      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-    }
-    for (auto& t : handlers_) t.join();
-    for (int fd : fds_) ::close(fd);
-    if (listener_ >= 0) ::close(listener_);
-  }
+  explicit BadServer(Misbehaviour how, int status = 200) : how_(how), status_(status) { start(); }
+  ~BadServer() override { stop(); }
 
   // A connection string for this server with `params` ("a=1&b=2").
-  std::string url(std::string_view params) const {
-    return "http://AKID:" + std::string(kSecret) + "@127.0.0.1:" + std::to_string(port_) + "/bucket?" +
-           std::string(params);
-  }
-  int port() const { return port_; }
-  int connections() const { return connections_.load(); }
+  std::string url(std::string_view params) const { return LoopbackServer::url(kSecret, params); }
 
  private:
-  void accept_loop() {
-    while (!stop_) {
-      struct pollfd p{listener_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      ++connections_;
-      std::lock_guard lock(mu_);
-      fds_.push_back(fd);
-      handlers_.emplace_back([this, fd] { serve(fd); });
-    }
-  }
-
-  // False once the client is gone (or the server stops).
-  static bool send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-      const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  static bool read_request_head(int fd) {
-    std::string got;
-    char buf[4096];
-    while (got.find("\r\n\r\n") == std::string::npos) {
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      got.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  static void wait_for_hangup(int fd) {
-    char buf[4096];
-    while (::recv(fd, buf, sizeof buf, 0) > 0) {
-    }
-  }
   // Sends up to 1 GiB in 16 KiB pieces (the bound only matters if a cap failed to stop the client).
   static void stream(int fd, bool chunked) {
     const std::string piece(16 * 1024, 'x');
@@ -123,7 +58,7 @@ class BadServer {
     }
   }
 
-  void serve(int fd) {
+  void serve(int fd) override {
     if (how_ == Misbehaviour::kSilent || !read_request_head(fd)) return wait_for_hangup(fd);
     switch (how_) {
       case Misbehaviour::kSilent:
@@ -149,14 +84,6 @@ class BadServer {
 
   const Misbehaviour how_;
   const int status_;
-  int listener_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<int> fds_;
-  std::vector<std::thread> handlers_;
 };
 
 std::shared_ptr<Client> client_for(const std::string& url) {
