@@ -26,7 +26,7 @@ Status remove_root(Client& client, const std::string& root, const Resource::Remo
 // none is left); a record found — stored by a concurrent writer during the sweep — keeps it and
 // gets its partition references back (read + the missing reference PUTs: one pool op each),
 // counted in total.survivors. The first failed request is the Status.
-Status restore_survivors(Resource::State& rs, const std::shared_ptr<const Runtime>& rt, const OpOptions& op,
+Status restore_survivors(Resource::State& rs, const Runtime* rt, const OpOptions& op,
                          Resource::RemoveAllResult& total);
 
 // OK when remove_root left nothing behind; else the first refused key's error and their count.

@@ -97,8 +97,7 @@ Status Resource::State::refresh(OpContext& ctx) {
   const auto name = runtime()->def.name;
   auto rt = db->runtime(name);
   if (!rt.ok()) return rt.status();
-  std::lock_guard<std::mutex> lock(mu);
-  this->rt = std::move(rt).value();
+  set_runtime(std::move(rt).value());
   return Status::OK();
 }
 
@@ -224,7 +223,7 @@ std::shared_ptr<Resource::State> new_handle(const std::shared_ptr<Database::Stat
     rs->drops_seen = it == st->drops.end() ? 0 : it->second;
     rs->all_drops_seen = st->all_drops.load(std::memory_order_acquire);
   }
-  rs->rt = std::move(rt);
+  rs->set_runtime(std::move(rt));
   return rs;
 }
 

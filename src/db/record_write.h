@@ -70,7 +70,7 @@ class RecordWrite final : public WriteSteps {
   Mutation mutate_;       // kUpdate
   WriteState state_;
   HooksPtr hooks_;  // this call's hooks and listeners, taken at its start (null: none)
-  std::shared_ptr<const Runtime> rt_;
+  const Runtime* rt_ = nullptr;  // Resource::State::runtime(): lives as long as rs_
   nlohmann::json current_;  // the stored record of the latest read (null: absent)
   // The latest build: its document (a create writes given_), its token, and the partition
   // references of the record it replaces.

@@ -83,7 +83,7 @@ namespace {
 // references, so it may have removed the references of a record stored behind it.
 struct RestoreRefs {
   Resource::State* rs;
-  std::shared_ptr<const Runtime> rt;
+  const Runtime* rt;
   std::string id;
   Result<bool> operator()(OpContext& ctx) {
     auto cur = read_record(*rs, id, ctx);
@@ -98,7 +98,7 @@ struct RestoreRefs {
 
 }  // namespace
 
-Status restore_survivors(Resource::State& rs, const std::shared_ptr<const Runtime>& rt, const OpOptions& op,
+Status restore_survivors(Resource::State& rs, const Runtime* rt, const OpOptions& op,
                          Resource::RemoveAllResult& total) {
   if (rt->def.partitions.empty()) return Status::OK();
   Client& client = rs.client();

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace s3db {
 
@@ -98,7 +99,6 @@ struct Resource::State {
   std::shared_ptr<Database::State> db;
   std::function<std::string()> id_generator;
   mutable std::mutex mu;
-  std::shared_ptr<const db::Runtime> rt;  // guarded by mu
   // Upgrade functions (Resource::set_upgrade), replaced whole under mu; `upgrades_uid` names the
   // set in read dedup keys (0 = none).
   using Upgrades = std::map<int, std::function<Result<nlohmann::json>(nlohmann::json)>>;
@@ -108,9 +108,19 @@ struct Resource::State {
   std::uint64_t drops_seen = 0;
   std::uint64_t all_drops_seen = 0;
 
-  std::shared_ptr<const db::Runtime> runtime() const {
+  // The compiled resource: one atomic load, no lock, no reference count — every op calls it.
+  // Never null once the handle is made; valid as long as this State lives (an op holds the State),
+  // even after a newer schema version replaced it: replaced runtimes are kept, not freed.
+  const db::Runtime* runtime() const noexcept { return current_rt_.load(std::memory_order_acquire); }
+  // Makes `rt` the current runtime unless it has the same schema version as the current one
+  // (versions are append-only, so it compiles the same layouts: keeping the old one bounds the
+  // kept list by the versions this handle has seen, however often it re-reads the catalog).
+  void set_runtime(std::shared_ptr<const db::Runtime> rt) {
     std::lock_guard<std::mutex> lock(mu);
-    return rt;
+    const db::Runtime* cur = current_rt_.load(std::memory_order_relaxed);
+    if (cur != nullptr && cur->def.current_version == rt->def.current_version) return;
+    current_rt_.store(rt.get(), std::memory_order_release);
+    kept_rts_.push_back(std::move(rt));
   }
   // Picks up newer schema versions (written by another handle or process); runs inside an op.
   Status refresh(OpContext& ctx);
@@ -125,6 +135,10 @@ struct Resource::State {
   }
   // NotFound once the resource was dropped through this handle's Database after it was made.
   Status check_live() const;
+
+ private:
+  std::atomic<const db::Runtime*> current_rt_{nullptr};
+  std::vector<std::shared_ptr<const db::Runtime>> kept_rts_;  // guarded by mu; current_rt_ is the last
 };
 
 }  // namespace s3db

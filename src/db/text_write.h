@@ -45,7 +45,7 @@ class TextWrite final : public WriteSteps {
   WriteKind kind_;
   std::string text_;
   WriteState state_;
-  std::shared_ptr<const Runtime> rt_;  // taken once: every attempt encodes the same record
+  const Runtime* rt_ = nullptr;  // taken once (every attempt encodes the same record); lives as long as rs_
   TextRecord rec_;
   bool prepared_ = false;
   bool declined_ = false;  // the one pass declined the text (before anything was sent)
