@@ -108,7 +108,8 @@ constexpr auto kHangBound = 60s;  // only reached when something hangs
 // An S3-speaking HTTP/1.1 server on 127.0.0.1 (keep-alive, a thread per connection). A request
 // whose target (path and query) contains "slow" is held the first time that method+target is
 // seen, one whose target contains "hang" every time: until the client hangs up (counted as
-// abandoned) or `hold` passes. Every other request answers at once:
+// abandoned) or `hold` passes. One whose target contains "flaky" is held the first time and
+// answered 503 SlowDown every later time. Every other request answers at once:
 // GET of the bucket → an empty listing, GET → "hello", HEAD → its headers, PUT → an ETag.
 class ScriptedServer : public testing::LoopbackServer {
  public:
@@ -157,14 +158,20 @@ class ScriptedServer : public testing::LoopbackServer {
         std::lock_guard lock(mu_);
         count = ++seen_[method + " " + target];
       }
-      const bool held = (target.find("slow") != std::string::npos && count == 1) ||
+      const bool held = ((target.find("slow") != std::string::npos || target.find("flaky") != std::string::npos) &&
+                         count == 1) ||
                         target.find("hang") != std::string::npos;
       if (held && hung_up_within(fd, hold_)) {
         ++abandoned_;
         return;
       }
       std::string response;
-      if (method == "PUT") {
+      if (target.find("flaky") != std::string::npos && count > 1) {
+        const std::string body =
+            "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Reduce your rate</Message></Error>";
+        response = "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body;
+      } else if (method == "PUT") {
         response = "HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nContent-Length: 0\r\n\r\n";
       } else if (path == "/bucket") {
         const std::string body =
@@ -273,6 +280,21 @@ TEST(HedgedReads, WritesNeverHedge) {
   ASSERT_TRUE(client->put(put).ok());
   EXPECT_EQ(server.seen("PUT /bucket/slow/w"), 1);
   EXPECT_EQ(client->hedging().sent(), before);
+}
+
+// The duplicate is throttled at once, the first send answers later: the call gets the answer,
+// not the throttle (with no retries, a throttle would be the call's result).
+TEST(HedgedReads, AServerErrorFromOneSendWaitsForTheOther) {
+  ScriptedServer server(300ms);
+  auto client = open_client(server, "concurrency=4&max_retries=0");
+  ASSERT_TRUE(client);
+  warm_up(*client);
+  const HedgeStats before = client->hedging();
+  auto got = client->get("flaky/f");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(got->body, "hello");
+  EXPECT_EQ(server.seen("GET /bucket/flaky/f"), 2);
+  EXPECT_EQ(client->hedging().get.sent - before.get.sent, 1u);
 }
 
 TEST(HedgedReads, OffSendsNoDuplicate) {

@@ -265,17 +265,19 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx, 
         }
       }
     }
-    // The first answer wins. A leg that failed without one ends the exchange only when no other
-    // leg still runs (a first send that failed before its duplicate went out ends it: the pool
-    // owns retries).
+    // The first answer wins, unless it is a server error (5xx: throttled, unavailable) while the
+    // other leg still runs — a duplicate must not turn a slow success into a failure. A leg that
+    // failed without an answer is awaited past the same way. With no leg left running, the last
+    // to end is the exchange's outcome (a first send that failed before its duplicate went out
+    // ends it: the pool owns retries).
     for (Leg& leg : legs) {
-      if (winner == nullptr && leg.done && leg.result == CURLE_OK) winner = &leg;
+      if (winner == nullptr && leg.done && leg.result == CURLE_OK && leg.response.status < 500) winner = &leg;
     }
     const bool any_running = std::any_of(std::begin(legs), std::end(legs),
                                          [](const Leg& l) { return l.added && !l.done; });
     if (winner == nullptr && !any_running) {
       for (Leg& leg : legs) {
-        if (leg.done) winner = &leg;  // the last to fail
+        if (leg.done) winner = &leg;  // the duplicate when both ended: the later send
       }
     }
     if (winner != nullptr) break;
@@ -318,7 +320,7 @@ HttpResponse HttpTransport::perform(const HttpRequest& request, OpContext& ctx, 
     if (winner->result != CURLE_OK) {
       response.curl_error = winner->h->error[0] != '\0' ? std::string(winner->h->error) : curl_easy_strerror(winner->result);
     }
-    response.duplicate_won = winner == &legs[1];
+    response.duplicate_won = winner == &legs[1] && winner->result == CURLE_OK && response.status < 500;
   } else {
     const CURLcode code = failed == CURLE_OK ? CURLE_FAILED_INIT : failed;
     response.curl_code = code;

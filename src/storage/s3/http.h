@@ -25,7 +25,8 @@
 //   says "now", it sends the same request again on a second handle, driven by the same poll loop,
 //   and asks no more. The
 //   first HTTP answer wins and the other transfer is aborted (its connection closed). A transfer
-//   that fails without an answer while the other still runs does not win: the other is awaited.
+//   that fails without an answer, or answers with a server error (5xx), while the other still
+//   runs does not win: the other is awaited.
 //   Only for requests that may be sent twice (GET, HEAD).
 // - No retries, no redirects. curl's own "Expect: 100-continue" is disabled (an unsigned,
 //   empty "Expect:" line), never part of what is signed.
